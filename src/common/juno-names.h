@@ -1,0 +1,72 @@
+/* juno-names.h: every well-known string of juno in one place
+ *
+ * Protocol error codes, the built-in module's name and functions, journal
+ * field keys and environment variables. Both the daemon and the client side
+ * include this header, so a code is defined once.
+ */
+#pragma once
+
+#define JUNO_BUILTIN_MODULE_ID "juno"
+
+#define JUNO_HOOK_ACTIVATED            "activated"
+#define JUNO_HOOK_DEACTIVATED          "deactivated"
+#define JUNO_HOOK_MODULE_CONNECTED     "moduleConnected"
+#define JUNO_HOOK_MODULE_DISCONNECTED  "moduleDisconnected"
+#define JUNO_HOOK_MODULE_ACTIVATED     "moduleActivated"
+#define JUNO_HOOK_MODULE_DEACTIVATED   "moduleDeactivated"
+
+#define JUNO_FUNCTION_LIST_MODULES     "listModules"
+#define JUNO_FUNCTION_GET_MODULE_INFO  "getModuleInfo"
+
+/* The request id the broker uses when a request had none it could echo. */
+#define JUNO_UNDEFINED_REQUEST_ID      "undefined"
+
+/* Journal fields (g_log_structured) */
+#define JUNO_LOG_FIELD_MODULE_ID       "JUNO_MODULE_ID"
+#define JUNO_LOG_FIELD_CONNECTION_ID   "JUNO_CONNECTION_ID"
+#define JUNO_LOG_FIELD_REQUEST_ID      "JUNO_REQUEST_ID"
+#define JUNO_LOG_FIELD_ERROR           "JUNO_ERROR"
+
+#define JUNO_ENV_NOTIFY_SOCKET         "NOTIFY_SOCKET"
+
+/* Limits of the wire format */
+#define JUNO_MODULE_ID_MAX_LENGTH      128
+#define JUNO_JSON_MAX_DEPTH            64
+
+/**
+ * JunoProtocolError:
+ *
+ * The integer codes carried by a type 0 message. 0 to 7 are those of the
+ * original Juno broker; 8 and up are juno's additions.
+ */
+typedef enum
+{
+  JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST = 0,
+  JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID = 1,
+  JUNO_PROTOCOL_ERROR_UNKNOWN_TYPE = 2,
+  JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE = 3,
+  JUNO_PROTOCOL_ERROR_UNKNOWN_MODULE = 4,
+  JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION = 5,
+  JUNO_PROTOCOL_ERROR_INVALID_MODULE_ID = 6,
+  JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE = 7,
+  JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED = 8,
+  JUNO_PROTOCOL_ERROR_CALL_TIMED_OUT = 9,
+  JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE = 10,
+  JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS = 11,
+} JunoProtocolError;
+
+/* Wire message types */
+typedef enum
+{
+  JUNO_MSG_ERROR = 0,
+  JUNO_MSG_REGISTER_MODULE = 1,
+  JUNO_MSG_MODULE_REGISTERED = 2,
+  JUNO_MSG_FUNCTION_CALL = 3,
+  JUNO_MSG_FUNCTION_RESPONSE = 4,
+  JUNO_MSG_REGISTER_HOOK = 5,
+  JUNO_MSG_HOOK_REGISTERED = 6,
+  JUNO_MSG_TRIGGER_HOOK = 7,
+  JUNO_MSG_HOOK_TRIGGERED = 8,
+  JUNO_MSG_DECLARE_FUNCTION = 9,
+  JUNO_MSG_FUNCTION_DECLARED = 10,
+} JunoMessageType;

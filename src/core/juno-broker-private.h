@@ -1,0 +1,153 @@
+/* juno-broker-private.h: the broker's internal structures, shared by the
+ * files of the core (juno-broker.c: object, endpoints and dispatch;
+ * juno-registry.c: modules, dependencies and hooks; juno-calls.c: the table
+ * of calls in flight).
+ */
+#pragma once
+
+#include "juno-broker.h"
+#include "juno-protocol.h"
+#include "juno-semver.h"
+
+G_BEGIN_DECLS
+
+typedef struct _JunoModule JunoModule;
+typedef struct _JunoCall JunoCall;
+
+struct _JunoEndpoint
+{
+  JunoBroker *broker;
+  guint64 id;
+  char id_str[24];
+  const JunoEndpointFuncs *funcs;
+  gpointer user_data;
+  char *transport;
+  JunoModule *module;   /* owned; NULL until registered */
+  GQueue calls_out;     /* JunoCall via caller_link: calls this peer made */
+  GQueue calls_in;      /* JunoCall via callee_link: calls this peer must answer */
+  gboolean has_credentials;
+  pid_t pid;
+  uid_t uid;
+  gid_t gid;
+};
+
+typedef struct
+{
+  char *name;
+  char *requirement;
+  JunoVersionReq *req;
+} JunoDependency;
+
+typedef struct
+{
+  JunoModule *module;
+  char *hook;           /* "module.hook"; owned */
+  guint index;          /* position in the listener array of its hook */
+} JunoListen;
+
+struct _JunoModule
+{
+  char *id;
+  char *version_text;
+  JunoVersion version;
+  GPtrArray *dependencies; /* JunoDependency; NULL when there are none */
+  GHashTable *functions;   /* name -> NULL (a set); NULL until the first declare */
+  GHashTable *listens;     /* "module.hook" -> JunoListen; NULL until the first listen */
+  JunoEndpoint *endpoint;  /* NULL for the built-in module */
+  gboolean active;
+  /* scratch state of the fixed-point computation */
+  gboolean candidate;
+  guint epoch;
+};
+
+struct _JunoCall
+{
+  guint64 token;
+  JunoEndpoint *caller;
+  JunoEndpoint *callee;
+  char *caller_request_id; /* JSON string literal, quotes included */
+  gint64 deadline;         /* monotonic µs; 0 when calls never time out */
+  GList caller_link;
+  GList callee_link;
+  GList deadline_link;
+};
+
+struct _JunoBroker
+{
+  GObject parent_instance;
+
+  char *version;
+  JunoStats stats;
+
+  GHashTable *endpoints;   /* connection id (guint64 *) -> JunoEndpoint */
+  GHashTable *modules;     /* moduleId -> JunoModule (juno included) */
+  GHashTable *dependents;  /* moduleId -> GPtrArray of JunoModule requiring it */
+  GHashTable *listeners;   /* "module.hook" (owned) -> GPtrArray of JunoListen */
+  GHashTable *calls;       /* token (guint64 *) -> JunoCall */
+  GQueue deadlines;        /* JunoCall via deadline_link, earliest first */
+  GSource *timeout_source;
+
+  JunoModule *builtin;
+  guint64 next_connection_id;
+  guint64 next_call_token;
+  guint64 next_message_id;
+  guint64 call_timeout_usec;
+  guint max_calls_in_flight;
+  guint epoch;
+
+  GString *out;            /* scratch buffer for outgoing messages */
+  GString *key;            /* scratch buffer for "module.hook" lookups */
+
+  gint64 log_window_start;
+  guint log_lines;
+  guint log_suppressed;
+};
+
+enum
+{
+  SIGNAL_MODULE_CONNECTED,
+  SIGNAL_MODULE_REGISTERED,
+  SIGNAL_MODULE_ACTIVATED,
+  SIGNAL_MODULE_DEACTIVATED,
+  SIGNAL_MODULE_DISCONNECTED,
+  SIGNAL_FUNCTION_DECLARED,
+  SIGNAL_HOOK_REGISTERED,
+  SIGNAL_HOOK_TRIGGERED,
+  N_SIGNALS
+};
+
+extern guint juno_broker_signals[N_SIGNALS];
+
+/* juno-broker.c: output */
+void juno_broker_finish_message (JunoBroker *self);
+void juno_broker_send_line (JunoBroker *self, JunoEndpoint *endpoint, const char *line, gsize len);
+void juno_broker_send (JunoBroker *self, JunoEndpoint *endpoint);
+void juno_broker_send_error (JunoBroker *self, JunoEndpoint *endpoint, const JunoJsonValue *request_id, int code);
+void juno_broker_begin_message (JunoBroker *self, const char *request_id_literal, gsize len, JunoMessageType type);
+void juno_broker_begin_reply (JunoBroker *self, const JunoJsonValue *request_id, JunoMessageType type);
+void juno_broker_begin_broker_message (JunoBroker *self, JunoMessageType type);
+void juno_append_uint (GString *out, guint64 value);
+void juno_broker_log_peer (JunoBroker *self, JunoEndpoint *endpoint, GLogLevelFlags level,
+                           const char *format, ...) G_GNUC_PRINTF (4, 5);
+
+/* juno-registry.c */
+gboolean juno_module_id_is_valid (const char *id, gsize len);
+JunoModule *juno_registry_add_builtin (JunoBroker *self);
+void juno_module_free (JunoModule *module);
+void juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
+void juno_registry_handle_declare (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
+void juno_registry_handle_listen (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
+void juno_registry_handle_trigger (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
+void juno_registry_remove_module (JunoBroker *self, JunoEndpoint *ep);
+void juno_registry_broadcast (JunoBroker *self, const char *hook, const char *data_json);
+void juno_registry_append_module_json (JunoBroker *self, GString *out, JunoModule *module);
+gboolean juno_module_has_function (JunoModule *module, const char *name);
+
+/* juno-calls.c */
+void juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
+void juno_calls_handle_answer (JunoBroker *self, JunoEndpoint *ep, JunoMessageType type, const JunoMessage *msg);
+void juno_calls_drop_endpoint (JunoBroker *self, JunoEndpoint *ep);
+void juno_calls_init (JunoBroker *self);
+void juno_calls_clear (JunoBroker *self);
+
+G_END_DECLS

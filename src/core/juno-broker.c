@@ -1,0 +1,628 @@
+/* juno-broker.c: the JunoBroker object, its endpoints and the dispatch of
+ * incoming lines
+ *
+ * A line is checked in a fixed order, each failure answered with its
+ * protocol code: UTF-8 and NUL (0), nesting depth (0), JSON grammar (the
+ * line is ignored, as Juno clients expect), object shape (0), requestId (1),
+ * type (2), then the type's own handler. Everything a peer can make the
+ * broker log goes through juno_broker_log_peer, which is rate limited.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "juno-broker-private.h"
+
+#define CALL_TIMEOUT_DEFAULT_USEC (30 * G_USEC_PER_SEC)
+#define MAX_CALLS_IN_FLIGHT_DEFAULT 1024
+#define PEER_LOG_WINDOW_USEC (10 * G_USEC_PER_SEC)
+#define PEER_LOG_LINES_PER_WINDOW 50
+
+enum
+{
+  PROP_0,
+  PROP_VERSION,
+  PROP_CALL_TIMEOUT,
+  PROP_MAX_CALLS_IN_FLIGHT,
+  N_PROPS
+};
+
+static GParamSpec *props[N_PROPS];
+guint juno_broker_signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (JunoBroker, juno_broker, G_TYPE_OBJECT)
+
+static void endpoint_free (gpointer data);
+
+static void
+juno_broker_dispose (GObject *object)
+{
+  JunoBroker *self = JUNO_BROKER (object);
+
+  /* Endpoints belong to their owners, who remove them before they drop the
+   * broker; anything left here is freed without sending a word. */
+  g_clear_pointer (&self->endpoints, g_hash_table_unref);
+  juno_calls_clear (self);
+
+  G_OBJECT_CLASS (juno_broker_parent_class)->dispose (object);
+}
+
+static void
+juno_broker_finalize (GObject *object)
+{
+  JunoBroker *self = JUNO_BROKER (object);
+
+  g_clear_pointer (&self->listeners, g_hash_table_unref);
+  g_clear_pointer (&self->dependents, g_hash_table_unref);
+  g_clear_pointer (&self->modules, g_hash_table_unref);
+  g_clear_pointer (&self->builtin, juno_module_free);
+  g_clear_pointer (&self->calls, g_hash_table_unref);
+  g_string_free (self->out, TRUE);
+  g_string_free (self->key, TRUE);
+  g_free (self->version);
+
+  G_OBJECT_CLASS (juno_broker_parent_class)->finalize (object);
+}
+
+static void
+juno_broker_init (JunoBroker *self)
+{
+  self->version = g_strdup (PACKAGE_VERSION);
+  self->endpoints = g_hash_table_new_full (g_int64_hash, g_int64_equal, NULL, endpoint_free);
+  self->modules = g_hash_table_new (g_str_hash, g_str_equal);
+  self->dependents = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            (GDestroyNotify) g_ptr_array_unref);
+  self->listeners = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                           (GDestroyNotify) g_ptr_array_unref);
+  self->calls = g_hash_table_new (g_int64_hash, g_int64_equal);
+  self->out = g_string_sized_new (4096);
+  self->key = g_string_sized_new (256);
+  self->call_timeout_usec = CALL_TIMEOUT_DEFAULT_USEC;
+  self->max_calls_in_flight = MAX_CALLS_IN_FLIGHT_DEFAULT;
+  self->next_connection_id = 1;
+  self->next_call_token = 1;
+  self->next_message_id = 1;
+  juno_calls_init (self);
+  self->builtin = juno_registry_add_builtin (self);
+}
+
+static void
+juno_broker_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  JunoBroker *self = JUNO_BROKER (object);
+
+  switch (prop_id)
+    {
+    case PROP_VERSION:
+      g_value_set_string (value, self->version);
+      break;
+    case PROP_CALL_TIMEOUT:
+      g_value_set_uint64 (value, self->call_timeout_usec);
+      break;
+    case PROP_MAX_CALLS_IN_FLIGHT:
+      g_value_set_uint (value, self->max_calls_in_flight);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+juno_broker_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  JunoBroker *self = JUNO_BROKER (object);
+
+  switch (prop_id)
+    {
+    case PROP_CALL_TIMEOUT:
+      juno_broker_set_call_timeout (self, g_value_get_uint64 (value));
+      break;
+    case PROP_MAX_CALLS_IN_FLIGHT:
+      juno_broker_set_max_calls_in_flight (self, g_value_get_uint (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+juno_broker_class_init (JunoBrokerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = juno_broker_dispose;
+  object_class->finalize = juno_broker_finalize;
+  object_class->get_property = juno_broker_get_property;
+  object_class->set_property = juno_broker_set_property;
+
+  props[PROP_VERSION] =
+    g_param_spec_string ("version", NULL, NULL, PACKAGE_VERSION,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  props[PROP_CALL_TIMEOUT] =
+    g_param_spec_uint64 ("call-timeout", NULL, NULL, 0, G_MAXUINT64, CALL_TIMEOUT_DEFAULT_USEC,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  props[PROP_MAX_CALLS_IN_FLIGHT] =
+    g_param_spec_uint ("max-calls-in-flight", NULL, NULL, 1, G_MAXUINT, MAX_CALLS_IN_FLIGHT_DEFAULT,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, props);
+
+  /* (connection id) */
+  juno_broker_signals[SIGNAL_MODULE_CONNECTED] =
+    g_signal_new ("module-connected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_UINT64);
+  /* (module id, connection id) */
+  juno_broker_signals[SIGNAL_MODULE_REGISTERED] =
+    g_signal_new ("module-registered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_UINT64);
+  /* (module id) */
+  juno_broker_signals[SIGNAL_MODULE_ACTIVATED] =
+    g_signal_new ("module-activated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  juno_broker_signals[SIGNAL_MODULE_DEACTIVATED] =
+    g_signal_new ("module-deactivated", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  /* (connection id, module id or NULL) */
+  juno_broker_signals[SIGNAL_MODULE_DISCONNECTED] =
+    g_signal_new ("module-disconnected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_UINT64, G_TYPE_STRING);
+  /* (module id, function name) */
+  juno_broker_signals[SIGNAL_FUNCTION_DECLARED] =
+    g_signal_new ("function-declared", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /* (module id, "module.hook") */
+  juno_broker_signals[SIGNAL_HOOK_REGISTERED] =
+    g_signal_new ("hook-registered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  /* ("module.hook", data as JSON text); emitted only when connected to */
+  juno_broker_signals[SIGNAL_HOOK_TRIGGERED] =
+    g_signal_new ("hook-triggered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+}
+
+JunoBroker *
+juno_broker_new (void)
+{
+  return g_object_new (JUNO_TYPE_BROKER, NULL);
+}
+
+const JunoStats *
+juno_broker_get_stats (JunoBroker *self)
+{
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+  return &self->stats;
+}
+
+const char *
+juno_broker_get_version (JunoBroker *self)
+{
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+  return self->version;
+}
+
+void
+juno_broker_set_call_timeout (JunoBroker *self, guint64 timeout_usec)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  if (self->call_timeout_usec == timeout_usec)
+    return;
+  /* applies to calls made from now on */
+  self->call_timeout_usec = timeout_usec;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_CALL_TIMEOUT]);
+}
+
+void
+juno_broker_set_max_calls_in_flight (JunoBroker *self, guint max_calls)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  g_return_if_fail (max_calls > 0);
+  if (self->max_calls_in_flight == max_calls)
+    return;
+  self->max_calls_in_flight = max_calls;
+  g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MAX_CALLS_IN_FLIGHT]);
+}
+
+/* Endpoints */
+
+static void
+endpoint_free (gpointer data)
+{
+  JunoEndpoint *ep = data;
+
+  g_clear_pointer (&ep->module, juno_module_free);
+  g_free (ep->transport);
+  g_free (ep);
+}
+
+JunoEndpoint *
+juno_broker_add_endpoint (JunoBroker *self,
+                          const JunoEndpointFuncs *funcs,
+                          gpointer user_data,
+                          const char *transport)
+{
+  JunoEndpoint *ep;
+  g_autoptr(GString) data = g_string_new ("{\"connectionId\":\"");
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+  g_return_val_if_fail (funcs != NULL && funcs->send != NULL, NULL);
+
+  ep = g_new0 (JunoEndpoint, 1);
+  ep->broker = self;
+  ep->id = self->next_connection_id++;
+  g_snprintf (ep->id_str, sizeof ep->id_str, "%" G_GUINT64_FORMAT, ep->id);
+  ep->funcs = funcs;
+  ep->user_data = user_data;
+  ep->transport = g_strdup (transport ? transport : "unknown");
+  g_hash_table_insert (self->endpoints, &ep->id, ep);
+
+  self->stats.connections++;
+  self->stats.connections_total++;
+  g_debug ("Connection %s opened (%s)", ep->id_str, ep->transport);
+
+  g_string_append (data, ep->id_str);
+  g_string_append (data, "\"}");
+  juno_registry_broadcast (self, JUNO_HOOK_MODULE_CONNECTED, data->str);
+  g_signal_emit (self, juno_broker_signals[SIGNAL_MODULE_CONNECTED], 0, ep->id);
+  return ep;
+}
+
+void
+juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
+{
+  g_autoptr(GString) data = g_string_new ("{\"connectionId\":\"");
+  g_autofree char *module_id = NULL;
+  guint64 id;
+
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  g_return_if_fail (ep != NULL && ep->broker == self);
+
+  id = ep->id;
+  juno_calls_drop_endpoint (self, ep);
+  if (ep->module != NULL)
+    {
+      module_id = g_strdup (ep->module->id);
+      juno_registry_remove_module (self, ep);
+    }
+
+  g_string_append (data, ep->id_str);
+  g_string_append (data, "\"}");
+  g_debug ("Connection %s closed", ep->id_str);
+  /* frees ep */
+  g_hash_table_remove (self->endpoints, &id);
+  self->stats.connections--;
+
+  juno_registry_broadcast (self, JUNO_HOOK_MODULE_DISCONNECTED, data->str);
+  g_signal_emit (self, juno_broker_signals[SIGNAL_MODULE_DISCONNECTED], 0, id, module_id);
+}
+
+guint64
+juno_endpoint_get_id (JunoEndpoint *endpoint)
+{
+  return endpoint->id;
+}
+
+const char *
+juno_endpoint_get_module_id (JunoEndpoint *endpoint)
+{
+  return endpoint->module ? endpoint->module->id : NULL;
+}
+
+const char *
+juno_endpoint_get_transport (JunoEndpoint *endpoint)
+{
+  return endpoint->transport;
+}
+
+void
+juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid, gid_t gid)
+{
+  endpoint->has_credentials = TRUE;
+  endpoint->pid = pid;
+  endpoint->uid = uid;
+  endpoint->gid = gid;
+}
+
+gboolean
+juno_endpoint_get_peer_credentials (JunoEndpoint *endpoint, pid_t *pid, uid_t *uid, gid_t *gid)
+{
+  if (!endpoint->has_credentials)
+    return FALSE;
+  if (pid)
+    *pid = endpoint->pid;
+  if (uid)
+    *uid = endpoint->uid;
+  if (gid)
+    *gid = endpoint->gid;
+  return TRUE;
+}
+
+/* Output */
+
+void
+juno_append_uint (GString *out, guint64 value)
+{
+  char buf[24];
+  int i = sizeof buf;
+
+  do
+    {
+      buf[--i] = (char) ('0' + value % 10);
+      value /= 10;
+    }
+  while (value != 0);
+  g_string_append_len (out, buf + i, (gssize) (sizeof buf - (gsize) i));
+}
+
+/* Starts self->out with {"requestId":<literal>,"type":N where the literal is
+ * a JSON string, quotes included. */
+void
+juno_broker_begin_message (JunoBroker *self, const char *request_id_literal, gsize len, JunoMessageType type)
+{
+  g_string_truncate (self->out, 0);
+  g_string_append (self->out, "{\"requestId\":");
+  g_string_append_len (self->out, request_id_literal, (gssize) len);
+  g_string_append (self->out, ",\"type\":");
+  juno_append_uint (self->out, type);
+}
+
+/* The same, echoing the request id of a request (a string value). */
+void
+juno_broker_begin_reply (JunoBroker *self, const JunoJsonValue *request_id, JunoMessageType type)
+{
+  juno_broker_begin_message (self, request_id->text, request_id->len, type);
+}
+
+/* The same with a fresh broker-made request id. */
+void
+juno_broker_begin_broker_message (JunoBroker *self, JunoMessageType type)
+{
+  g_string_truncate (self->out, 0);
+  g_string_append (self->out, "{\"requestId\":\"b");
+  juno_append_uint (self->out, self->next_message_id++);
+  g_string_append (self->out, "\",\"type\":");
+  juno_append_uint (self->out, type);
+}
+
+/* Closes the object begun by juno_broker_begin_*message. */
+void
+juno_broker_finish_message (JunoBroker *self)
+{
+  g_string_append (self->out, "}\n");
+}
+
+void
+juno_broker_send_line (JunoBroker *self, JunoEndpoint *endpoint, const char *line, gsize len)
+{
+  self->stats.messages_out++;
+  self->stats.bytes_out += len;
+  endpoint->funcs->send (endpoint->user_data, line, len);
+}
+
+/* Finishes the message in self->out and hands it to one endpoint. */
+void
+juno_broker_send (JunoBroker *self, JunoEndpoint *endpoint)
+{
+  juno_broker_finish_message (self);
+  juno_broker_send_line (self, endpoint, self->out->str, self->out->len);
+}
+
+void
+juno_broker_send_error (JunoBroker *self, JunoEndpoint *endpoint, const JunoJsonValue *request_id, int code)
+{
+  static const char undefined[] = "\"" JUNO_UNDEFINED_REQUEST_ID "\"";
+
+  if (request_id != NULL && request_id->kind == JUNO_JSON_STRING)
+    juno_broker_begin_reply (self, request_id, JUNO_MSG_ERROR);
+  else
+    juno_broker_begin_message (self, undefined, sizeof undefined - 1, JUNO_MSG_ERROR);
+  g_string_append (self->out, ",\"error\":");
+  juno_append_uint (self->out, (guint64) code);
+  self->stats.errors_sent++;
+  juno_broker_send (self, endpoint);
+}
+
+static const char *
+log_level_priority (GLogLevelFlags level)
+{
+  if (level & G_LOG_LEVEL_ERROR)
+    return "3";
+  if (level & (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING))
+    return "4";
+  if (level & G_LOG_LEVEL_MESSAGE)
+    return "5";
+  if (level & G_LOG_LEVEL_INFO)
+    return "6";
+  return "7";
+}
+
+/* Logging on behalf of a peer: the first lines of each window, then a count. */
+static gboolean
+peer_log_allowed (JunoBroker *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (now - self->log_window_start >= PEER_LOG_WINDOW_USEC)
+    {
+      if (self->log_suppressed > 0)
+        g_message ("%u more log lines about misbehaving peers suppressed", self->log_suppressed);
+      self->log_window_start = now;
+      self->log_lines = 0;
+      self->log_suppressed = 0;
+    }
+  if (self->log_lines < PEER_LOG_LINES_PER_WINDOW)
+    {
+      self->log_lines++;
+      return TRUE;
+    }
+  self->log_suppressed++;
+  return FALSE;
+}
+
+void
+juno_broker_log_peer (JunoBroker *self, JunoEndpoint *endpoint, GLogLevelFlags level, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  g_autofree char *full = NULL;
+  const char *module_id = endpoint && endpoint->module ? endpoint->module->id : "";
+  va_list args;
+
+  if (!peer_log_allowed (self))
+    return;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (endpoint != NULL)
+    full = g_strdup_printf ("Connection %s%s%s%s: %s", endpoint->id_str,
+                            *module_id ? " ('" : "", module_id, *module_id ? "')" : "", message);
+
+  {
+    const GLogField fields[] = {
+      { "PRIORITY", log_level_priority (level), -1 },
+      { "MESSAGE", full ? full : message, -1 },
+      { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+      { JUNO_LOG_FIELD_CONNECTION_ID, endpoint ? endpoint->id_str : "", -1 },
+      { JUNO_LOG_FIELD_MODULE_ID, module_id, -1 },
+    };
+    g_log_structured_array (level, fields, G_N_ELEMENTS (fields));
+  }
+}
+
+/* Dispatch */
+
+static const char *
+parse_result_reason (JunoParseResult result)
+{
+  switch (result)
+    {
+    case JUNO_PARSE_TOO_DEEP:
+      return "nested deeper than the limit";
+    case JUNO_PARSE_NOT_OBJECT:
+      return "not a JSON object";
+    case JUNO_PARSE_INVALID_JSON:
+    case JUNO_PARSE_OK:
+    default:
+      return "not JSON";
+    }
+}
+
+void
+juno_broker_handle_line (JunoBroker *self, JunoEndpoint *ep, const char *line, gsize len)
+{
+  JunoMessage msg;
+  JunoParseResult result;
+  gint64 type;
+
+  g_return_if_fail (JUNO_IS_BROKER (self));
+
+  self->stats.messages_in++;
+  self->stats.bytes_in += len + 1;
+
+  if (len > 0 && line[len - 1] == '\r')
+    len--;
+  if (!g_utf8_validate_len (line, len, NULL))
+    {
+      juno_broker_log_peer (self, ep, G_LOG_LEVEL_MESSAGE, "Rejected a line that is not valid UTF-8 or holds a NUL byte");
+      juno_broker_send_error (self, ep, NULL, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST);
+      return;
+    }
+
+  result = juno_message_parse (line, len, &msg);
+  if (result == JUNO_PARSE_INVALID_JSON)
+    {
+      /* Juno clients expect no answer to a line that is not JSON */
+      juno_broker_log_peer (self, ep, G_LOG_LEVEL_MESSAGE, "Ignored a line that is not JSON (%" G_GSIZE_FORMAT " bytes)", len);
+      return;
+    }
+  if (result != JUNO_PARSE_OK)
+    {
+      juno_broker_log_peer (self, ep, G_LOG_LEVEL_MESSAGE, "Rejected a message: %s", parse_result_reason (result));
+      juno_broker_send_error (self, ep, NULL, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST);
+      return;
+    }
+
+  if (msg.keys[JUNO_KEY_REQUEST_ID].kind != JUNO_JSON_STRING)
+    {
+      juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Rejected a message without a string requestId");
+      juno_broker_send_error (self, ep, NULL, JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID);
+      return;
+    }
+
+  if (!juno_json_value_get_int64 (&msg.keys[JUNO_KEY_TYPE], &type))
+    type = -1;
+
+  switch (type)
+    {
+    case JUNO_MSG_REGISTER_MODULE:
+      juno_registry_handle_register (self, ep, &msg);
+      break;
+    case JUNO_MSG_FUNCTION_CALL:
+      juno_calls_handle_call (self, ep, &msg);
+      break;
+    case JUNO_MSG_ERROR:
+    case JUNO_MSG_FUNCTION_RESPONSE:
+      juno_calls_handle_answer (self, ep, (JunoMessageType) type, &msg);
+      break;
+    case JUNO_MSG_REGISTER_HOOK:
+      juno_registry_handle_listen (self, ep, &msg);
+      break;
+    case JUNO_MSG_TRIGGER_HOOK:
+      juno_registry_handle_trigger (self, ep, &msg);
+      break;
+    case JUNO_MSG_DECLARE_FUNCTION:
+      juno_registry_handle_declare (self, ep, &msg);
+      break;
+    default:
+      juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Rejected a message of unknown type");
+      juno_broker_send_error (self, ep, &msg.keys[JUNO_KEY_REQUEST_ID], JUNO_PROTOCOL_ERROR_UNKNOWN_TYPE);
+      break;
+    }
+}
+
+void
+juno_broker_report_oversized (JunoBroker *self, JunoEndpoint *ep)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+
+  self->stats.messages_in++;
+  juno_broker_log_peer (self, ep, G_LOG_LEVEL_WARNING, "Dropped a message longer than the size limit");
+  juno_broker_send_error (self, ep, NULL, JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE);
+}
+
+char *
+juno_broker_dup_module_json (JunoBroker *self, const char *module_id)
+{
+  JunoModule *module;
+  GString *out;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+
+  module = g_hash_table_lookup (self->modules, module_id);
+  if (module == NULL)
+    return NULL;
+  out = g_string_new (NULL);
+  juno_registry_append_module_json (self, out, module);
+  return g_string_free (out, FALSE);
+}
+
+char *
+juno_broker_dup_modules_json (JunoBroker *self)
+{
+  GString *out;
+  GHashTableIter iter;
+  gpointer value;
+  gboolean first = TRUE;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+
+  out = g_string_new ("[");
+  g_hash_table_iter_init (&iter, self->modules);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      if (!first)
+        g_string_append_c (out, ',');
+      first = FALSE;
+      juno_registry_append_module_json (self, out, value);
+    }
+  g_string_append_c (out, ']');
+  return g_string_free (out, FALSE);
+}

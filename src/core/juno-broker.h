@@ -1,0 +1,83 @@
+/* juno-broker.h: the broker core
+ *
+ * JunoBroker owns the registry of modules, resolves dependencies, routes
+ * function calls and fans hooks out. It knows no sockets and no D-Bus: every
+ * peer is a JunoEndpoint that the owner (transport, D-Bus layer, tests)
+ * creates with a send function. The broker hands each outgoing message to
+ * that function as one whole line ending in '\n'.
+ *
+ * Rule for endpoint implementations: send() must never call back into the
+ * broker (no juno_broker_remove_endpoint from inside send); a transport that
+ * wants to drop a peer does so later, from its own main loop source.
+ */
+#pragma once
+
+#include <glib-object.h>
+#include <sys/types.h>
+
+#include "juno-names.h"
+
+G_BEGIN_DECLS
+
+#define JUNO_TYPE_BROKER (juno_broker_get_type ())
+G_DECLARE_FINAL_TYPE (JunoBroker, juno_broker, JUNO, BROKER, GObject)
+
+typedef struct _JunoEndpoint JunoEndpoint;
+
+typedef struct
+{
+  /* One whole message, '\n' included. Must not re-enter the broker. */
+  void (*send) (gpointer user_data, const char *data, gsize len);
+} JunoEndpointFuncs;
+
+typedef struct
+{
+  guint64 connections;        /* open now */
+  guint64 connections_total;  /* accepted since start */
+  guint64 modules;            /* registered now, juno excluded */
+  guint64 active_modules;     /* active now, juno excluded */
+  guint64 messages_in;
+  guint64 messages_out;
+  guint64 bytes_in;
+  guint64 bytes_out;
+  guint64 calls_routed;
+  guint64 calls_failed;       /* answered with an error of any kind */
+  guint64 calls_timed_out;
+  guint64 hooks_triggered;
+  guint64 hooks_delivered;
+  guint64 errors_sent;
+} JunoStats;
+
+JunoBroker *juno_broker_new (void);
+
+const JunoStats *juno_broker_get_stats (JunoBroker *self);
+const char *juno_broker_get_version (JunoBroker *self);
+
+/* Limits (also GObject properties) */
+void juno_broker_set_call_timeout (JunoBroker *self, guint64 timeout_usec);
+void juno_broker_set_max_calls_in_flight (JunoBroker *self, guint max_calls);
+
+/* Endpoints */
+JunoEndpoint *juno_broker_add_endpoint (JunoBroker *self,
+                                        const JunoEndpointFuncs *funcs,
+                                        gpointer user_data,
+                                        const char *transport);
+void juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *endpoint);
+
+/* Feeds one line, without its '\n'. The line need not be valid UTF-8. */
+void juno_broker_handle_line (JunoBroker *self, JunoEndpoint *endpoint, const char *line, gsize len);
+/* The transport dropped a line longer than the limit: answers error 10. */
+void juno_broker_report_oversized (JunoBroker *self, JunoEndpoint *endpoint);
+
+guint64 juno_endpoint_get_id (JunoEndpoint *endpoint);
+const char *juno_endpoint_get_module_id (JunoEndpoint *endpoint);
+const char *juno_endpoint_get_transport (JunoEndpoint *endpoint);
+void juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid, gid_t gid);
+gboolean juno_endpoint_get_peer_credentials (JunoEndpoint *endpoint, pid_t *pid, uid_t *uid, gid_t *gid);
+
+/* JSON text of the module object (as juno.getModuleInfo returns it), or NULL. */
+char *juno_broker_dup_module_json (JunoBroker *self, const char *module_id);
+/* JSON array of every module object, juno included (juno.listModules). */
+char *juno_broker_dup_modules_json (JunoBroker *self);
+
+G_END_DECLS

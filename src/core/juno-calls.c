@@ -1,0 +1,323 @@
+/* juno-calls.c: routing of function calls and the table of calls in flight
+ *
+ * Every forwarded call gets a broker token ("j<n>") that replaces the
+ * caller's requestId on the way to the callee; the answer is matched by that
+ * token and by the callee's identity, and goes back under the caller's own
+ * requestId. So every call gets exactly one answer: the callee's, error 8
+ * when the callee goes away, or error 9 when the call timeout passes. A call
+ * is linked into its caller's and its callee's queues and into one deadline
+ * queue (calls share one timeout, so the queue is ordered by creation), which
+ * one GSource with a ready time serves.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "juno-broker-private.h"
+
+typedef struct
+{
+  GSource source;
+  JunoBroker *broker; /* unowned: the broker destroys the source */
+} DeadlineSource;
+
+static void expire_calls (JunoBroker *self);
+
+static gboolean
+deadline_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
+{
+  expire_calls (((DeadlineSource *) source)->broker);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs deadline_source_funcs = {
+  .dispatch = deadline_source_dispatch,
+};
+
+void
+juno_calls_init (JunoBroker *self)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+  GSource *source = g_source_new (&deadline_source_funcs, sizeof (DeadlineSource));
+
+  ((DeadlineSource *) source)->broker = self;
+  g_source_set_name (source, "juno call deadlines");
+  g_source_set_ready_time (source, -1);
+  g_source_attach (source, context);
+  self->timeout_source = source;
+}
+
+static void
+call_free (JunoBroker *self, JunoCall *call)
+{
+  g_hash_table_remove (self->calls, &call->token);
+  g_queue_unlink (&call->caller->calls_out, &call->caller_link);
+  g_queue_unlink (&call->callee->calls_in, &call->callee_link);
+  if (call->deadline != 0)
+    g_queue_unlink (&self->deadlines, &call->deadline_link);
+  g_free (call->caller_request_id);
+  g_free (call);
+}
+
+void
+juno_calls_clear (JunoBroker *self)
+{
+  if (self->timeout_source != NULL)
+    {
+      g_source_destroy (self->timeout_source);
+      g_clear_pointer (&self->timeout_source, g_source_unref);
+    }
+  if (self->calls != NULL)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, self->calls);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          JunoCall *call = value;
+
+          g_hash_table_iter_remove (&iter);
+          g_free (call->caller_request_id);
+          g_free (call);
+        }
+      g_queue_init (&self->deadlines);
+    }
+}
+
+static void
+reschedule (JunoBroker *self)
+{
+  GList *head = self->deadlines.head;
+
+  g_source_set_ready_time (self->timeout_source, head ? ((JunoCall *) head->data)->deadline : -1);
+}
+
+/* Answers the caller with an error code and forgets the call. */
+static void
+fail_call (JunoBroker *self, JunoCall *call, int code)
+{
+  juno_broker_begin_message (self, call->caller_request_id, strlen (call->caller_request_id), JUNO_MSG_ERROR);
+  g_string_append (self->out, ",\"error\":");
+  juno_append_uint (self->out, (guint64) code);
+  self->stats.errors_sent++;
+  self->stats.calls_failed++;
+  juno_broker_send (self, call->caller);
+  call_free (self, call);
+}
+
+static void
+expire_calls (JunoBroker *self)
+{
+  gint64 now = g_get_monotonic_time ();
+  GList *head;
+
+  while ((head = self->deadlines.head) != NULL && ((JunoCall *) head->data)->deadline <= now)
+    {
+      JunoCall *call = head->data;
+
+      juno_broker_log_peer (self, call->callee, G_LOG_LEVEL_MESSAGE,
+                            "Call j%" G_GUINT64_FORMAT " from connection %s timed out",
+                            call->token, call->caller->id_str);
+      self->stats.calls_timed_out++;
+      fail_call (self, call, JUNO_PROTOCOL_ERROR_CALL_TIMED_OUT);
+    }
+  reschedule (self);
+}
+
+void
+juno_calls_drop_endpoint (JunoBroker *self, JunoEndpoint *ep)
+{
+  GList *link;
+  gboolean had_deadlines = self->deadlines.length > 0;
+
+  while ((link = ep->calls_in.head) != NULL)
+    fail_call (self, link->data, JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED);
+  /* the callees' answers to these will find no call and be dropped */
+  while ((link = ep->calls_out.head) != NULL)
+    call_free (self, link->data);
+  if (had_deadlines)
+    reschedule (self);
+}
+
+static gboolean
+function_part_is_valid (const char *name)
+{
+  if (*name == '\0')
+    return FALSE;
+  for (; *name; name++)
+    if (!g_ascii_isalnum (*name) && *name != '_')
+      return FALSE;
+  return TRUE;
+}
+
+/* The functions of the built-in module juno, answered in place. */
+static void
+call_builtin (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, const char *function)
+{
+  const JunoJsonValue *args = &msg->keys[JUNO_KEY_ARGUMENTS];
+  g_autofree char *data = NULL;
+
+  if (strcmp (function, JUNO_FUNCTION_LIST_MODULES) == 0)
+    data = juno_broker_dup_modules_json (self);
+  else
+    {
+      JunoJsonValue id_value;
+      g_autofree char *id = NULL;
+
+      if (args->kind == JUNO_JSON_OBJECT && juno_json_object_lookup (args->text, args->len, "moduleId", &id_value) &&
+          id_value.kind == JUNO_JSON_STRING)
+        id = juno_json_value_dup_string (&id_value);
+      if (id != NULL)
+        data = juno_broker_dup_module_json (self, id);
+    }
+
+  self->stats.calls_routed++;
+  juno_broker_begin_reply (self, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_MSG_FUNCTION_RESPONSE);
+  g_string_append (self->out, ",\"data\":");
+  g_string_append (self->out, data ? data : "null");
+  juno_broker_send (self, ep);
+}
+
+static void
+reject (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, int code, const char *why)
+{
+  juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Rejected a call (error %d): %s", code, why);
+  juno_broker_send_error (self, ep, &msg->keys[JUNO_KEY_REQUEST_ID], code);
+}
+
+void
+juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg)
+{
+  const JunoJsonValue *value = &msg->keys[JUNO_KEY_FUNCTION];
+  const JunoJsonValue *args = &msg->keys[JUNO_KEY_ARGUMENTS];
+  const JunoJsonValue *rid = &msg->keys[JUNO_KEY_REQUEST_ID];
+  g_autofree char *name = NULL;
+  JunoModule *target;
+  JunoCall *call;
+  char *dot;
+
+  if (ep->module == NULL || !ep->module->active)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE, "the caller is not active");
+  if (value->kind != JUNO_JSON_STRING)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
+  name = juno_json_value_dup_string (value);
+  dot = name ? strchr (name, '.') : NULL;
+  if (dot == NULL || !juno_module_id_is_valid (name, (gsize) (dot - name)) || !function_part_is_valid (dot + 1))
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "function is not of the form module.function");
+
+  *dot = '\0';
+  target = g_hash_table_lookup (self->modules, name);
+  if (target == NULL || !target->active)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_MODULE, "the called module is not active");
+  if (!juno_module_has_function (target, dot + 1))
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "the function is not declared");
+  if (target == self->builtin)
+    return call_builtin (self, ep, msg, dot + 1);
+  if (ep->calls_out.length >= self->max_calls_in_flight)
+    {
+      juno_broker_log_peer (self, ep, G_LOG_LEVEL_WARNING, "Refused a call: %u calls already in flight",
+                            ep->calls_out.length);
+      juno_broker_send_error (self, ep, rid, JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS);
+      return;
+    }
+
+  call = g_new0 (JunoCall, 1);
+  call->token = self->next_call_token++;
+  call->caller = ep;
+  call->callee = target->endpoint;
+  call->caller_request_id = g_strndup (rid->text, rid->len);
+  call->caller_link.data = call;
+  call->callee_link.data = call;
+  call->deadline_link.data = call;
+  g_hash_table_insert (self->calls, &call->token, call);
+  g_queue_push_tail_link (&ep->calls_out, &call->caller_link);
+  g_queue_push_tail_link (&call->callee->calls_in, &call->callee_link);
+  if (self->call_timeout_usec > 0)
+    {
+      call->deadline = g_get_monotonic_time () + (gint64) self->call_timeout_usec;
+      g_queue_push_tail_link (&self->deadlines, &call->deadline_link);
+      if (self->deadlines.length == 1)
+        reschedule (self);
+    }
+
+  g_string_truncate (self->out, 0);
+  g_string_append (self->out, "{\"requestId\":\"j");
+  juno_append_uint (self->out, call->token);
+  g_string_append (self->out, "\",\"type\":3,\"function\":\"");
+  g_string_append (self->out, dot + 1);
+  g_string_append (self->out, "\",\"arguments\":");
+  if (args->kind == JUNO_JSON_OBJECT)
+    g_string_append_len (self->out, args->text, args->len);
+  else
+    g_string_append (self->out, "{}");
+  g_string_append (self->out, ",\"caller\":\"");
+  g_string_append (self->out, ep->module->id);
+  g_string_append_c (self->out, '"');
+  self->stats.calls_routed++;
+  juno_broker_send (self, call->callee);
+}
+
+/* "j<digits>" exactly as the broker wrote it, or 0. */
+static guint64
+parse_token (const JunoJsonValue *rid)
+{
+  guint64 token = 0;
+
+  if (rid->escaped || rid->len < 4 || rid->len > 23 || rid->text[1] != 'j')
+    return 0;
+  for (guint i = 2; i < rid->len - 1; i++)
+    {
+      if (!g_ascii_isdigit (rid->text[i]))
+        return 0;
+      token = token * 10 + (guint64) (rid->text[i] - '0');
+    }
+  return token;
+}
+
+void
+juno_calls_handle_answer (JunoBroker *self, JunoEndpoint *ep, JunoMessageType type, const JunoMessage *msg)
+{
+  const JunoJsonValue *rid = &msg->keys[JUNO_KEY_REQUEST_ID];
+  guint64 token = parse_token (rid);
+  JunoCall *call = token ? g_hash_table_lookup (self->calls, &token) : NULL;
+  JunoEndpoint *caller;
+  gint64 code;
+
+  if (call == NULL || call->callee != ep)
+    {
+      if (call == NULL && token != 0 && token < self->next_call_token)
+        juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Dropped a late answer to call j%" G_GUINT64_FORMAT
+                              ": the call was already answered", token);
+      else if (type == JUNO_MSG_ERROR)
+        juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Dropped an error message that answers no call");
+      else
+        reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID, "the answer's requestId names no call to this module");
+      return;
+    }
+
+  caller = call->caller;
+  juno_broker_begin_message (self, call->caller_request_id, strlen (call->caller_request_id), type);
+  if (type == JUNO_MSG_FUNCTION_RESPONSE)
+    {
+      const JunoJsonValue *data = &msg->keys[JUNO_KEY_DATA];
+
+      g_string_append (self->out, ",\"data\":");
+      if (data->kind != JUNO_JSON_ABSENT)
+        g_string_append_len (self->out, data->text, data->len);
+      else
+        g_string_append (self->out, "null");
+    }
+  else
+    {
+      if (!juno_json_value_get_int64 (&msg->keys[JUNO_KEY_ERROR], &code) || code < 0 || code > G_MAXINT32)
+        code = JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST;
+      g_string_append (self->out, ",\"error\":");
+      juno_append_uint (self->out, (guint64) code);
+      self->stats.calls_failed++;
+    }
+  call_free (self, call);
+  if (self->deadlines.length == 0)
+    reschedule (self);
+  juno_broker_send (self, caller);
+}

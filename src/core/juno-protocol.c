@@ -1,0 +1,476 @@
+/* juno-protocol.c: one-pass validating JSON scanner and encoder helpers
+ *
+ * The scanner follows RFC 8259 exactly (no comments, no trailing commas, no
+ * single quotes, no control characters inside strings). Nesting is bounded
+ * by JUNO_JSON_MAX_DEPTH, so a peer cannot make the recursion deeper than
+ * that. Only the top-level keys listed in JunoKey are recorded; a key seen
+ * twice keeps its last value, like json-glib.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "juno-protocol.h"
+
+typedef enum
+{
+  SCAN_OK,
+  SCAN_INVALID,
+  SCAN_TOO_DEEP,
+} ScanStatus;
+
+typedef struct
+{
+  const char *p;
+  const char *end;
+} Scanner;
+
+/* What to record while scanning the top-level object. */
+typedef struct
+{
+  const char *const *names;
+  guint n_names;
+  JunoJsonValue *values; /* n_names entries */
+} Capture;
+
+static const char *const message_keys[JUNO_N_KEYS] = {
+  [JUNO_KEY_REQUEST_ID] = "requestId",
+  [JUNO_KEY_TYPE] = "type",
+  [JUNO_KEY_MODULE_ID] = "moduleId",
+  [JUNO_KEY_VERSION] = "version",
+  [JUNO_KEY_DEPENDENCIES] = "dependencies",
+  [JUNO_KEY_FUNCTION] = "function",
+  [JUNO_KEY_ARGUMENTS] = "arguments",
+  [JUNO_KEY_HOOK] = "hook",
+  [JUNO_KEY_DATA] = "data",
+  [JUNO_KEY_ERROR] = "error",
+};
+
+static ScanStatus scan_value (Scanner *s, guint depth, JunoJsonValue *out, const Capture *capture);
+
+static inline void
+skip_ws (Scanner *s)
+{
+  while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+    s->p++;
+}
+
+static ScanStatus
+scan_string (Scanner *s, gboolean *escaped)
+{
+  s->p++; /* opening quote */
+  while (s->p < s->end)
+    {
+      guchar c = (guchar) *s->p;
+
+      if (c == '"')
+        {
+          s->p++;
+          return SCAN_OK;
+        }
+      if (c < 0x20)
+        return SCAN_INVALID;
+      if (c != '\\')
+        {
+          s->p++;
+          continue;
+        }
+
+      *escaped = TRUE;
+      if (++s->p >= s->end)
+        return SCAN_INVALID;
+      switch (*s->p)
+        {
+        case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+          s->p++;
+          break;
+        case 'u':
+          if (s->end - s->p < 5)
+            return SCAN_INVALID;
+          for (int i = 1; i <= 4; i++)
+            if (!g_ascii_isxdigit (s->p[i]))
+              return SCAN_INVALID;
+          s->p += 5;
+          break;
+        default:
+          return SCAN_INVALID;
+        }
+    }
+  return SCAN_INVALID;
+}
+
+static gboolean
+scan_digits (Scanner *s)
+{
+  const char *start = s->p;
+
+  while (s->p < s->end && g_ascii_isdigit (*s->p))
+    s->p++;
+  return s->p > start;
+}
+
+static ScanStatus
+scan_number (Scanner *s)
+{
+  if (*s->p == '-')
+    s->p++;
+  if (s->p >= s->end)
+    return SCAN_INVALID;
+  if (*s->p == '0')
+    s->p++;
+  else if (!scan_digits (s))
+    return SCAN_INVALID;
+
+  if (s->p < s->end && *s->p == '.')
+    {
+      s->p++;
+      if (!scan_digits (s))
+        return SCAN_INVALID;
+    }
+  if (s->p < s->end && (*s->p == 'e' || *s->p == 'E'))
+    {
+      s->p++;
+      if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+        s->p++;
+      if (!scan_digits (s))
+        return SCAN_INVALID;
+    }
+  return SCAN_OK;
+}
+
+static ScanStatus
+scan_literal (Scanner *s, const char *word)
+{
+  gsize n = strlen (word);
+
+  if ((gsize) (s->end - s->p) < n || memcmp (s->p, word, n) != 0)
+    return SCAN_INVALID;
+  s->p += n;
+  return SCAN_OK;
+}
+
+static int
+capture_index (const Capture *capture, const char *key, gsize len, gboolean escaped)
+{
+  g_autofree char *decoded = NULL;
+
+  if (escaped)
+    {
+      JunoJsonValue v = { key - 1, (guint32) (len + 2), JUNO_JSON_STRING, TRUE };
+
+      decoded = juno_json_value_dup_string (&v);
+      if (decoded == NULL)
+        return -1;
+      key = decoded;
+      len = strlen (decoded);
+    }
+
+  for (guint i = 0; i < capture->n_names; i++)
+    if (strncmp (capture->names[i], key, len) == 0 && capture->names[i][len] == '\0')
+      return (int) i;
+  return -1;
+}
+
+static ScanStatus
+scan_object (Scanner *s, guint depth, const Capture *capture)
+{
+  s->p++; /* '{' */
+  skip_ws (s);
+  if (s->p < s->end && *s->p == '}')
+    {
+      s->p++;
+      return SCAN_OK;
+    }
+
+  for (;;)
+    {
+      const char *key;
+      gboolean escaped = FALSE;
+      JunoJsonValue value;
+      ScanStatus st;
+      int slot = -1;
+
+      skip_ws (s);
+      if (s->p >= s->end || *s->p != '"')
+        return SCAN_INVALID;
+      key = s->p + 1;
+      if ((st = scan_string (s, &escaped)) != SCAN_OK)
+        return st;
+      if (capture != NULL)
+        slot = capture_index (capture, key, (gsize) (s->p - 1 - key), escaped);
+
+      skip_ws (s);
+      if (s->p >= s->end || *s->p != ':')
+        return SCAN_INVALID;
+      s->p++;
+      skip_ws (s);
+      if ((st = scan_value (s, depth, &value, NULL)) != SCAN_OK)
+        return st;
+      if (slot >= 0)
+        capture->values[slot] = value;
+
+      skip_ws (s);
+      if (s->p >= s->end)
+        return SCAN_INVALID;
+      if (*s->p == '}')
+        {
+          s->p++;
+          return SCAN_OK;
+        }
+      if (*s->p != ',')
+        return SCAN_INVALID;
+      s->p++;
+    }
+}
+
+static ScanStatus
+scan_array (Scanner *s, guint depth)
+{
+  s->p++; /* '[' */
+  skip_ws (s);
+  if (s->p < s->end && *s->p == ']')
+    {
+      s->p++;
+      return SCAN_OK;
+    }
+
+  for (;;)
+    {
+      JunoJsonValue value;
+      ScanStatus st;
+
+      skip_ws (s);
+      if ((st = scan_value (s, depth, &value, NULL)) != SCAN_OK)
+        return st;
+      skip_ws (s);
+      if (s->p >= s->end)
+        return SCAN_INVALID;
+      if (*s->p == ']')
+        {
+          s->p++;
+          return SCAN_OK;
+        }
+      if (*s->p != ',')
+        return SCAN_INVALID;
+      s->p++;
+    }
+}
+
+/* @depth counts the containers already open around this value. */
+static ScanStatus
+scan_value (Scanner *s, guint depth, JunoJsonValue *out, const Capture *capture)
+{
+  const char *start = s->p;
+  ScanStatus st;
+
+  if (s->p >= s->end)
+    return SCAN_INVALID;
+
+  out->escaped = FALSE;
+  switch (*s->p)
+    {
+    case '{':
+      if (depth >= JUNO_JSON_MAX_DEPTH)
+        return SCAN_TOO_DEEP;
+      out->kind = JUNO_JSON_OBJECT;
+      st = scan_object (s, depth + 1, capture);
+      break;
+    case '[':
+      if (depth >= JUNO_JSON_MAX_DEPTH)
+        return SCAN_TOO_DEEP;
+      out->kind = JUNO_JSON_ARRAY;
+      st = scan_array (s, depth + 1);
+      break;
+    case '"':
+      out->kind = JUNO_JSON_STRING;
+      st = scan_string (s, &out->escaped);
+      break;
+    case 't':
+      out->kind = JUNO_JSON_TRUE;
+      st = scan_literal (s, "true");
+      break;
+    case 'f':
+      out->kind = JUNO_JSON_FALSE;
+      st = scan_literal (s, "false");
+      break;
+    case 'n':
+      out->kind = JUNO_JSON_NULL;
+      st = scan_literal (s, "null");
+      break;
+    default:
+      out->kind = JUNO_JSON_NUMBER;
+      st = scan_number (s);
+      break;
+    }
+
+  out->text = start;
+  out->len = (guint32) (s->p - start);
+  return st;
+}
+
+static ScanStatus
+scan_document (const char *text, gsize len, JunoJsonValue *root, const Capture *capture)
+{
+  Scanner s = { text, text + len };
+  ScanStatus st;
+
+  skip_ws (&s);
+  if ((st = scan_value (&s, 0, root, capture)) != SCAN_OK)
+    return st;
+  skip_ws (&s);
+  return s.p == s.end ? SCAN_OK : SCAN_INVALID;
+}
+
+JunoParseResult
+juno_message_parse (const char *line, gsize len, JunoMessage *msg)
+{
+  Capture capture = { message_keys, JUNO_N_KEYS, msg->keys };
+  JunoJsonValue root;
+  Scanner peek = { line, line + len };
+
+  memset (msg, 0, sizeof *msg);
+  if (len > G_MAXUINT32)
+    return JUNO_PARSE_INVALID_JSON;
+
+  skip_ws (&peek);
+  switch (scan_document (line, len, &root, peek.p < peek.end && *peek.p == '{' ? &capture : NULL))
+    {
+    case SCAN_TOO_DEEP:
+      return JUNO_PARSE_TOO_DEEP;
+    case SCAN_INVALID:
+      return JUNO_PARSE_INVALID_JSON;
+    case SCAN_OK:
+    default:
+      break;
+    }
+  return root.kind == JUNO_JSON_OBJECT ? JUNO_PARSE_OK : JUNO_PARSE_NOT_OBJECT;
+}
+
+gboolean
+juno_json_object_lookup (const char *text, gsize len, const char *key, JunoJsonValue *out)
+{
+  const char *names[1] = { key };
+  Capture capture = { names, 1, out };
+  JunoJsonValue root;
+
+  memset (out, 0, sizeof *out);
+  if (len == 0 || text[0] != '{' || len > G_MAXUINT32)
+    return FALSE;
+  if (scan_document (text, len, &root, &capture) != SCAN_OK)
+    return FALSE;
+  return out->kind != JUNO_JSON_ABSENT;
+}
+
+static guint
+hex4 (const char *p)
+{
+  guint v = 0;
+
+  for (int i = 0; i < 4; i++)
+    v = (v << 4) | (guint) g_ascii_xdigit_value (p[i]);
+  return v;
+}
+
+char *
+juno_json_value_dup_string (const JunoJsonValue *value)
+{
+  const char *p, *end;
+  GString *out;
+
+  g_return_val_if_fail (value->kind == JUNO_JSON_STRING && value->len >= 2, NULL);
+
+  p = value->text + 1;
+  end = value->text + value->len - 1;
+  if (!value->escaped)
+    return g_strndup (p, (gsize) (end - p));
+
+  out = g_string_sized_new ((gsize) (end - p));
+  while (p < end)
+    {
+      gunichar u;
+
+      if (*p != '\\')
+        {
+          g_string_append_c (out, *p++);
+          continue;
+        }
+      p++;
+      switch (*p)
+        {
+        case 'b': g_string_append_c (out, '\b'); p++; continue;
+        case 'f': g_string_append_c (out, '\f'); p++; continue;
+        case 'n': g_string_append_c (out, '\n'); p++; continue;
+        case 'r': g_string_append_c (out, '\r'); p++; continue;
+        case 't': g_string_append_c (out, '\t'); p++; continue;
+        case 'u': break;
+        default: g_string_append_c (out, *p++); continue;
+        }
+
+      u = hex4 (p + 1);
+      p += 5;
+      if (u >= 0xD800 && u <= 0xDBFF && end - p >= 6 && p[0] == '\\' && p[1] == 'u')
+        {
+          guint lo = hex4 (p + 2);
+
+          if (lo >= 0xDC00 && lo <= 0xDFFF)
+            {
+              u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+              p += 6;
+            }
+        }
+      if (u == 0)
+        {
+          g_string_free (out, TRUE);
+          return NULL;
+        }
+      if (u >= 0xD800 && u <= 0xDFFF)
+        u = 0xFFFD; /* a lone surrogate has no UTF-8 form */
+      g_string_append_unichar (out, u);
+    }
+  return g_string_free (out, FALSE);
+}
+
+gboolean
+juno_json_value_get_int64 (const JunoJsonValue *value, gint64 *out)
+{
+  char buf[24];
+  char *endp = NULL;
+  gint64 v;
+
+  if (value->kind != JUNO_JSON_NUMBER || value->len >= sizeof buf)
+    return FALSE;
+  if (memchr (value->text, '.', value->len) || memchr (value->text, 'e', value->len) ||
+      memchr (value->text, 'E', value->len))
+    return FALSE;
+
+  memcpy (buf, value->text, value->len);
+  buf[value->len] = '\0';
+  errno = 0;
+  v = g_ascii_strtoll (buf, &endp, 10);
+  if (errno != 0 || *endp != '\0')
+    return FALSE;
+  *out = v;
+  return TRUE;
+}
+
+void
+juno_json_append_string (GString *out, const char *str)
+{
+  g_string_append_c (out, '"');
+  for (const char *p = str; *p; p++)
+    {
+      guchar c = (guchar) *p;
+
+      if (c == '"' || c == '\\')
+        {
+          g_string_append_c (out, '\\');
+          g_string_append_c (out, (char) c);
+        }
+      else if (c < 0x20)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, (char) c);
+    }
+  g_string_append_c (out, '"');
+}

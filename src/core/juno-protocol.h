@@ -1,0 +1,84 @@
+/* juno-protocol.h: the wire codec
+ *
+ * Decoding is a single pass over one line: it validates the JSON grammar
+ * (bounded nesting, no recursion a peer controls beyond JUNO_JSON_MAX_DEPTH)
+ * and records where the top-level keys the broker routes on sit in the line.
+ * Values the broker only forwards (arguments, data) stay raw byte spans that
+ * the encoder splices into the outgoing message unchanged: a message is
+ * parsed once and never rebuilt from a tree.
+ *
+ * The line must be valid UTF-8 without NUL bytes before it gets here.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "juno-names.h"
+
+G_BEGIN_DECLS
+
+typedef enum
+{
+  JUNO_JSON_ABSENT = 0,
+  JUNO_JSON_STRING,
+  JUNO_JSON_NUMBER,
+  JUNO_JSON_OBJECT,
+  JUNO_JSON_ARRAY,
+  JUNO_JSON_TRUE,
+  JUNO_JSON_FALSE,
+  JUNO_JSON_NULL,
+} JunoJsonKind;
+
+typedef enum
+{
+  JUNO_KEY_REQUEST_ID,
+  JUNO_KEY_TYPE,
+  JUNO_KEY_MODULE_ID,
+  JUNO_KEY_VERSION,
+  JUNO_KEY_DEPENDENCIES,
+  JUNO_KEY_FUNCTION,
+  JUNO_KEY_ARGUMENTS,
+  JUNO_KEY_HOOK,
+  JUNO_KEY_DATA,
+  JUNO_KEY_ERROR,
+  JUNO_N_KEYS,
+} JunoKey;
+
+/* A value as it stands in the line: for a string, the span includes the
+ * quotes and any escapes, so it can be written out again verbatim. */
+typedef struct
+{
+  const char *text;
+  guint32 len;
+  guint8 kind; /* JunoJsonKind */
+  gboolean escaped; /* strings only: contains a backslash escape */
+} JunoJsonValue;
+
+typedef struct
+{
+  JunoJsonValue keys[JUNO_N_KEYS];
+} JunoMessage;
+
+typedef enum
+{
+  JUNO_PARSE_OK,
+  JUNO_PARSE_INVALID_JSON,
+  JUNO_PARSE_TOO_DEEP,
+  JUNO_PARSE_NOT_OBJECT,
+} JunoParseResult;
+
+JunoParseResult juno_message_parse (const char *line, gsize len, JunoMessage *msg);
+
+/* Looks up one top-level key of a JSON object given as text (the raw span of
+ * an argument object, say). The text must already be valid. */
+gboolean juno_json_object_lookup (const char *text, gsize len, const char *key, JunoJsonValue *out);
+
+/* The decoded contents of a string value, or NULL if it holds "\u0000". */
+char *juno_json_value_dup_string (const JunoJsonValue *value);
+/* Integer value of a number written without fraction or exponent. */
+gboolean juno_json_value_get_int64 (const JunoJsonValue *value, gint64 *out);
+
+/* Appends @str as a JSON string literal, quotes included. */
+void juno_json_append_string (GString *out, const char *str);
+
+G_END_DECLS

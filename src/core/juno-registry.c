@@ -1,0 +1,687 @@
+/* juno-registry.c: modules, dependency resolution and hooks
+ *
+ * Activity is the greatest fixed point of "a module is active iff every
+ * dependency names a registered, active module whose version matches". It
+ * is recomputed only over the modules a change can reach (the dependents,
+ * transitively, of the module that came or went), with a work list, so one
+ * registration costs time in the size of its dependent tree, not in the
+ * number of modules. Modules whose state really changes, and only those,
+ * get juno.activated / juno.deactivated and cause juno.moduleActivated /
+ * juno.moduleDeactivated.
+ *
+ * Hook listeners are indexed by "module.hook"; each JunoListen knows its
+ * slot in that array, so a module that leaves is unhooked in O(1) per hook.
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "juno-broker-private.h"
+
+#define MAX_DEPENDENCIES 256
+
+static void
+dependency_free (gpointer data)
+{
+  JunoDependency *dep = data;
+
+  g_free (dep->name);
+  g_free (dep->requirement);
+  g_clear_pointer (&dep->req, juno_version_req_free);
+  g_free (dep);
+}
+
+static void
+listen_free (gpointer data)
+{
+  JunoListen *listen = data;
+
+  g_free (listen->hook);
+  g_free (listen);
+}
+
+void
+juno_module_free (JunoModule *module)
+{
+  g_free (module->id);
+  g_free (module->version_text);
+  juno_version_clear (&module->version);
+  g_clear_pointer (&module->dependencies, g_ptr_array_unref);
+  g_clear_pointer (&module->functions, g_hash_table_unref);
+  g_clear_pointer (&module->listens, g_hash_table_unref);
+  g_free (module);
+}
+
+gboolean
+juno_module_id_is_valid (const char *id, gsize len)
+{
+  if (len == 0 || len > JUNO_MODULE_ID_MAX_LENGTH)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (id[i]) && id[i] != '-' && id[i] != '_')
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+function_name_is_valid (const char *name, gsize len)
+{
+  if (len == 0)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isalnum (name[i]) && name[i] != '_')
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+juno_module_has_function (JunoModule *module, const char *name)
+{
+  return module->functions != NULL && g_hash_table_contains (module->functions, name);
+}
+
+static void
+module_add_function (JunoModule *module, const char *name)
+{
+  if (module->functions == NULL)
+    module->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  if (!g_hash_table_contains (module->functions, name))
+    g_hash_table_add (module->functions, g_strdup (name));
+}
+
+JunoModule *
+juno_registry_add_builtin (JunoBroker *self)
+{
+  JunoModule *module = g_new0 (JunoModule, 1);
+  g_autoptr(GError) error = NULL;
+
+  module->id = g_strdup (JUNO_BUILTIN_MODULE_ID);
+  module->version_text = g_strdup (self->version);
+  if (!juno_version_parse (self->version, &module->version, &error))
+    g_critical ("The broker's own version is not semver: %s", error->message);
+  module_add_function (module, JUNO_FUNCTION_LIST_MODULES);
+  module_add_function (module, JUNO_FUNCTION_GET_MODULE_INFO);
+  module->active = TRUE;
+  g_hash_table_insert (self->modules, module->id, module);
+  return module;
+}
+
+/* Module objects */
+
+static void
+append_string_array (GString *out, GHashTable *set)
+{
+  g_autofree const char **names = NULL;
+  guint n = 0;
+
+  g_string_append_c (out, '[');
+  if (set != NULL)
+    {
+      names = (const char **) g_hash_table_get_keys_as_array (set, &n);
+      for (guint i = 0; i < n; i++)
+        {
+          if (i > 0)
+            g_string_append_c (out, ',');
+          juno_json_append_string (out, names[i]);
+        }
+    }
+  g_string_append_c (out, ']');
+}
+
+void
+juno_registry_append_module_json (JunoBroker *self, GString *out, JunoModule *module)
+{
+  g_string_append (out, "{\"moduleId\":");
+  juno_json_append_string (out, module->id);
+  g_string_append (out, ",\"connectionId\":\"");
+  juno_append_uint (out, module->endpoint ? module->endpoint->id : 0);
+  g_string_append (out, "\",\"version\":");
+  juno_json_append_string (out, module->version_text);
+  g_string_append (out, ",\"dependencies\":{");
+  for (guint i = 0; module->dependencies && i < module->dependencies->len; i++)
+    {
+      JunoDependency *dep = g_ptr_array_index (module->dependencies, i);
+
+      if (i > 0)
+        g_string_append_c (out, ',');
+      juno_json_append_string (out, dep->name);
+      g_string_append_c (out, ':');
+      juno_json_append_string (out, dep->requirement);
+    }
+  g_string_append (out, "},\"registered\":");
+  g_string_append (out, module->active ? "true" : "false");
+  g_string_append (out, ",\"declaredFunctions\":");
+  append_string_array (out, module->functions);
+  g_string_append (out, ",\"registeredHooks\":");
+  append_string_array (out, module->listens);
+  g_string_append_c (out, '}');
+}
+
+/* Hooks */
+
+static void
+send_forced_hook (JunoBroker *self, JunoEndpoint *ep, const char *hook)
+{
+  juno_broker_begin_broker_message (self, JUNO_MSG_HOOK_TRIGGERED);
+  g_string_append (self->out, ",\"hook\":\"" JUNO_BUILTIN_MODULE_ID ".");
+  g_string_append (self->out, hook);
+  g_string_append (self->out, "\",\"data\":{}");
+  juno_broker_send (self, ep);
+}
+
+/* Sends the finished message in self->out to every active listener of
+ * self->key; returns how many got it. */
+static guint
+deliver_to_listeners (JunoBroker *self)
+{
+  GPtrArray *listeners = g_hash_table_lookup (self->listeners, self->key->str);
+  guint delivered = 0;
+
+  if (listeners == NULL)
+    return 0;
+  for (guint i = 0; i < listeners->len; i++)
+    {
+      JunoListen *listen = g_ptr_array_index (listeners, i);
+
+      if (!listen->module->active)
+        continue;
+      juno_broker_send_line (self, listen->module->endpoint, self->out->str, self->out->len);
+      delivered++;
+    }
+  self->stats.hooks_delivered += delivered;
+  return delivered;
+}
+
+/* A hook of the built-in module, e.g. juno.moduleConnected. */
+void
+juno_registry_broadcast (JunoBroker *self, const char *hook, const char *data_json)
+{
+  g_string_assign (self->key, JUNO_BUILTIN_MODULE_ID ".");
+  g_string_append (self->key, hook);
+  if (!g_hash_table_contains (self->listeners, self->key->str))
+    return;
+
+  juno_broker_begin_broker_message (self, JUNO_MSG_HOOK_TRIGGERED);
+  g_string_append (self->out, ",\"hook\":\"");
+  g_string_append (self->out, self->key->str);
+  g_string_append (self->out, "\",\"data\":");
+  g_string_append (self->out, data_json);
+  juno_broker_finish_message (self);
+  deliver_to_listeners (self);
+}
+
+static void
+broadcast_module_state (JunoBroker *self, JunoModule *module, gboolean active)
+{
+  g_autoptr(GString) data = g_string_new ("{\"moduleId\":");
+
+  juno_json_append_string (data, module->id);
+  g_string_append_c (data, '}');
+  juno_registry_broadcast (self, active ? JUNO_HOOK_MODULE_ACTIVATED : JUNO_HOOK_MODULE_DEACTIVATED, data->str);
+}
+
+static void
+remove_listen (JunoBroker *self, JunoListen *listen)
+{
+  GPtrArray *listeners = g_hash_table_lookup (self->listeners, listen->hook);
+  JunoListen *last;
+
+  g_return_if_fail (listeners != NULL && listeners->len > listen->index);
+
+  last = g_ptr_array_index (listeners, listeners->len - 1);
+  listeners->pdata[listen->index] = last;
+  last->index = listen->index;
+  g_ptr_array_set_size (listeners, listeners->len - 1);
+  if (listeners->len == 0)
+    g_hash_table_remove (self->listeners, listen->hook);
+}
+
+/* Dependencies */
+
+static gboolean
+dependency_met (JunoBroker *self, JunoDependency *dep)
+{
+  JunoModule *target = g_hash_table_lookup (self->modules, dep->name);
+  gboolean target_active;
+
+  if (target == NULL)
+    return FALSE;
+  /* inside the set being recomputed, trust the candidate state */
+  target_active = target->epoch == self->epoch && target != self->builtin ? target->candidate : target->active;
+  return target_active && juno_version_req_matches (dep->req, &target->version);
+}
+
+static gboolean
+dependencies_met (JunoBroker *self, JunoModule *module)
+{
+  for (guint i = 0; module->dependencies && i < module->dependencies->len; i++)
+    if (!dependency_met (self, g_ptr_array_index (module->dependencies, i)))
+      return FALSE;
+  return TRUE;
+}
+
+/* Adds every module that depends, directly or not, on @name to @set. */
+static void
+collect_dependents (JunoBroker *self, const char *name, GPtrArray *set)
+{
+  guint start = set->len;
+  GPtrArray *direct = g_hash_table_lookup (self->dependents, name);
+
+  for (guint i = 0; direct && i < direct->len; i++)
+    {
+      JunoModule *m = g_ptr_array_index (direct, i);
+
+      if (m->epoch != self->epoch)
+        {
+          m->epoch = self->epoch;
+          g_ptr_array_add (set, m);
+        }
+    }
+  /* breadth first over the dependents of what was just added */
+  for (guint i = start; i < set->len; i++)
+    {
+      JunoModule *m = g_ptr_array_index (set, i);
+
+      direct = g_hash_table_lookup (self->dependents, m->id);
+      for (guint j = 0; direct && j < direct->len; j++)
+        {
+          JunoModule *d = g_ptr_array_index (direct, j);
+
+          if (d->epoch != self->epoch)
+            {
+              d->epoch = self->epoch;
+              g_ptr_array_add (set, d);
+            }
+        }
+    }
+}
+
+static void
+apply_transition (JunoBroker *self, JunoModule *module, gboolean active)
+{
+  module->active = active;
+  if (active)
+    self->stats.active_modules++;
+  else
+    self->stats.active_modules--;
+
+  g_info ("Module '%s' %s", module->id, active ? "activated" : "deactivated");
+  send_forced_hook (self, module->endpoint, active ? JUNO_HOOK_ACTIVATED : JUNO_HOOK_DEACTIVATED);
+  broadcast_module_state (self, module, active);
+  g_signal_emit (self, juno_broker_signals[active ? SIGNAL_MODULE_ACTIVATED : SIGNAL_MODULE_DEACTIVATED],
+                 0, module->id);
+}
+
+/* Recomputes the modules in @set (all marked with the current epoch). */
+static void
+resolve (JunoBroker *self, GPtrArray *set)
+{
+  g_autoptr(GPtrArray) work = g_ptr_array_new ();
+
+  for (guint i = 0; i < set->len; i++)
+    {
+      JunoModule *m = g_ptr_array_index (set, i);
+
+      m->candidate = TRUE;
+      g_ptr_array_add (work, m);
+    }
+
+  while (work->len > 0)
+    {
+      JunoModule *m = g_ptr_array_steal_index_fast (work, work->len - 1);
+      GPtrArray *direct;
+
+      if (!m->candidate || dependencies_met (self, m))
+        continue;
+      m->candidate = FALSE;
+      direct = g_hash_table_lookup (self->dependents, m->id);
+      for (guint j = 0; direct && j < direct->len; j++)
+        {
+          JunoModule *d = g_ptr_array_index (direct, j);
+
+          if (d->epoch == self->epoch && d->candidate)
+            g_ptr_array_add (work, d);
+        }
+    }
+
+  for (guint i = 0; i < set->len; i++)
+    {
+      JunoModule *m = g_ptr_array_index (set, i);
+
+      if (m->active && !m->candidate)
+        apply_transition (self, m, FALSE);
+    }
+  for (guint i = 0; i < set->len; i++)
+    {
+      JunoModule *m = g_ptr_array_index (set, i);
+
+      if (!m->active && m->candidate)
+        apply_transition (self, m, TRUE);
+    }
+}
+
+static void
+update_activity (JunoBroker *self, JunoModule *changed)
+{
+  g_autoptr(GPtrArray) set = g_ptr_array_new ();
+
+  self->epoch++;
+  if (g_hash_table_lookup (self->modules, changed->id) == changed)
+    {
+      changed->epoch = self->epoch;
+      g_ptr_array_add (set, changed);
+    }
+  collect_dependents (self, changed->id, set);
+  resolve (self, set);
+}
+
+static void
+index_dependencies (JunoBroker *self, JunoModule *module, gboolean add)
+{
+  for (guint i = 0; module->dependencies && i < module->dependencies->len; i++)
+    {
+      JunoDependency *dep = g_ptr_array_index (module->dependencies, i);
+      GPtrArray *direct = g_hash_table_lookup (self->dependents, dep->name);
+
+      if (add)
+        {
+          if (direct == NULL)
+            {
+              direct = g_ptr_array_new ();
+              g_hash_table_insert (self->dependents, g_strdup (dep->name), direct);
+            }
+          g_ptr_array_add (direct, module);
+        }
+      else if (direct != NULL)
+        {
+          g_ptr_array_remove_fast (direct, module);
+          if (direct->len == 0)
+            g_hash_table_remove (self->dependents, dep->name);
+        }
+    }
+}
+
+/* Dependencies come as a JSON object of moduleId -> requirement. */
+static GPtrArray *
+parse_dependencies (const JunoJsonValue *value, GError **error)
+{
+  g_autoptr(GPtrArray) deps = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(GList) members = NULL;
+  JsonObject *object;
+
+  if (value->kind == JUNO_JSON_ABSENT || value->kind == JUNO_JSON_NULL)
+    return g_ptr_array_new_with_free_func (dependency_free);
+  if (value->kind != JUNO_JSON_OBJECT)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "dependencies is not an object");
+      return NULL;
+    }
+
+  text = g_strndup (value->text, value->len);
+  root = json_from_string (text, error);
+  if (root == NULL)
+    return NULL;
+  object = json_node_get_object (root);
+  if (json_object_get_size (object) > MAX_DEPENDENCIES)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "more than %d dependencies", MAX_DEPENDENCIES);
+      return NULL;
+    }
+
+  deps = g_ptr_array_new_with_free_func (dependency_free);
+  members = json_object_get_members (object);
+  for (GList *l = members; l != NULL; l = l->next)
+    {
+      const char *name = l->data;
+      JsonNode *node = json_object_get_member (object, name);
+      JunoDependency *dep;
+
+      if (!juno_module_id_is_valid (name, strlen (name)))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "dependency '%s' is not a valid moduleId", name);
+          return NULL;
+        }
+      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "requirement of '%s' is not a string", name);
+          return NULL;
+        }
+      dep = g_new0 (JunoDependency, 1);
+      dep->name = g_strdup (name);
+      dep->requirement = g_strdup (json_node_get_string (node));
+      g_ptr_array_add (deps, dep);
+      dep->req = juno_version_req_parse (dep->requirement, error);
+      if (dep->req == NULL)
+        {
+          g_prefix_error (error, "requirement of '%s': ", name);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&deps);
+}
+
+/* Handlers */
+
+static gboolean
+require_active (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg)
+{
+  if (ep->module != NULL && ep->module->active)
+    return TRUE;
+  juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Rejected a request: the module is not %s",
+                        ep->module ? "active" : "registered");
+  juno_broker_send_error (self, ep, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE);
+  return FALSE;
+}
+
+static void
+reject (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, int code, const char *why)
+{
+  juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Rejected a request (error %d): %s", code, why);
+  juno_broker_send_error (self, ep, &msg->keys[JUNO_KEY_REQUEST_ID], code);
+}
+
+void
+juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg)
+{
+  const JunoJsonValue *id_value = &msg->keys[JUNO_KEY_MODULE_ID];
+  const JunoJsonValue *version_value = &msg->keys[JUNO_KEY_VERSION];
+  g_autofree char *id = NULL;
+  g_autofree char *version_text = NULL;
+  g_auto(JunoVersion) version = { 0 };
+  g_autoptr(GPtrArray) deps = NULL;
+  g_autoptr(GError) error = NULL;
+  JunoModule *module;
+
+  if (ep->module != NULL)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE, "this connection already registered a module");
+  if (id_value->kind != JUNO_JSON_STRING)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "moduleId is missing or not a string");
+  id = juno_json_value_dup_string (id_value);
+  if (id == NULL || !juno_module_id_is_valid (id, strlen (id)))
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_MODULE_ID, "invalid moduleId");
+  if (g_hash_table_contains (self->modules, id))
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE, "the moduleId is taken");
+  if (version_value->kind != JUNO_JSON_STRING)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "version is missing or not a string");
+  version_text = juno_json_value_dup_string (version_value);
+  if (version_text == NULL || !juno_version_parse (version_text, &version, &error))
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "version is not semver");
+  deps = parse_dependencies (&msg->keys[JUNO_KEY_DEPENDENCIES], &error);
+  if (deps == NULL)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, error->message);
+
+  module = g_new0 (JunoModule, 1);
+  module->id = g_steal_pointer (&id);
+  module->version_text = g_steal_pointer (&version_text);
+  module->version = version;
+  memset (&version, 0, sizeof version); /* moved into the module */
+  if (deps->len > 0)
+    module->dependencies = g_steal_pointer (&deps);
+  module->endpoint = ep;
+  ep->module = module;
+  g_hash_table_insert (self->modules, module->id, module);
+  index_dependencies (self, module, TRUE);
+  self->stats.modules++;
+
+  juno_broker_begin_reply (self, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_MSG_MODULE_REGISTERED);
+  juno_broker_send (self, ep);
+
+  g_info ("Module '%s' %s registered on connection %s", module->id, module->version_text, ep->id_str);
+  g_signal_emit (self, juno_broker_signals[SIGNAL_MODULE_REGISTERED], 0, module->id, ep->id);
+  update_activity (self, module);
+}
+
+void
+juno_registry_handle_declare (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg)
+{
+  const JunoJsonValue *value = &msg->keys[JUNO_KEY_FUNCTION];
+  g_autofree char *name = NULL;
+
+  if (!require_active (self, ep, msg))
+    return;
+  if (value->kind != JUNO_JSON_STRING)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
+  name = juno_json_value_dup_string (value);
+  if (name == NULL || !function_name_is_valid (name, strlen (name)))
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "invalid function name");
+
+  module_add_function (ep->module, name);
+  juno_broker_begin_reply (self, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_MSG_FUNCTION_DECLARED);
+  g_string_append (self->out, ",\"function\":");
+  juno_json_append_string (self->out, name);
+  juno_broker_send (self, ep);
+  g_signal_emit (self, juno_broker_signals[SIGNAL_FUNCTION_DECLARED], 0, ep->module->id, name);
+}
+
+/* "module.hook": a valid moduleId, one dot, a non-empty name without dots. */
+static gboolean
+hook_address_is_valid (const char *hook)
+{
+  const char *dot = strchr (hook, '.');
+
+  return dot != NULL && juno_module_id_is_valid (hook, (gsize) (dot - hook)) &&
+         dot[1] != '\0' && strchr (dot + 1, '.') == NULL;
+}
+
+void
+juno_registry_handle_listen (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg)
+{
+  const JunoJsonValue *value = &msg->keys[JUNO_KEY_HOOK];
+  g_autofree char *hook = NULL;
+  JunoModule *module = ep->module;
+
+  if (!require_active (self, ep, msg))
+    return;
+  if (value->kind != JUNO_JSON_STRING)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is missing or not a string");
+  hook = juno_json_value_dup_string (value);
+  if (hook == NULL || !hook_address_is_valid (hook))
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is not of the form module.hook");
+
+  if (module->listens == NULL)
+    module->listens = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, listen_free);
+  if (!g_hash_table_contains (module->listens, hook))
+    {
+      JunoListen *listen = g_new0 (JunoListen, 1);
+      GPtrArray *listeners = g_hash_table_lookup (self->listeners, hook);
+
+      if (listeners == NULL)
+        {
+          listeners = g_ptr_array_new ();
+          g_hash_table_insert (self->listeners, g_strdup (hook), listeners);
+        }
+      listen->module = module;
+      listen->hook = g_strdup (hook);
+      listen->index = listeners->len;
+      g_ptr_array_add (listeners, listen);
+      g_hash_table_insert (module->listens, listen->hook, listen);
+    }
+
+  juno_broker_begin_reply (self, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_MSG_HOOK_REGISTERED);
+  juno_broker_send (self, ep);
+  g_signal_emit (self, juno_broker_signals[SIGNAL_HOOK_REGISTERED], 0, module->id, hook);
+}
+
+void
+juno_registry_handle_trigger (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg)
+{
+  const JunoJsonValue *value = &msg->keys[JUNO_KEY_HOOK];
+  const JunoJsonValue *data = &msg->keys[JUNO_KEY_DATA];
+  const JunoJsonValue *rid = &msg->keys[JUNO_KEY_REQUEST_ID];
+  g_autofree char *hook = NULL;
+
+  if (!require_active (self, ep, msg))
+    return;
+  if (value->kind != JUNO_JSON_STRING)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is missing or not a string");
+  hook = juno_json_value_dup_string (value);
+  if (hook == NULL || hook[0] == '\0' || strchr (hook, '.') != NULL)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook must be a bare name");
+
+  /* the ack first, then the deliveries */
+  juno_broker_begin_reply (self, rid, JUNO_MSG_HOOK_TRIGGERED);
+  juno_broker_send (self, ep);
+  self->stats.hooks_triggered++;
+
+  g_string_assign (self->key, ep->module->id);
+  g_string_append_c (self->key, '.');
+  g_string_append (self->key, hook);
+  if (g_hash_table_contains (self->listeners, self->key->str))
+    {
+      juno_broker_begin_broker_message (self, JUNO_MSG_HOOK_TRIGGERED);
+      g_string_append (self->out, ",\"hook\":\"");
+      g_string_append (self->out, ep->module->id);
+      g_string_append_c (self->out, '.');
+      /* the string as the module wrote it, escapes included */
+      g_string_append_len (self->out, value->text + 1, value->len - 2);
+      g_string_append (self->out, "\",\"data\":");
+      if (data->kind == JUNO_JSON_OBJECT)
+        g_string_append_len (self->out, data->text, data->len);
+      else
+        g_string_append (self->out, "{}");
+      juno_broker_finish_message (self);
+      deliver_to_listeners (self);
+    }
+
+  if (g_signal_has_handler_pending (self, juno_broker_signals[SIGNAL_HOOK_TRIGGERED], 0, FALSE))
+    {
+      g_autofree char *data_json = data->kind == JUNO_JSON_OBJECT ? g_strndup (data->text, data->len) : g_strdup ("{}");
+      g_autofree char *address = g_strdup (self->key->str);
+
+      g_signal_emit (self, juno_broker_signals[SIGNAL_HOOK_TRIGGERED], 0, address, data_json);
+    }
+}
+
+void
+juno_registry_remove_module (JunoBroker *self, JunoEndpoint *ep)
+{
+  JunoModule *module = ep->module;
+
+  if (module->listens != NULL)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, module->listens);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        remove_listen (self, value);
+    }
+
+  if (module->active)
+    {
+      module->active = FALSE;
+      self->stats.active_modules--;
+      g_info ("Module '%s' deactivated: its connection closed", module->id);
+      broadcast_module_state (self, module, FALSE);
+      g_signal_emit (self, juno_broker_signals[SIGNAL_MODULE_DEACTIVATED], 0, module->id);
+    }
+
+  g_hash_table_remove (self->modules, module->id);
+  index_dependencies (self, module, FALSE);
+  self->stats.modules--;
+  g_info ("Module '%s' left", module->id);
+  update_activity (self, module);
+}

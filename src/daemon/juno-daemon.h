@@ -1,0 +1,39 @@
+/* juno-daemon.h: the broker process as one context object
+ *
+ * Holds the options, the broker, the listener, the lock beside the Unix
+ * socket and the main loop. main() creates one; tests could create two.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  char *socket_path;        /* NULL: default path, unless only TCP is asked */
+  gboolean socket_given;
+  int port;                 /* -1: no TCP */
+  char *bind_address;
+  int verbosity;
+  double call_timeout;      /* seconds; 0 = never */
+  gint64 max_message_size;
+  int max_calls_in_flight;
+  int max_connections;
+  gint64 max_output_backlog;
+} JunoDaemonOptions;
+
+typedef struct _JunoDaemon JunoDaemon;
+
+void juno_daemon_options_init (JunoDaemonOptions *options);
+void juno_daemon_options_clear (JunoDaemonOptions *options);
+char *juno_daemon_default_socket_path (void);
+
+JunoDaemon *juno_daemon_new (const JunoDaemonOptions *options, GError **error);
+void juno_daemon_run (JunoDaemon *self);
+void juno_daemon_free (JunoDaemon *self);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JunoDaemon, juno_daemon_free)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JunoDaemonOptions, juno_daemon_options_clear)
+
+G_END_DECLS

@@ -1,0 +1,172 @@
+/* main.c: juno, the broker daemon
+ *
+ * Options (compatible with the original Juno broker's, plus juno's limits),
+ * logging, then one JunoDaemon on one main loop. Exit status: 0 after a
+ * clean shutdown, 1 when the broker cannot start, 2 for bad usage.
+ */
+#include "config.h"
+
+#include <locale.h>
+#include <glib/gi18n.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "juno-daemon.h"
+
+#define EXIT_USAGE 2
+
+static int verbosity;
+
+static gboolean
+on_verbose (const char *name, const char *value, gpointer data, GError **error)
+{
+  verbosity++;
+  return TRUE;
+}
+
+static GLogWriterOutput
+log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+  g_autofree char *line = NULL;
+
+  if ((level & G_LOG_LEVEL_DEBUG) && verbosity < 2)
+    return G_LOG_WRITER_HANDLED;
+  if ((level & G_LOG_LEVEL_INFO) && verbosity < 1)
+    return G_LOG_WRITER_HANDLED;
+  if (g_log_writer_is_journald (fileno (stderr)) &&
+      g_log_writer_journald (level, fields, n_fields, data) == G_LOG_WRITER_HANDLED)
+    return G_LOG_WRITER_HANDLED;
+
+  line = g_log_writer_format_fields (level, fields, n_fields, g_log_writer_supports_color (fileno (stderr)));
+  fprintf (stderr, "%s\n", line);
+  fflush (stderr);
+  return G_LOG_WRITER_HANDLED;
+}
+
+static void
+raise_fd_limit (void)
+{
+  struct rlimit limit;
+
+  if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max)
+    {
+      limit.rlim_cur = limit.rlim_max;
+      if (setrlimit (RLIMIT_NOFILE, &limit) < 0)
+        g_debug ("Could not raise the file descriptor limit");
+    }
+}
+
+static gboolean
+check_options (JunoDaemonOptions *options, GError **error)
+{
+  const char *bad = NULL;
+
+  if (options->port > 65535 || (options->port < 0 && options->port != -1))
+    bad = _("--port must be between 0 and 65535");
+  else if (options->call_timeout < 0 || options->call_timeout > 365.0 * 24 * 3600)
+    bad = _("--call-timeout must be a number of seconds, 0 for none");
+  else if (options->max_message_size < 64)
+    bad = _("--max-message-size must be at least 64 bytes");
+  else if (options->max_calls_in_flight < 1)
+    bad = _("--max-calls-in-flight must be at least 1");
+  else if (options->max_connections < 1)
+    bad = _("--max-connections must be at least 1");
+  else if (options->max_output_backlog < options->max_message_size)
+    bad = _("--max-output-backlog must not be smaller than --max-message-size");
+  else if (options->socket_path != NULL && options->socket_path[0] == '\0')
+    bad = _("--socket-location must not be empty");
+
+  if (bad != NULL)
+    {
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, bad);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_auto(JunoDaemonOptions) options;
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(JunoDaemon) daemon = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *default_path = NULL;
+  g_autofree char *summary = NULL;
+  gboolean version = FALSE;
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  textdomain (GETTEXT_PACKAGE);
+
+  juno_daemon_options_init (&options);
+  {
+    const GOptionEntry entries[] = {
+      { "socket-location", 's', 0, G_OPTION_ARG_FILENAME, &options.socket_path,
+        N_("Listen on the Unix socket FILE"), N_("FILE") },
+      { "port", 'p', 0, G_OPTION_ARG_INT, &options.port,
+        N_("Listen on TCP port PORT (0 picks a free port); without -s, TCP only"), N_("PORT") },
+      { "bind-addr", 0, 0, G_OPTION_ARG_STRING, &options.bind_address,
+        N_("Address the TCP listener binds to (default 127.0.0.1)"), N_("ADDR") },
+      { "verbose", 'V', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, on_verbose,
+        N_("Log more; repeat for debug output"), NULL },
+      { "version", 'v', 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
+      { "call-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &options.call_timeout,
+        N_("Answer a call with error 9 after SECONDS (default 30, 0 for never)"), N_("SECONDS") },
+      { "max-message-size", 0, 0, G_OPTION_ARG_INT64, &options.max_message_size,
+        N_("Longest message accepted, in bytes (default 1048576)"), N_("BYTES") },
+      { "max-calls-in-flight", 0, 0, G_OPTION_ARG_INT, &options.max_calls_in_flight,
+        N_("Calls one module may have waiting for answers (default 1024)"), N_("N") },
+      { "max-connections", 0, 0, G_OPTION_ARG_INT, &options.max_connections,
+        N_("Connections open at once (default 16384)"), N_("N") },
+      { "max-output-backlog", 0, 0, G_OPTION_ARG_INT64, &options.max_output_backlog,
+        N_("Unread output after which a connection is cut off, in bytes (default 16777216)"), N_("BYTES") },
+      { NULL }
+    };
+
+    default_path = juno_daemon_default_socket_path ();
+    summary = g_strdup_printf (_("A message broker for modules that speak the Juno protocol.\n"
+                                 "Default socket: %s"), default_path);
+    context = g_option_context_new (NULL);
+    g_option_context_set_summary (context, summary);
+    g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+    g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+    if (!g_option_context_parse (context, &argc, &argv, &error))
+      {
+        g_printerr ("juno: %s\n", error->message);
+        g_printerr (_("Run 'juno --help' to see the options.\n"));
+        return EXIT_USAGE;
+      }
+  }
+
+  if (version)
+    {
+      g_print ("juno %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
+  if (argc > 1)
+    {
+      g_printerr (_("juno: unexpected argument '%s'\n"), argv[1]);
+      return EXIT_USAGE;
+    }
+  options.socket_given = options.socket_path != NULL;
+  if (!check_options (&options, &error))
+    {
+      g_printerr ("juno: %s\n", error->message);
+      return EXIT_USAGE;
+    }
+
+  g_log_set_writer_func (log_writer, NULL, NULL);
+  raise_fd_limit ();
+
+  daemon = juno_daemon_new (&options, &error);
+  if (daemon == NULL)
+    {
+      g_printerr ("juno: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  juno_daemon_run (daemon);
+  return EXIT_SUCCESS;
+}

@@ -1,0 +1,333 @@
+/* juno-connection.c: framing, output queue and lifetime of one socket
+ *
+ * Lifetime rule: a connection is never freed while the poller may still
+ * hold an event for it. juno_connection_close() only marks it and stops
+ * its events; the context frees it after the current batch, when it is
+ * safe to let the broker send to the other peers.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "juno-connection.h"
+
+#define CHUNK_SIZE 16384
+#define MAX_IOV 64
+
+typedef struct
+{
+  gsize len;
+  gsize cap;
+  gsize off; /* bytes already written */
+  char data[];
+} Chunk;
+
+struct _JunoConnection
+{
+  JunoPollHandler handler; /* first: the poller hands it back to us */
+  JunoConnectionContext *ctx;
+  JunoEndpoint *endpoint;
+  char *partial;           /* the start of a line that spans reads */
+  gsize partial_len;
+  gsize partial_cap;
+  GQueue out;              /* Chunk */
+  gsize out_bytes;
+  GList dirty_link;
+  GList closing_link;
+  gboolean dirty;
+  gboolean closing;
+  gboolean discarding;     /* dropping an oversized line up to its '\n' */
+};
+
+static void on_connection_events (JunoPollHandler *handler, guint32 events);
+
+static void
+mark_dirty (JunoConnection *self)
+{
+  if (self->dirty || (self->handler.events & EPOLLOUT))
+    return;
+  self->dirty = TRUE;
+  g_queue_push_tail_link (&self->ctx->dirty, &self->dirty_link);
+}
+
+static void
+connection_send (gpointer user_data, const char *data, gsize len)
+{
+  JunoConnection *self = user_data;
+  Chunk *tail;
+
+  if (self->closing)
+    return;
+  if (self->out_bytes + len > self->ctx->max_output_backlog)
+    {
+      g_warning ("Connection %" G_GUINT64_FORMAT " ('%s') cut off: it left more than %" G_GSIZE_FORMAT
+                 " bytes of output unread",
+                 juno_endpoint_get_id (self->endpoint),
+                 juno_endpoint_get_module_id (self->endpoint) ?: "unregistered",
+                 self->ctx->max_output_backlog);
+      juno_connection_close (self, "slow consumer");
+      return;
+    }
+
+  tail = self->out.tail ? self->out.tail->data : NULL;
+  if (tail == NULL || tail->cap - tail->len < len)
+    {
+      gsize cap = MAX (CHUNK_SIZE, len);
+
+      tail = g_malloc (sizeof (Chunk) + cap);
+      tail->len = tail->off = 0;
+      tail->cap = cap;
+      g_queue_push_tail (&self->out, tail);
+    }
+  memcpy (tail->data + tail->len, data, len);
+  tail->len += len;
+  self->out_bytes += len;
+  mark_dirty (self);
+}
+
+static const JunoEndpointFuncs connection_funcs = {
+  .send = connection_send,
+};
+
+JunoConnection *
+juno_connection_new (JunoConnectionContext *ctx, int fd, const char *transport, GError **error)
+{
+  JunoConnection *self = g_new0 (JunoConnection, 1);
+  struct ucred cred;
+  socklen_t cred_len = sizeof cred;
+
+  self->handler.func = on_connection_events;
+  self->handler.fd = fd;
+  self->ctx = ctx;
+  self->dirty_link.data = self;
+  self->closing_link.data = self;
+  if (!juno_poller_add (ctx->poller, &self->handler, EPOLLIN, error))
+    {
+      g_free (self);
+      return NULL;
+    }
+
+  self->endpoint = juno_broker_add_endpoint (ctx->broker, &connection_funcs, self, transport);
+  if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0 && cred.pid > 0)
+    juno_endpoint_set_peer_credentials (self->endpoint, cred.pid, cred.uid, cred.gid);
+  return self;
+}
+
+void
+juno_connection_free (JunoConnection *self)
+{
+  Chunk *chunk;
+
+  while ((chunk = g_queue_pop_head (&self->out)) != NULL)
+    g_free (chunk);
+  g_free (self->partial);
+  close (self->handler.fd);
+  g_free (self);
+}
+
+void
+juno_connection_close (JunoConnection *self, const char *reason)
+{
+  if (self->closing)
+    return;
+  self->closing = TRUE;
+  g_debug ("Closing connection %" G_GUINT64_FORMAT ": %s", juno_endpoint_get_id (self->endpoint), reason);
+  juno_poller_remove (self->ctx->poller, &self->handler);
+  g_queue_push_tail_link (&self->ctx->closing, &self->closing_link);
+}
+
+/* Writes as much queued output as the socket takes now. */
+static void
+flush (JunoConnection *self)
+{
+  while (self->out.length > 0)
+    {
+      struct iovec iov[MAX_IOV];
+      struct msghdr msg = { .msg_iov = iov };
+      gsize total = 0;
+      gssize written;
+
+      for (GList *l = self->out.head; l != NULL && msg.msg_iovlen < MAX_IOV; l = l->next)
+        {
+          Chunk *chunk = l->data;
+
+          iov[msg.msg_iovlen].iov_base = chunk->data + chunk->off;
+          iov[msg.msg_iovlen].iov_len = chunk->len - chunk->off;
+          total += chunk->len - chunk->off;
+          msg.msg_iovlen++;
+        }
+
+      do
+        written = sendmsg (self->handler.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      while (written < 0 && errno == EINTR);
+      if (written < 0)
+        {
+          if (errno == EAGAIN || errno == EWOULDBLOCK)
+            break;
+          juno_connection_close (self, g_strerror (errno));
+          return;
+        }
+
+      self->out_bytes -= (gsize) written;
+      for (gsize left = (gsize) written; left > 0;)
+        {
+          Chunk *chunk = self->out.head->data;
+          gsize in_chunk = chunk->len - chunk->off;
+
+          if (left < in_chunk)
+            {
+              chunk->off += left;
+              break;
+            }
+          left -= in_chunk;
+          g_free (g_queue_pop_head (&self->out));
+        }
+      if ((gsize) written < total)
+        break; /* a short write: the socket buffer is full */
+    }
+
+  juno_poller_modify (self->ctx->poller, &self->handler, self->out.length > 0 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
+static void
+handle_line (JunoConnection *self, const char *line, gsize len)
+{
+  if (len > self->ctx->max_message_size)
+    {
+      juno_broker_report_oversized (self->ctx->broker, self->endpoint);
+      return;
+    }
+  if (len == 0)
+    return; /* blank lines between messages are harmless */
+  juno_broker_handle_line (self->ctx->broker, self->endpoint, line, len);
+}
+
+static void
+keep_partial (JunoConnection *self, const char *data, gsize len)
+{
+  gsize needed = self->partial_len + len;
+
+  if (needed > self->ctx->max_message_size)
+    {
+      /* too long already: report once, then drop up to the newline */
+      g_clear_pointer (&self->partial, g_free);
+      self->partial_len = self->partial_cap = 0;
+      self->discarding = TRUE;
+      juno_broker_report_oversized (self->ctx->broker, self->endpoint);
+      return;
+    }
+  if (needed > self->partial_cap)
+    {
+      self->partial_cap = MAX (needed, MAX (self->partial_cap * 2, 256));
+      self->partial_cap = MIN (self->partial_cap, self->ctx->max_message_size);
+      self->partial = g_realloc (self->partial, self->partial_cap);
+    }
+  memcpy (self->partial + self->partial_len, data, len);
+  self->partial_len = needed;
+}
+
+static void
+process_input (JunoConnection *self, const char *p, gsize n)
+{
+  const char *end = p + n;
+
+  while (p < end && !self->closing)
+    {
+      const char *nl = memchr (p, '\n', (gsize) (end - p));
+
+      if (nl == NULL)
+        {
+          if (!self->discarding)
+            keep_partial (self, p, (gsize) (end - p));
+          return;
+        }
+
+      if (self->discarding)
+        self->discarding = FALSE;
+      else if (self->partial_len > 0)
+        {
+          keep_partial (self, p, (gsize) (nl - p));
+          if (self->partial_len > 0)
+            handle_line (self, self->partial, self->partial_len);
+          else
+            self->discarding = FALSE; /* the oversized line ends here */
+          self->partial_len = 0;
+          if (self->partial_cap > CHUNK_SIZE)
+            {
+              g_clear_pointer (&self->partial, g_free);
+              self->partial_cap = 0;
+            }
+        }
+      else
+        handle_line (self, p, (gsize) (nl - p));
+      p = nl + 1;
+    }
+}
+
+static void
+on_connection_events (JunoPollHandler *handler, guint32 events)
+{
+  JunoConnection *self = (JunoConnection *) handler;
+  gssize n;
+
+  if (self->closing)
+    return;
+  if (events & EPOLLOUT)
+    flush (self);
+  if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || self->closing)
+    return;
+
+  do
+    n = read (handler->fd, self->ctx->read_buffer, self->ctx->read_buffer_size);
+  while (n < 0 && errno == EINTR);
+
+  if (n == 0)
+    juno_connection_close (self, "closed by the peer");
+  else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+    juno_connection_close (self, g_strerror (errno));
+  else if (n > 0)
+    process_input (self, self->ctx->read_buffer, (gsize) n);
+}
+
+gboolean
+juno_connection_context_pending (JunoConnectionContext *ctx)
+{
+  return ctx->closing.length > 0 || ctx->dirty.length > 0;
+}
+
+void
+juno_connection_context_run (JunoConnectionContext *ctx)
+{
+  while (juno_connection_context_pending (ctx))
+    {
+      GList *link;
+
+      while ((link = g_queue_pop_head_link (&ctx->closing)) != NULL)
+        {
+          JunoConnection *conn = link->data;
+
+          if (conn->dirty)
+            {
+              g_queue_unlink (&ctx->dirty, &conn->dirty_link);
+              conn->dirty = FALSE;
+            }
+          juno_broker_remove_endpoint (ctx->broker, conn->endpoint);
+          conn->endpoint = NULL;
+          ctx->closed (conn, ctx->closed_data);
+        }
+
+      while ((link = g_queue_pop_head_link (&ctx->dirty)) != NULL)
+        {
+          JunoConnection *conn = link->data;
+
+          conn->dirty = FALSE;
+          if (!conn->closing)
+            flush (conn);
+        }
+    }
+}

@@ -1,0 +1,361 @@
+/* bench-workloads.c - the five workloads, the same for every system.
+ *
+ *   call   one caller, 1 and 64 calls in flight: p50/p99 latency, calls/s
+ *   hook   one trigger, K listeners: deliveries/s
+ *   idle   M registered idle modules: server RSS and the cost per module
+ *   scale  call latency and throughput with N idle modules connected
+ *   fanin  100 callers, one call in flight each, one callee
+ *
+ * Each measurement: fork the roles, wait until all are set up, let them run
+ * for the warm-up, open the measured window for the duration, stop them.
+ * Lists of parameters come from the options; the server is started once per
+ * workload and stopped at its end.
+ */
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static int
+role_callee (BenchCtx *ctx, long a, long b)
+{
+  return ctx->sys->callee (ctx);
+}
+
+static int
+role_caller (BenchCtx *ctx, long id, long inflight)
+{
+  return ctx->sys->caller (ctx, (int) id, (int) inflight);
+}
+
+static int
+role_listeners (BenchCtx *ctx, long count, long b)
+{
+  return ctx->sys->listeners (ctx, (int) count);
+}
+
+static int
+role_trigger (BenchCtx *ctx, long listeners, long b)
+{
+  return ctx->sys->trigger (ctx, (int) listeners);
+}
+
+static int
+role_idle (BenchCtx *ctx, long first, long count)
+{
+  return ctx->sys->idle (ctx, first, count);
+}
+
+int
+bench_parse_list (const char *s, long *out, int max)
+{
+  int n = 0;
+
+  while (s && *s && n < max)
+    {
+      char *end;
+
+      out[n++] = strtol (s, &end, 10);
+      s = *end == ',' ? end + 1 : end;
+      if (end == s && *end)
+        break;
+    }
+  return n;
+}
+
+static void
+reset_window (BenchCtx *ctx)
+{
+  atomic_store (&ctx->sh->measuring, 0);
+  atomic_store (&ctx->sh->completed, 0);
+  for (unsigned i = 0; i < BENCH_HIST_BUCKETS; i++)
+    atomic_store (&ctx->sh->hist[i], 0);
+  atomic_store (&ctx->sh->stop[STOP_SHORT], 0);
+}
+
+static double
+open_window (BenchCtx *ctx, double *t0)
+{
+  bench_sleep (ctx->warmup);
+  *t0 = bench_now ();
+  atomic_store (&ctx->sh->measuring, 1);
+  bench_sleep (ctx->duration);
+  atomic_store (&ctx->sh->measuring, 0);
+  return bench_now () - *t0;
+}
+
+static void
+stop_short (BenchCtx *ctx, pid_t *pids, int n)
+{
+  atomic_store (&ctx->sh->stop[STOP_SHORT], 1);
+  for (int i = 0; i < n; i++)
+    bench_reap (pids[i]);
+  atomic_store (&ctx->sh->stop[STOP_SHORT], 0);
+}
+
+/* @callers callers with @inflight calls each; reports under @param. */
+static bool
+measure_calls (BenchCtx *ctx, const char *param, int callers, int inflight, bool latency, bool rate)
+{
+  pid_t *pids = calloc ((size_t) callers, sizeof (pid_t));
+  int base = atomic_load (&ctx->sh->ready);
+  double t0, dt;
+  uint64_t done;
+
+  reset_window (ctx);
+  for (int i = 0; i < callers; i++)
+    pids[i] = bench_fork_role (ctx, role_caller, i, inflight);
+  if (!bench_wait_ready (ctx, base + callers, 60))
+    {
+      stop_short (ctx, pids, callers);
+      free (pids);
+      return false;
+    }
+  dt = open_window (ctx, &t0);
+  stop_short (ctx, pids, callers);
+  free (pids);
+  if (atomic_load (&ctx->sh->failed))
+    return false;
+  done = atomic_load (&ctx->sh->completed);
+  if (done == 0)
+    {
+      bench_fail (ctx, "no call completed in %.1f s (%s)", dt, param);
+      return false;
+    }
+  if (latency)
+    {
+      bench_result (ctx, param, "p50_us", bench_hist_percentile_us (ctx->sh, 50));
+      bench_result (ctx, param, "p99_us", bench_hist_percentile_us (ctx->sh, 99));
+    }
+  if (rate)
+    bench_result (ctx, param, "calls_per_s", (double) done / dt);
+  return true;
+}
+
+static pid_t
+start_callee (BenchCtx *ctx)
+{
+  int base = atomic_load (&ctx->sh->ready);
+  pid_t pid = bench_fork_role (ctx, role_callee, 0, 0);
+
+  if (pid > 0 && !bench_wait_ready (ctx, base + 1, 30))
+    return -1;
+  return pid;
+}
+
+static bool
+run_call (BenchCtx *ctx, const long *list, int n)
+{
+  if (start_callee (ctx) < 0)
+    return false;
+  for (int i = 0; i < n; i++)
+    {
+      char param[32];
+
+      snprintf (param, sizeof param, "inflight=%ld", list[i]);
+      if (!measure_calls (ctx, param, 1, (int) list[i], list[i] == 1, true))
+        return false;
+    }
+  return true;
+}
+
+static bool
+run_fanin (BenchCtx *ctx)
+{
+  char param[32];
+
+  if (start_callee (ctx) < 0)
+    return false;
+  snprintf (param, sizeof param, "callers=%d", ctx->fanin_callers);
+  return measure_calls (ctx, param, ctx->fanin_callers, 1, true, true);
+}
+
+static bool
+run_hook (BenchCtx *ctx, const long *list, int n)
+{
+  for (int i = 0; i < n; i++)
+    {
+      int base = atomic_load (&ctx->sh->ready);
+      pid_t pids[2];
+      uint64_t d0, d1, s0, s1;
+      double t0, dt;
+      char param[32];
+
+      reset_window (ctx);
+      pids[0] = bench_fork_role (ctx, role_listeners, list[i], 0);
+      if (!bench_wait_ready (ctx, base + 1, 120))
+        return false;
+      pids[1] = bench_fork_role (ctx, role_trigger, list[i], 0);
+      if (!bench_wait_ready (ctx, base + 2, 30))
+        return false;
+      bench_sleep (ctx->warmup);
+      d0 = atomic_load (&ctx->sh->delivered);
+      s0 = atomic_load (&ctx->sh->triggered);
+      t0 = bench_now ();
+      bench_sleep (ctx->duration);
+      d1 = atomic_load (&ctx->sh->delivered);
+      s1 = atomic_load (&ctx->sh->triggered);
+      dt = bench_now () - t0;
+      stop_short (ctx, pids, 2);
+      if (atomic_load (&ctx->sh->failed))
+        return false;
+      if (d1 == d0)
+        {
+          bench_fail (ctx, "no hook delivered in %.1f s with %ld listeners", dt, list[i]);
+          return false;
+        }
+      snprintf (param, sizeof param, "listeners=%ld", list[i]);
+      bench_result (ctx, param, "deliveries_per_s", (double) (d1 - d0) / dt);
+      bench_result (ctx, param, "triggers_per_s", (double) (s1 - s0) / dt);
+      /* Let the server drop the closed connections before the next K. */
+      bench_sleep (0.2);
+    }
+  return true;
+}
+
+/* Adds idle modules up to @target; returns false when that failed. */
+static bool
+grow_idle (BenchCtx *ctx, long *have, long target, double *rate)
+{
+  int base = atomic_load (&ctx->sh->ready);
+  double t0 = bench_now ();
+
+  if (target <= *have)
+    return true;
+  if (bench_fork_role (ctx, role_idle, *have, target - *have) < 0 ||
+      !bench_wait_ready (ctx, base + 1, 900))
+    return false;
+  *rate = (double) (target - *have) / (bench_now () - t0);
+  *have = target;
+  return true;
+}
+
+static bool
+run_idle (BenchCtx *ctx, const long *list, int n)
+{
+  long have = 0, rss0;
+  char param[48];
+
+  bench_sleep (0.3);
+  rss0 = bench_rss_kb (ctx->server_pid);
+  bench_result (ctx, "modules=0", "rss_kb", (double) rss0);
+  for (int i = 0; i < n; i++)
+    {
+      double rate = 0;
+      long rss;
+
+      snprintf (param, sizeof param, "modules=%ld", list[i]);
+      if (list[i] > ctx->max_modules)
+        {
+          fprintf (stderr, "%s idle: skipping %ld modules (fd limit allows %ld)\n",
+                   ctx->sys->name, list[i], ctx->max_modules);
+          break;
+        }
+      if (!grow_idle (ctx, &have, list[i], &rate))
+        return false;
+      bench_sleep (0.5);
+      rss = bench_rss_kb (ctx->server_pid);
+      bench_result (ctx, param, "rss_kb", (double) rss);
+      bench_result (ctx, param, "bytes_per_module", (double) (rss - rss0) * 1024.0 / (double) list[i]);
+      bench_result (ctx, param, "registrations_per_s", rate);
+    }
+  return true;
+}
+
+static bool
+run_scale (BenchCtx *ctx, const long *list, int n)
+{
+  long have = 0;
+
+  if (start_callee (ctx) < 0)
+    return false;
+  for (int i = 0; i < n; i++)
+    {
+      double rate = 0;
+      char param[48];
+
+      if (list[i] > ctx->max_modules)
+        {
+          fprintf (stderr, "%s scale: skipping %ld modules (fd limit allows %ld)\n",
+                   ctx->sys->name, list[i], ctx->max_modules);
+          break;
+        }
+      if (!grow_idle (ctx, &have, list[i], &rate))
+        return false;
+      bench_sleep (0.2);
+      snprintf (param, sizeof param, "modules=%ld", list[i]);
+      if (!measure_calls (ctx, param, 1, 1, true, false) ||
+          !measure_calls (ctx, param, 1, 64, false, true))
+        return false;
+      bench_result (ctx, param, "rss_kb", (double) bench_rss_kb (ctx->server_pid));
+    }
+  return true;
+}
+
+static void
+reap_all (void)
+{
+  double deadline = bench_now () + 10;
+
+  while (bench_now () < deadline)
+    {
+      pid_t pid = waitpid (-1, NULL, WNOHANG);
+
+      if (pid < 0)
+        return;
+      if (pid == 0)
+        bench_sleep (0.01);
+    }
+}
+
+int
+bench_run_one (BenchCtx *ctx, const BenchLists *lists)
+{
+  long list[16];
+  int n;
+  bool ok;
+
+  if (!ctx->sys->server_start (ctx))
+    goto failed;
+  if (strcmp (ctx->workload, "call") == 0)
+    {
+      n = bench_parse_list (lists->inflight, list, 16);
+      ok = run_call (ctx, list, n);
+    }
+  else if (strcmp (ctx->workload, "hook") == 0)
+    {
+      n = bench_parse_list (lists->listeners, list, 16);
+      ok = run_hook (ctx, list, n);
+    }
+  else if (strcmp (ctx->workload, "idle") == 0)
+    {
+      n = bench_parse_list (lists->modules, list, 16);
+      ok = run_idle (ctx, list, n);
+    }
+  else if (strcmp (ctx->workload, "scale") == 0)
+    {
+      n = bench_parse_list (lists->scale, list, 16);
+      ok = run_scale (ctx, list, n);
+    }
+  else if (strcmp (ctx->workload, "fanin") == 0)
+    ok = run_fanin (ctx);
+  else
+    {
+      bench_fail (ctx, "unknown workload '%s'", ctx->workload);
+      ok = false;
+    }
+  /* Stop every role before the server, so none reports its disconnect as
+   * a failure. */
+  atomic_store (&ctx->sh->stop[STOP_LONG], 1);
+  bench_sleep (0.15);
+  ctx->sys->server_stop (ctx);
+  reap_all ();
+  if (ok)
+    return 0;
+failed:
+  fprintf (stderr, "FAILED %s %s: %s\n", ctx->sys->name, ctx->workload,
+           ctx->sh->error[0] ? ctx->sh->error : "unknown error");
+  return 1;
+}

@@ -1,0 +1,177 @@
+/* sys-juno.c - the system under test: the juno broker.
+ *
+ * Starts build/src/daemon/juno (or --server PATH) on a private socket with
+ * no call timeout and room for a million connections, waits for READY=1 on
+ * a private NOTIFY_SOCKET (or for the socket to accept), and speaks the
+ * register/declare/listen handshake for the shared line roles.
+ */
+#include "sys-line.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static LineFlavor juno_flavor;
+
+bool
+juno_expect (BenchCtx *ctx, LineConn *c, long type, const char *hook, double timeout)
+{
+  double deadline = bench_now () + timeout;
+
+  if (!line_flush_blocking (c, timeout))
+    {
+      bench_fail (ctx, "juno: write failed: %s", strerror (errno));
+      return false;
+    }
+  for (;;)
+    {
+      const char *line, *h;
+      size_t len, hlen;
+      ssize_t r;
+
+      while (line_next (c, &line, &len))
+        {
+          long t = bench_json_int (line, len, "type", -1);
+
+          if (t == 0)
+            {
+              bench_fail (ctx, "juno: error reply while waiting for type %ld: %.*s", type, (int) len, line);
+              return false;
+            }
+          if (t != type)
+            continue;
+          if (!hook)
+            return true;
+          if (bench_json_get (line, len, "hook", &h, &hlen) && hlen == strlen (hook) + 2 &&
+              memcmp (h + 1, hook, hlen - 2) == 0)
+            return true;
+        }
+      if (bench_now () > deadline || !line_wait_readable (c, deadline - bench_now ()))
+        {
+          bench_fail (ctx, "juno: no type %ld%s%s reply within %.0f s", type,
+                      hook ? " " : "", hook ? hook : "", timeout);
+          return false;
+        }
+      r = line_fill (c);
+      if (r == 0 || (r < 0 && errno != EAGAIN))
+        {
+          bench_fail (ctx, "juno: connection closed while waiting for type %ld", type);
+          return false;
+        }
+    }
+}
+
+bool
+juno_register (BenchCtx *ctx, LineConn *c, const char *module_id)
+{
+  char reg[256];
+  int n = snprintf (reg, sizeof reg,
+                    "{\"requestId\":\"r1\",\"type\":1,\"moduleId\":\"%s\",\"version\":\"1.0.0\",\"dependencies\":{}}\n",
+                    module_id);
+
+  line_queue (c, reg, (size_t) n);
+  return juno_expect (ctx, c, 2, NULL, 10) && juno_expect (ctx, c, 8, "juno.activated", 10);
+}
+
+static bool
+wait_notify (int nfd, pid_t pid, const char *sock, double timeout)
+{
+  double deadline = bench_now () + timeout;
+
+  while (bench_now () < deadline)
+    {
+      struct pollfd p = { nfd, POLLIN, 0 };
+      int status;
+
+      if (poll (&p, 1, 50) > 0)
+        {
+          char buf[512];
+          ssize_t n = recv (nfd, buf, sizeof buf - 1, 0);
+
+          if (n > 0)
+            {
+              buf[n] = '\0';
+              if (strstr (buf, "READY=1"))
+                return true;
+            }
+        }
+      if (waitpid (pid, &status, WNOHANG) != 0)
+        return false;
+      /* A broker without sd_notify support still counts once it accepts. */
+      if (bench_now () > deadline - timeout + 2 && bench_wait_connect_unix (sock, pid, 0.01))
+        return true;
+    }
+  return false;
+}
+
+static bool
+juno_start (BenchCtx *ctx)
+{
+  char notify_path[300], notify_env[320];
+  struct sockaddr_un sa = { .sun_family = AF_UNIX };
+  int nfd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  char *envp[] = { notify_env, NULL };
+  bool ok;
+
+  snprintf (ctx->address, sizeof ctx->address, "%s/juno.sock", ctx->dir);
+  snprintf (notify_path, sizeof notify_path, "%s/notify", ctx->dir);
+  snprintf (notify_env, sizeof notify_env, "NOTIFY_SOCKET=%s", notify_path);
+  if (strlen (notify_path) >= sizeof sa.sun_path)
+    {
+      bench_fail (ctx, "socket path too long: %s", notify_path);
+      return false;
+    }
+  memcpy (sa.sun_path, notify_path, strlen (notify_path) + 1);
+  if (bind (nfd, (struct sockaddr *) &sa, sizeof sa) < 0)
+    {
+      bench_fail (ctx, "bind %s: %s", notify_path, strerror (errno));
+      return false;
+    }
+  {
+    char *argv[] = { (char *) ctx->server_path, "-s", ctx->address,
+                     "--max-connections", "1048576", "--call-timeout", "0", NULL };
+
+    ctx->server_pid = bench_spawn (ctx, argv, "juno.log", envp);
+  }
+  ok = ctx->server_pid > 0 && wait_notify (nfd, ctx->server_pid, ctx->address, 15);
+  close (nfd);
+  if (!ok)
+    {
+      bench_fail (ctx, "juno (%s) did not become ready", ctx->server_path);
+      bench_print_log (ctx, "juno.log");
+      return false;
+    }
+  juno_flavor = (LineFlavor){
+    .handshake = true,
+    .call_addr = ctx->address,
+    .trig_addr = ctx->address,
+    .listen_addr = ctx->address,
+    .idle_addr = ctx->address,
+  };
+  ctx->priv = &juno_flavor;
+  return true;
+}
+
+static void
+juno_stop (BenchCtx *ctx)
+{
+  bench_stop_process (ctx->server_pid);
+  ctx->server_pid = 0;
+}
+
+const BenchSystem bench_system_juno = {
+  .name = "juno",
+  .server_start = juno_start,
+  .server_stop = juno_stop,
+  .callee = line_role_callee,
+  .caller = line_role_caller,
+  .listeners = line_role_listeners,
+  .trigger = line_role_trigger,
+  .idle = line_role_idle,
+};

@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Lifecycle hooks: moduleConnected / moduleDisconnected for every connection,
+moduleActivated / moduleDeactivated on real transitions, connection ids."""
+
+from junotest import collect, expect_nothing_all
+
+
+def watcher(broker, name="watcher"):
+    w = broker.module(name)
+    for hook in ("juno.moduleConnected", "juno.moduleDisconnected",
+                 "juno.moduleActivated", "juno.moduleDeactivated"):
+        w.listen(hook)
+    return w
+
+
+def test_first_connection_id_is_1_and_juno_is_0(broker):
+    m = broker.module("first")
+    assert m.module_info("first")["connectionId"] == "1"
+    assert m.module_info("juno")["connectionId"] == "0"
+    second = broker.module("second")
+    assert m.module_info("second")["connectionId"] == "2"
+    second.close()
+
+
+def test_unregistered_connection_gets_both_hooks_with_same_id(broker):
+    w = watcher(broker)
+    raw = broker.connect()
+    connected = w.expect_hook("juno.moduleConnected")
+    assert connected["data"].keys() == {"connectionId"}
+    cid = connected["data"]["connectionId"]
+    assert isinstance(cid, str) and cid.isdigit() and cid != "0"
+    raw.close()
+    w.expect_hook("juno.moduleDisconnected", {"connectionId": cid})
+    w.expect_nothing()
+
+
+def test_connection_ids_increase_and_are_not_reused(broker):
+    w = watcher(broker)
+    ids = []
+    for _ in range(4):
+        raw = broker.connect()
+        ids.append(int(w.expect_hook("juno.moduleConnected")["data"]["connectionId"]))
+        raw.close()
+        w.expect_hook("juno.moduleDisconnected", {"connectionId": str(ids[-1])})
+    assert ids == sorted(ids) and len(set(ids)) == 4
+    assert ids == list(range(ids[0], ids[0] + 4))
+
+
+def test_connection_that_failed_to_register_gets_both_hooks(broker):
+    w = watcher(broker)
+    raw = broker.connect()
+    cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
+    raw.request_error({"type": 1, "moduleId": "bad.id", "version": "1.0.0"}, 6)
+    raw.send_raw(b"garbage\n")
+    raw.close()
+    w.expect_hook("juno.moduleDisconnected", {"connectionId": cid})
+    w.expect_nothing()
+
+
+def test_registered_module_full_lifecycle(broker):
+    w = watcher(broker)
+    m = broker.connect()
+    cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
+    m.register("life")
+    w.expect_hook("juno.moduleActivated", {"moduleId": "life"})
+    assert w.module_info("life")["connectionId"] == cid
+    m.close()
+    w.expect_hook("juno.moduleDeactivated", {"moduleId": "life"})
+    w.expect_hook("juno.moduleDisconnected", {"connectionId": cid})
+    w.expect_nothing()
+
+
+def test_inactive_module_lifecycle(broker):
+    w = watcher(broker)
+    m = broker.connect()
+    cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
+    m.register("idle", "1.0.0", {"missing": "^1"}, active=False)
+    w.expect_nothing()
+    m.close()
+    w.expect_hook("juno.moduleDisconnected", {"connectionId": cid})
+    w.expect_nothing()
+
+
+def test_every_listener_sees_lifecycle_hooks(broker):
+    ws = [watcher(broker, "w%d" % i) for i in range(3)]
+    # Watchers registered later see the earlier watchers' later events only;
+    # drain what each saw of the others' arrival first.
+    for i, w in enumerate(ws):
+        seen = collect(w, 2 * (len(ws) - 1 - i))
+        assert sorted(m["hook"] for m in seen) == sorted(
+            ["juno.moduleConnected", "juno.moduleActivated"] * (len(ws) - 1 - i))
+    raw = broker.connect()
+    cids = {w.expect_hook("juno.moduleConnected")["data"]["connectionId"] for w in ws}
+    assert len(cids) == 1
+    cid = cids.pop()
+    raw.close()
+    for w in ws:
+        w.expect_hook("juno.moduleDisconnected", {"connectionId": cid})
+    expect_nothing_all(ws)
+
+
+def test_lifecycle_hooks_not_forced(broker):
+    """Lifecycle broadcasts go only to listeners; juno.activated is forced."""
+    quiet = broker.module("quiet")
+    raw = broker.connect()
+    raw.close()
+    other = broker.module("other")
+    other.close()
+    quiet.expect_nothing()
+
+
+def test_many_connections_come_and_go(broker):
+    w = watcher(broker)
+    raws = [broker.connect() for _ in range(20)]
+    cids = [w.expect_hook("juno.moduleConnected")["data"]["connectionId"] for _ in raws]
+    assert len(set(cids)) == 20
+    for r in raws:
+        r.close()
+    gone = [w.expect_hook("juno.moduleDisconnected")["data"]["connectionId"] for _ in raws]
+    assert sorted(gone) == sorted(cids)
+    w.expect_nothing()
+    assert [m["moduleId"] for m in w.list_modules()].count("watcher") == 1

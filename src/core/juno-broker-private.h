@@ -25,6 +25,7 @@ struct _JunoEndpoint
   JunoModule *module;   /* owned; NULL until registered */
   GQueue calls_out;     /* JunoCall via caller_link: calls this peer made */
   GQueue calls_in;      /* JunoCall via callee_link: calls this peer must answer */
+  JunoEndpointStats stats;
   gboolean has_credentials;
   pid_t pid;
   uid_t uid;
@@ -88,6 +89,9 @@ struct _JunoBroker
   GSource *timeout_source;
 
   JunoModule *builtin;
+  JunoEndpoint *internal;   /* the built-in module's endpoint, for calls made in-process */
+  GHashTable *internal_calls; /* request id ("d<n>") -> InternalCall */
+  guint64 next_internal_id;
   guint64 next_connection_id;
   guint64 next_call_token;
   guint64 next_message_id;
@@ -142,6 +146,9 @@ void juno_registry_remove_module (JunoBroker *self, JunoEndpoint *ep);
 void juno_registry_broadcast (JunoBroker *self, const char *hook, const char *data_json);
 void juno_registry_append_module_json (JunoBroker *self, GString *out, JunoModule *module);
 gboolean juno_module_has_function (JunoModule *module, const char *name);
+gboolean juno_hook_address_is_valid (const char *hook);
+guint juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char *hook,
+                                  const char *data, gsize data_len);
 
 /* juno-calls.c */
 void juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <gio/gio.h>
 #include <string.h>
 
 #include "juno-broker-private.h"
@@ -32,7 +33,18 @@ guint juno_broker_signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (JunoBroker, juno_broker, G_TYPE_OBJECT)
 
+typedef struct
+{
+  JunoBrokerCallFunc func;
+  gpointer user_data;
+} InternalCall;
+
 static void endpoint_free (gpointer data);
+static void internal_send (gpointer user_data, const char *line, gsize len);
+
+static const JunoEndpointFuncs internal_funcs = {
+  .send = internal_send,
+};
 
 static void
 juno_broker_dispose (GObject *object)
@@ -56,6 +68,8 @@ juno_broker_finalize (GObject *object)
   g_clear_pointer (&self->dependents, g_hash_table_unref);
   g_clear_pointer (&self->modules, g_hash_table_unref);
   g_clear_pointer (&self->builtin, juno_module_free);
+  g_clear_pointer (&self->internal_calls, g_hash_table_unref);
+  g_free (self->internal);
   g_clear_pointer (&self->calls, g_hash_table_unref);
   g_string_free (self->out, TRUE);
   g_string_free (self->key, TRUE);
@@ -84,6 +98,17 @@ juno_broker_init (JunoBroker *self)
   self->next_message_id = 1;
   juno_calls_init (self);
   self->builtin = juno_registry_add_builtin (self);
+
+  /* The built-in module's own endpoint: calls made in-process go through
+   * the same routing as a module's, and their answers come back here. */
+  self->internal = g_new0 (JunoEndpoint, 1);
+  self->internal->broker = self;
+  g_strlcpy (self->internal->id_str, "0", sizeof self->internal->id_str);
+  self->internal->funcs = &internal_funcs;
+  self->internal->user_data = self;
+  self->internal->module = self->builtin; /* not owned */
+  self->internal_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->next_internal_id = 1;
 }
 
 static void
@@ -294,6 +319,29 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
   g_signal_emit (self, juno_broker_signals[SIGNAL_MODULE_DISCONNECTED], 0, id, module_id);
 }
 
+JunoEndpoint *
+juno_broker_lookup_endpoint (JunoBroker *self, guint64 connection_id)
+{
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+  return g_hash_table_lookup (self->endpoints, &connection_id);
+}
+
+JunoEndpoint *
+juno_broker_lookup_module_endpoint (JunoBroker *self, const char *module_id)
+{
+  JunoModule *module;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+  module = g_hash_table_lookup (self->modules, module_id);
+  return module && module != self->builtin ? module->endpoint : NULL;
+}
+
+const JunoEndpointStats *
+juno_endpoint_get_stats (JunoEndpoint *endpoint)
+{
+  return &endpoint->stats;
+}
+
 guint64
 juno_endpoint_get_id (JunoEndpoint *endpoint)
 {
@@ -394,6 +442,8 @@ juno_broker_send_line (JunoBroker *self, JunoEndpoint *endpoint, const char *lin
 {
   self->stats.messages_out++;
   self->stats.bytes_out += len;
+  endpoint->stats.messages_out++;
+  endpoint->stats.bytes_out += len;
   endpoint->funcs->send (endpoint->user_data, line, len);
 }
 
@@ -516,6 +566,8 @@ juno_broker_handle_line (JunoBroker *self, JunoEndpoint *ep, const char *line, g
 
   self->stats.messages_in++;
   self->stats.bytes_in += len + 1;
+  ep->stats.messages_in++;
+  ep->stats.bytes_in += len + 1;
 
   if (len > 0 && line[len - 1] == '\r')
     len--;
@@ -625,4 +677,111 @@ juno_broker_dup_modules_json (JunoBroker *self)
     }
   g_string_append_c (out, ']');
   return g_string_free (out, FALSE);
+}
+
+/* In-process callers */
+
+static void
+internal_send (gpointer user_data, const char *line, gsize len)
+{
+  JunoBroker *self = user_data;
+  g_autofree char *request_id = NULL;
+  g_autofree char *stolen_key = NULL;
+  g_autofree InternalCall *call = NULL;
+  JunoMessage msg;
+  gint64 type, code;
+
+  if (juno_message_parse (line, len, &msg) != JUNO_PARSE_OK ||
+      msg.keys[JUNO_KEY_REQUEST_ID].kind != JUNO_JSON_STRING ||
+      !juno_json_value_get_int64 (&msg.keys[JUNO_KEY_TYPE], &type))
+    return;
+  request_id = juno_json_value_dup_string (&msg.keys[JUNO_KEY_REQUEST_ID]);
+  if (request_id == NULL || !g_hash_table_steal_extended (self->internal_calls, request_id, (gpointer *) &stolen_key, (gpointer *) &call))
+    return;
+
+  if (type == JUNO_MSG_FUNCTION_RESPONSE)
+    {
+      const JunoJsonValue *data = &msg.keys[JUNO_KEY_DATA];
+      g_autofree char *result = data->kind != JUNO_JSON_ABSENT ? g_strndup (data->text, data->len) : g_strdup ("null");
+
+      call->func (self, result, -1, call->user_data);
+    }
+  else
+    {
+      if (!juno_json_value_get_int64 (&msg.keys[JUNO_KEY_ERROR], &code))
+        code = JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST;
+      call->func (self, NULL, (int) code, call->user_data);
+    }
+}
+
+void
+juno_broker_call_function (JunoBroker *self,
+                           const char *function,
+                           const char *arguments_json,
+                           JunoBrokerCallFunc func,
+                           gpointer user_data)
+{
+  const char *args = arguments_json && *arguments_json ? arguments_json : "{}";
+  g_autoptr(GString) line = g_string_new ("{\"requestId\":\"d");
+  InternalCall *call;
+  JunoMessage msg;
+  guint64 id;
+
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  g_return_if_fail (function != NULL && func != NULL);
+
+  if (!g_utf8_validate (args, -1, NULL) || juno_message_parse (args, strlen (args), &msg) != JUNO_PARSE_OK)
+    {
+      func (self, NULL, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, user_data);
+      return;
+    }
+
+  id = self->next_internal_id++;
+  call = g_new0 (InternalCall, 1);
+  call->func = func;
+  call->user_data = user_data;
+  g_hash_table_insert (self->internal_calls, g_strdup_printf ("d%" G_GUINT64_FORMAT, id), call);
+
+  juno_append_uint (line, id);
+  g_string_append (line, "\",\"type\":3,\"function\":");
+  juno_json_append_string (line, function);
+  g_string_append (line, ",\"arguments\":");
+  g_string_append (line, args);
+  g_string_append_c (line, '}');
+  juno_broker_handle_line (self, self->internal, line->str, line->len);
+}
+
+gboolean
+juno_broker_trigger_hook (JunoBroker *self,
+                          const char *hook,
+                          const char *data_json,
+                          guint *n_delivered,
+                          GError **error)
+{
+  const char *data = data_json && *data_json ? data_json : "{}";
+  g_autofree char *module_id = NULL;
+  JunoMessage msg;
+  const char *dot;
+  guint n;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), FALSE);
+  g_return_val_if_fail (hook != NULL, FALSE);
+
+  if (!g_utf8_validate (hook, -1, NULL) || !juno_hook_address_is_valid (hook))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "'%s' is not of the form module.hook", hook);
+      return FALSE;
+    }
+  if (!g_utf8_validate (data, -1, NULL) || juno_message_parse (data, strlen (data), &msg) != JUNO_PARSE_OK)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the data is not a JSON object");
+      return FALSE;
+    }
+
+  dot = strchr (hook, '.');
+  module_id = g_strndup (hook, (gsize) (dot - hook));
+  n = juno_registry_deliver_hook (self, module_id, dot + 1, data, strlen (data));
+  if (n_delivered != NULL)
+    *n_delivered = n;
+  return TRUE;
 }

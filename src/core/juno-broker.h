@@ -48,6 +48,24 @@ typedef struct
   guint64 errors_sent;
 } JunoStats;
 
+typedef struct
+{
+  guint64 messages_in;
+  guint64 messages_out;
+  guint64 bytes_in;
+  guint64 bytes_out;
+  guint64 calls_made;      /* calls this peer made that were routed */
+  guint64 calls_received;  /* calls routed to this peer */
+} JunoEndpointStats;
+
+/* The answer to juno_broker_call_function: @result_json is the callee's
+ * data as JSON text and @error_code is -1, or @result_json is NULL and
+ * @error_code is a JunoProtocolError. */
+typedef void (*JunoBrokerCallFunc) (JunoBroker *broker,
+                                    const char *result_json,
+                                    int error_code,
+                                    gpointer user_data);
+
 JunoBroker *juno_broker_new (void);
 
 const JunoStats *juno_broker_get_stats (JunoBroker *self);
@@ -74,6 +92,27 @@ const char *juno_endpoint_get_module_id (JunoEndpoint *endpoint);
 const char *juno_endpoint_get_transport (JunoEndpoint *endpoint);
 void juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid, gid_t gid);
 gboolean juno_endpoint_get_peer_credentials (JunoEndpoint *endpoint, pid_t *pid, uid_t *uid, gid_t *gid);
+
+/* Calls "module.fn" on behalf of the built-in module juno (callers such as
+ * the D-Bus control plane). @func runs exactly once, possibly before this
+ * returns; it must not re-enter the broker. */
+void juno_broker_call_function (JunoBroker *self,
+                                const char *function,
+                                const char *arguments_json,
+                                JunoBrokerCallFunc func,
+                                gpointer user_data);
+/* Delivers @hook ("module.hook") with @data_json (a JSON object, NULL for
+ * {}) to its active listeners as if that module had triggered it. */
+gboolean juno_broker_trigger_hook (JunoBroker *self,
+                                   const char *hook,
+                                   const char *data_json,
+                                   guint *n_delivered,
+                                   GError **error);
+
+JunoEndpoint *juno_broker_lookup_endpoint (JunoBroker *self, guint64 connection_id);
+/* The endpoint of a registered module; NULL for juno itself or unknown ids. */
+JunoEndpoint *juno_broker_lookup_module_endpoint (JunoBroker *self, const char *module_id);
+const JunoEndpointStats *juno_endpoint_get_stats (JunoEndpoint *endpoint);
 
 /* JSON text of the module object (as juno.getModuleInfo returns it), or NULL. */
 char *juno_broker_dup_module_json (JunoBroker *self, const char *module_id);

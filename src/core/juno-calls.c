@@ -255,6 +255,8 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   g_string_append (self->out, ep->module->id);
   g_string_append_c (self->out, '"');
   self->stats.calls_routed++;
+  ep->stats.calls_made++;
+  call->callee->stats.calls_received++;
   juno_broker_send (self, call->callee);
 }
 

@@ -557,8 +557,8 @@ juno_registry_handle_declare (JunoBroker *self, JunoEndpoint *ep, const JunoMess
 }
 
 /* "module.hook": a valid moduleId, one dot, a non-empty name without dots. */
-static gboolean
-hook_address_is_valid (const char *hook)
+gboolean
+juno_hook_address_is_valid (const char *hook)
 {
   const char *dot = strchr (hook, '.');
 
@@ -578,7 +578,7 @@ juno_registry_handle_listen (JunoBroker *self, JunoEndpoint *ep, const JunoMessa
   if (value->kind != JUNO_JSON_STRING)
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is missing or not a string");
   hook = juno_json_value_dup_string (value);
-  if (hook == NULL || !hook_address_is_valid (hook))
+  if (hook == NULL || !juno_hook_address_is_valid (hook))
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is not of the form module.hook");
 
   if (module->listens == NULL)
@@ -624,35 +624,43 @@ juno_registry_handle_trigger (JunoBroker *self, JunoEndpoint *ep, const JunoMess
   /* the ack first, then the deliveries */
   juno_broker_begin_reply (self, rid, JUNO_MSG_HOOK_TRIGGERED);
   juno_broker_send (self, ep);
-  self->stats.hooks_triggered++;
+  if (data->kind == JUNO_JSON_OBJECT)
+    juno_registry_deliver_hook (self, ep->module->id, hook, data->text, data->len);
+  else
+    juno_registry_deliver_hook (self, ep->module->id, hook, "{}", 2);
+}
 
-  g_string_assign (self->key, ep->module->id);
+/* Sends @module_id.@hook with @data (a JSON object's text) to every active
+ * listener; returns how many got it. */
+guint
+juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char *hook,
+                            const char *data, gsize data_len)
+{
+  guint delivered = 0;
+
+  g_string_assign (self->key, module_id);
   g_string_append_c (self->key, '.');
   g_string_append (self->key, hook);
+  self->stats.hooks_triggered++;
   if (g_hash_table_contains (self->listeners, self->key->str))
     {
       juno_broker_begin_broker_message (self, JUNO_MSG_HOOK_TRIGGERED);
-      g_string_append (self->out, ",\"hook\":\"");
-      g_string_append (self->out, ep->module->id);
-      g_string_append_c (self->out, '.');
-      /* the string as the module wrote it, escapes included */
-      g_string_append_len (self->out, value->text + 1, value->len - 2);
-      g_string_append (self->out, "\",\"data\":");
-      if (data->kind == JUNO_JSON_OBJECT)
-        g_string_append_len (self->out, data->text, data->len);
-      else
-        g_string_append (self->out, "{}");
+      g_string_append (self->out, ",\"hook\":");
+      juno_json_append_string (self->out, self->key->str);
+      g_string_append (self->out, ",\"data\":");
+      g_string_append_len (self->out, data, (gssize) data_len);
       juno_broker_finish_message (self);
-      deliver_to_listeners (self);
+      delivered = deliver_to_listeners (self);
     }
 
   if (g_signal_has_handler_pending (self, juno_broker_signals[SIGNAL_HOOK_TRIGGERED], 0, FALSE))
     {
-      g_autofree char *data_json = data->kind == JUNO_JSON_OBJECT ? g_strndup (data->text, data->len) : g_strdup ("{}");
+      g_autofree char *data_json = g_strndup (data, data_len);
       g_autofree char *address = g_strdup (self->key->str);
 
       g_signal_emit (self, juno_broker_signals[SIGNAL_HOOK_TRIGGERED], 0, address, data_json);
     }
+  return delivered;
 }
 
 void

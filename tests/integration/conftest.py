@@ -10,7 +10,6 @@ broker's stderr is attached to the report of a failing test.
 
 import os
 import re
-import select
 import shutil
 import signal
 import socket
@@ -24,7 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from junotest import Module  # noqa: E402
+from junotest import Module, wait_readable  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = float(os.environ.get("JUNO_TEST_READY_TIMEOUT", "20"))
@@ -129,14 +128,14 @@ class Broker:
 
     def read_notifications(self, timeout):
         """Collect notify datagrams for at most @timeout seconds."""
-        r, _, _ = select.select([self.notify], [], [], timeout)
+        r = wait_readable(self.notify, timeout)
         while r:
             try:
                 data = self.notify.recv(4096)
             except BlockingIOError:
                 break
             self.notifications.extend(data.decode(errors="replace").split("\n"))
-            r, _, _ = select.select([self.notify], [], [], 0)
+            r = wait_readable(self.notify, 0)
 
     def wait_notify(self, what, timeout):
         deadline = time.monotonic() + timeout
@@ -174,7 +173,7 @@ class Broker:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def signal(self, signum):
+    def send_signal(self, signum):
         self.proc.send_signal(signum)
 
     def wait(self, timeout=STOP_TIMEOUT):
@@ -190,7 +189,7 @@ class Broker:
     def stop(self, signum=signal.SIGTERM):
         """Stop the broker and return its exit status."""
         if self.proc.poll() is None:
-            self.signal(signum)
+            self.send_signal(signum)
         return self.wait()
 
     def cleanup(self):
@@ -240,15 +239,17 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def broker_factory(request):
-    """start_broker(**kwargs) -> a started Broker; every broker is stopped with
-    SIGTERM at the end of the test and must exit 0 with a clean log."""
+    """start_broker(**kwargs) -> a started Broker (or, with launch=False, one
+    to start with .start()); every broker still running at the end of the test
+    is stopped with SIGTERM and must exit 0; every broker's log must be clean."""
     brokers = []
     request.node.juno_brokers = brokers
 
-    def start(*, wait_ready=True, **kwargs):
+    def start(*, wait_ready=True, launch=True, **kwargs):
         b = Broker(**kwargs)
         brokers.append(b)
-        b.start(wait_ready=wait_ready)
+        if launch:
+            b.start(wait_ready=wait_ready)
         return b
 
     yield start

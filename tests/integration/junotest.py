@@ -101,8 +101,7 @@ class Module:
         remaining = deadline - time.monotonic()
         if remaining < 0:
             remaining = 0
-        r, _, _ = select.select([self.sock], [], [], remaining)
-        if not r:
+        if not wait_readable(self.sock, remaining):
             return False
         try:
             chunk = self.sock.recv(1 << 20)
@@ -317,6 +316,13 @@ class Module:
         """A round trip through the broker (it is alive and answering)."""
         data = self.call_ok("juno.getModuleInfo", {"moduleId": "juno"})
         assert isinstance(data, dict) and data.get("moduleId") == "juno", data
+
+
+def wait_readable(sock, timeout):
+    """poll() (not select(), which cannot watch descriptors above 1023)."""
+    p = select.poll()
+    p.register(sock, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return bool(p.poll(max(0, timeout) * 1000))
 
 
 def encode(obj):

@@ -1,10 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Line framing: packed messages, split messages, big messages, whole writes."""
 
-import select
 import time
 
-from junotest import encode, new_id
+from junotest import encode, new_id, wait_readable
 
 
 def test_several_messages_in_one_write(broker):
@@ -104,7 +103,7 @@ def test_messages_are_written_whole(broker):
     assert not buf
     deadline = time.monotonic() + 10
     while got < total:
-        r, _, _ = select.select([dst.sock], [], [], max(0, deadline - time.monotonic()))
+        r = wait_readable(dst.sock, deadline - time.monotonic())
         assert r, "only %d of %d deliveries arrived" % (got, total)
         chunk = dst.sock.recv(1 << 22)
         assert chunk, "connection closed"

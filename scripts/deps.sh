@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian packages juno needs to build, run and test, if any
+# are missing. Usage: scripts/deps.sh [build|test|bench]
+set -eu
+
+build="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libjson-glib-dev gettext"
+test="python3 python3-pytest socat groff-base"
+
+case "${1:-build}" in
+  build) want="$build" ;;
+  test) want="$build $test" ;;
+  *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+esac
+
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "Installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

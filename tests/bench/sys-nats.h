@@ -1,0 +1,6 @@
+/* sys-nats.h - the NATS anchor (sys-nats.c) and its raw idle clients. */
+#pragma once
+
+#include "bench.h"
+
+int nats_idle_hold (BenchCtx *ctx, int port, long first, long count);

@@ -526,14 +526,22 @@ juno_broker_log_peer (JunoBroker *self, JunoEndpoint *endpoint, GLogLevelFlags l
                             *module_id ? " ('" : "", module_id, *module_id ? "')" : "", message);
 
   {
-    const GLogField fields[] = {
+    /* empty fields are left out, so `journalctl JUNO_MODULE=x` finds only
+     * lines about x */
+    GLogField fields[] = {
       { "PRIORITY", log_level_priority (level), -1 },
       { "MESSAGE", full ? full : message, -1 },
       { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
       { JUNO_LOG_FIELD_CONNECTION_ID, endpoint ? endpoint->id_str : "", -1 },
       { JUNO_LOG_FIELD_MODULE_ID, module_id, -1 },
     };
-    g_log_structured_array (level, fields, G_N_ELEMENTS (fields));
+    gsize n_fields = G_N_ELEMENTS (fields);
+
+    if (*module_id == '\0')
+      n_fields--;
+    if (endpoint == NULL)
+      n_fields = 3;
+    g_log_structured_array (level, fields, n_fields);
   }
 }
 

@@ -197,10 +197,10 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   JunoCall *call;
   char *dot;
 
-  if (ep->module == NULL || !ep->module->active)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE, "the caller is not active");
   if (value->kind != JUNO_JSON_STRING)
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
+  if (ep->module == NULL || !ep->module->active)
+    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE, "the caller is not active");
   name = juno_json_value_dup_string (value);
   dot = name ? strchr (name, '.') : NULL;
   if (dot == NULL || !juno_module_id_is_valid (name, (gsize) (dot - name)) || !function_part_is_valid (dot + 1))
@@ -291,8 +291,6 @@ juno_calls_handle_answer (JunoBroker *self, JunoEndpoint *ep, JunoMessageType ty
       if (call == NULL && token != 0 && token < self->next_call_token)
         juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Dropped a late answer to call j%" G_GUINT64_FORMAT
                               ": the call was already answered", token);
-      else if (type == JUNO_MSG_ERROR)
-        juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Dropped an error message that answers no call");
       else
         reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID, "the answer's requestId names no call to this module");
       return;

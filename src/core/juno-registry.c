@@ -540,10 +540,10 @@ juno_registry_handle_declare (JunoBroker *self, JunoEndpoint *ep, const JunoMess
   const JunoJsonValue *value = &msg->keys[JUNO_KEY_FUNCTION];
   g_autofree char *name = NULL;
 
-  if (!require_active (self, ep, msg))
-    return;
   if (value->kind != JUNO_JSON_STRING)
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
+  if (!require_active (self, ep, msg))
+    return;
   name = juno_json_value_dup_string (value);
   if (name == NULL || !function_name_is_valid (name, strlen (name)))
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "invalid function name");
@@ -573,10 +573,10 @@ juno_registry_handle_listen (JunoBroker *self, JunoEndpoint *ep, const JunoMessa
   g_autofree char *hook = NULL;
   JunoModule *module = ep->module;
 
-  if (!require_active (self, ep, msg))
-    return;
   if (value->kind != JUNO_JSON_STRING)
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is missing or not a string");
+  if (!require_active (self, ep, msg))
+    return;
   hook = juno_json_value_dup_string (value);
   if (hook == NULL || !juno_hook_address_is_valid (hook))
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is not of the form module.hook");
@@ -613,10 +613,10 @@ juno_registry_handle_trigger (JunoBroker *self, JunoEndpoint *ep, const JunoMess
   const JunoJsonValue *rid = &msg->keys[JUNO_KEY_REQUEST_ID];
   g_autofree char *hook = NULL;
 
-  if (!require_active (self, ep, msg))
-    return;
   if (value->kind != JUNO_JSON_STRING)
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is missing or not a string");
+  if (!require_active (self, ep, msg))
+    return;
   hook = juno_json_value_dup_string (value);
   if (hook == NULL || hook[0] == '\0' || strchr (hook, '.') != NULL)
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook must be a bare name");

@@ -17,6 +17,22 @@
 #define EXIT_USAGE 2
 
 static int verbosity;
+static int port = -1;
+
+static gboolean
+on_port (const char *name, const char *value, gpointer data, GError **error)
+{
+  guint64 parsed;
+
+  if (!g_ascii_string_to_unsigned (value, 10, 0, 65535, &parsed, NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("%s must be a port number between 0 and 65535, not '%s'"), name, value);
+      return FALSE;
+    }
+  port = (int) parsed;
+  return TRUE;
+}
 
 static gboolean
 on_verbose (const char *name, const char *value, gpointer data, GError **error)
@@ -62,9 +78,7 @@ check_options (JunoDaemonOptions *options, GError **error)
 {
   const char *bad = NULL;
 
-  if (options->port > 65535 || (options->port < 0 && options->port != -1))
-    bad = _("--port must be between 0 and 65535");
-  else if (options->call_timeout < 0 || options->call_timeout > 365.0 * 24 * 3600)
+  if (options->call_timeout < 0 || options->call_timeout > 365.0 * 24 * 3600)
     bad = _("--call-timeout must be a number of seconds, 0 for none");
   else if (options->max_message_size < 64)
     bad = _("--max-message-size must be at least 64 bytes");
@@ -72,8 +86,8 @@ check_options (JunoDaemonOptions *options, GError **error)
     bad = _("--max-calls-in-flight must be at least 1");
   else if (options->max_connections < 1)
     bad = _("--max-connections must be at least 1");
-  else if (options->max_output_backlog < options->max_message_size)
-    bad = _("--max-output-backlog must not be smaller than --max-message-size");
+  else if (options->max_output_backlog < 4096)
+    bad = _("--max-output-backlog must be at least 4096 bytes");
   else if (options->socket_path != NULL && options->socket_path[0] == '\0')
     bad = _("--socket-location must not be empty");
 
@@ -106,7 +120,7 @@ main (int argc, char **argv)
     const GOptionEntry entries[] = {
       { "socket-location", 's', 0, G_OPTION_ARG_FILENAME, &options.socket_path,
         N_("Listen on the Unix socket FILE"), N_("FILE") },
-      { "port", 'p', 0, G_OPTION_ARG_INT, &options.port,
+      { "port", 'p', 0, G_OPTION_ARG_CALLBACK, on_port,
         N_("Listen on TCP port PORT (0 picks a free port); without -s, TCP only"), N_("PORT") },
       { "bind-addr", 0, 0, G_OPTION_ARG_STRING, &options.bind_address,
         N_("Address the TCP listener binds to (default 127.0.0.1)"), N_("ADDR") },
@@ -152,6 +166,7 @@ main (int argc, char **argv)
       return EXIT_USAGE;
     }
   options.socket_given = options.socket_path != NULL;
+  options.port = port;
   if (!check_options (&options, &error))
     {
       g_printerr ("juno: %s\n", error->message);

@@ -644,6 +644,7 @@ juno_broker_report_oversized (JunoBroker *self, JunoEndpoint *ep)
   g_return_if_fail (JUNO_IS_BROKER (self));
 
   self->stats.messages_in++;
+  ep->stats.messages_in++;
   juno_broker_log_peer (self, ep, G_LOG_LEVEL_WARNING, "Dropped a message longer than the size limit");
   juno_broker_send_error (self, ep, NULL, JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE);
 }

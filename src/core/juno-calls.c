@@ -6,8 +6,8 @@
  * requestId. So every call gets exactly one answer: the callee's, error 8
  * when the callee goes away, or error 9 when the call timeout passes. A call
  * is linked into its caller's and its callee's queues and into one deadline
- * queue (calls share one timeout, so the queue is ordered by creation), which
- * one GSource with a ready time serves.
+ * queue ordered by deadline (calls share one timeout, so a new call almost
+ * always goes at the tail), which one GSource with a ready time serves.
  */
 #include "config.h"
 
@@ -235,9 +235,18 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   g_queue_push_tail_link (&call->callee->calls_in, &call->callee_link);
   if (self->call_timeout_usec > 0)
     {
+      GList *before = self->deadlines.tail;
+
       call->deadline = g_get_monotonic_time () + (gint64) self->call_timeout_usec;
-      g_queue_push_tail_link (&self->deadlines, &call->deadline_link);
-      if (self->deadlines.length == 1)
+      /* the timeout may have been lowered since the calls ahead were made:
+       * keep the queue ordered by deadline (usually this is the tail) */
+      while (before != NULL && ((JunoCall *) before->data)->deadline > call->deadline)
+        before = before->prev;
+      if (before != NULL)
+        g_queue_insert_after_link (&self->deadlines, before, &call->deadline_link);
+      else
+        g_queue_push_head_link (&self->deadlines, &call->deadline_link);
+      if (self->deadlines.head == &call->deadline_link)
         reschedule (self);
     }
 

@@ -20,6 +20,7 @@
 #include "juno-listener.h"
 #include "juno-systemd.h"
 
+#define DEFAULT_BIND_ADDRESS "127.0.0.1"
 #define DEFAULT_CALL_TIMEOUT 30.0
 #define DEFAULT_MAX_MESSAGE_SIZE (1024 * 1024)
 #define DEFAULT_MAX_CALLS_IN_FLIGHT 1024
@@ -43,7 +44,6 @@ juno_daemon_options_init (JunoDaemonOptions *options)
 {
   *options = (JunoDaemonOptions) {
     .port = -1,
-    .bind_address = g_strdup ("127.0.0.1"),
     .call_timeout = DEFAULT_CALL_TIMEOUT,
     .max_message_size = DEFAULT_MAX_MESSAGE_SIZE,
     .max_calls_in_flight = DEFAULT_MAX_CALLS_IN_FLIGHT,
@@ -169,7 +169,8 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
         return NULL;
     }
   if (options->port >= 0 &&
-      !juno_listener_listen_tcp (self->listener, options->bind_address, (guint16) options->port, NULL, error))
+      !juno_listener_listen_tcp (self->listener, options->bind_address ? options->bind_address : DEFAULT_BIND_ADDRESS,
+                                 (guint16) options->port, NULL, error))
     return NULL;
 
   self->sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, self);

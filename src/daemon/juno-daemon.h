@@ -14,7 +14,7 @@ typedef struct
   char *socket_path;        /* NULL: default path, unless only TCP is asked */
   gboolean socket_given;
   int port;                 /* -1: no TCP */
-  char *bind_address;
+  char *bind_address;       /* NULL: 127.0.0.1 */
   int verbosity;
   double call_timeout;      /* seconds; 0 = never */
   gint64 max_message_size;

@@ -42,6 +42,7 @@ struct _JunoListener
   GPtrArray *sockets;       /* ListenSocket */
   GHashTable *connections;  /* JunoConnection (a set) */
   guint pause_id;
+  gint64 last_pause_log;
   gint64 last_refusal_log;
   guint refused_since_log;
 };
@@ -330,10 +331,16 @@ on_pause_over (gpointer data)
 static void
 pause_accepting (JunoListener *self)
 {
+  gint64 now = g_get_monotonic_time ();
+
   if (self->pause_id != 0)
     return;
-  g_warning ("Out of file descriptors with %u connections open; pausing new connections",
-             g_hash_table_size (self->connections));
+  if (now - self->last_pause_log >= 10 * G_USEC_PER_SEC)
+    {
+      g_warning ("Out of file descriptors with %u connections open; pausing new connections",
+                 g_hash_table_size (self->connections));
+      self->last_pause_log = now;
+    }
   for (guint i = 0; i < self->sockets->len; i++)
     juno_poller_remove (self->poller, &((ListenSocket *) g_ptr_array_index (self->sockets, i))->handler);
   self->pause_id = g_timeout_add (ACCEPT_PAUSE_MSEC, on_pause_over, self);

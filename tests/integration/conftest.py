@@ -6,6 +6,12 @@ build/src/daemon/juno) in a private temporary directory, waits for READY=1 on
 a notify socket owned by the test, and on teardown stops it with SIGTERM and
 checks that it exited cleanly without sanitizer or GLib critical reports.  The
 broker's stderr is attached to the report of a failing test.
+
+Run by hand from the top of the tree:
+
+    JUNO_BROKER=build/src/daemon/juno python3 -m pytest tests/integration
+
+or through meson: meson test -C build --suite integration.
 """
 
 import os
@@ -98,6 +104,7 @@ class Broker:
         self.returncode = None
         self.notifications = []
         self.saved_log = None
+        self.clients = []
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(str(self.notify_path))
         self.notify.setblocking(False)
@@ -141,6 +148,9 @@ class Broker:
         deadline = time.monotonic() + timeout
         while what not in self.notifications:
             if self.proc.poll() is not None:
+                # Reported here; teardown then only checks the log.
+                self.returncode = self.proc.returncode
+                self.log.close()
                 raise AssertionError("broker exited with status %d before sending %s:\n%s"
                                      % (self.proc.returncode, what, self.read_log()))
             left = deadline - time.monotonic()
@@ -197,16 +207,24 @@ class Broker:
             self.proc.kill()
             self.proc.wait()
         self.saved_log = self.read_log()
+        for m in self.clients:
+            m.close()
+        self.clients = []
         self.notify.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # -- clients -----------------------------------------------------------
 
     def connect(self, *, tcp=False, name=None, rcvbuf=None):
+        """A new connection.  The broker object keeps a reference, so a
+        connection stays open until the test closes it (or the test ends)."""
         if tcp:
             assert self.port, "broker has no TCP listener"
-            return Module((self.tcp_host, self.port), tcp=True, name=name, rcvbuf=rcvbuf)
-        return Module(str(self.socket_path), name=name, rcvbuf=rcvbuf)
+            m = Module((self.tcp_host, self.port), tcp=True, name=name, rcvbuf=rcvbuf)
+        else:
+            m = Module(str(self.socket_path), name=name, rcvbuf=rcvbuf)
+        self.clients.append(m)
+        return m
 
     def module(self, module_id, version="1.0.0", deps=None, *, tcp=False, active=True):
         """Connect and register a module."""
@@ -286,3 +304,19 @@ def broker_factory(request):
 def broker(broker_factory):
     """A broker listening on a Unix socket with default options."""
     return broker_factory()
+
+
+def rss_kib(pid):
+    """Resident set size of process @pid in KiB."""
+    for line in Path("/proc/%d/status" % pid).read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def no_quarantine_env():
+    """ASan keeps freed memory in quarantine, which would look like growth in
+    a memory test: turn it off (harmless without ASan)."""
+    opts = os.environ.get("ASAN_OPTIONS", "")
+    return {"ASAN_OPTIONS": (opts + ":" if opts else "") +
+            "quarantine_size_mb=0:thread_local_quarantine_size_kb=0"}

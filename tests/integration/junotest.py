@@ -6,12 +6,16 @@ line).  It keeps its own line buffer, so messages split over several reads or
 packed into one read are both handled, and every wait is bounded.
 """
 
-import errno
 import itertools
 import json
 import select
 import socket
+import sys
 import time
+
+# The broker passes numbers through; let json parse integers of any length.
+if hasattr(sys, "set_int_max_str_digits"):
+    sys.set_int_max_str_digits(0)
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -259,7 +263,7 @@ class Module:
 
     def send_call(self, function, arguments=_MISSING, request_id=None):
         """Send a call without waiting; returns the requestId used."""
-        rid = request_id or new_id("call")
+        rid = request_id if request_id is not None else new_id("call")
         msg = {"requestId": rid, "type": T_CALL, "function": function}
         if arguments is not _MISSING:
             msg["arguments"] = arguments
@@ -368,8 +372,3 @@ def wait_for(predicate, timeout, what):
         if time.monotonic() >= deadline:
             raise AssertionError("timed out after %.1f s waiting for %s" % (timeout, what))
         time.sleep(0.02)
-
-
-def is_conn_closed_error(exc):
-    return isinstance(exc, (ConnectionResetError, BrokenPipeError)) or \
-        getattr(exc, "errno", None) in (errno.ECONNRESET, errno.EPIPE)

@@ -265,7 +265,11 @@ def test_duplicate_keys_do_not_crash(broker):
     m = broker.module("m")
     m.send_raw(b'{"requestId":"d1","requestId":"d2","type":9,"type":9,"function":"f"}\n')
     reply = m.recv()
-    assert reply["type"] == 10 and reply["requestId"] in ("d1", "d2")
+    # RFC 8259 leaves duplicate names to the parser: either the request is
+    # taken (one of the values wins) or refused as malformed.
+    assert (reply["type"] == 10 and reply["requestId"] in ("d1", "d2")) or \
+        reply in (err("d1", E_MALFORMED), err("d2", E_MALFORMED), err(UNDEF, E_MALFORMED)), reply
+    m.expect_nothing()
     m.ping()
 
 
@@ -287,3 +291,67 @@ def test_client_closing_mid_line_is_harmless(broker):
     w = broker.module("w")
     w.ping()
     assert w.module_info("cut") is None
+
+
+# -- JSON text forms: escapes and whitespace must mean what JSON says ----------
+
+def test_escaped_strings_are_decoded(broker):
+    m = broker.connect()
+    m.send_raw(b'{"requestId":"reg","type":1,"moduleId":"\\u0065sc\\u005fmod",'
+               b'"version":"1.0.\\u0030"}\n')
+    assert m.recv() == {"requestId": "reg", "type": 2}
+    m.expect_activated()
+    info = m.module_info("esc_mod")
+    assert info["moduleId"] == "esc_mod" and info["version"] == "1.0.0"
+    m.send_raw(b'{"requestId":"d","type":9,"function":"f\\u006e"}\n')
+    assert m.recv() == {"requestId": "d", "type": 10, "function": "fn"}
+    caller = broker.module("caller")
+    caller.send_raw(b'{"requestId":"c","type":3,"function":"esc\\u005fmod.\\u0066n"}\n')
+    call = m.expect_call("fn", {}, "caller")
+    m.respond(call["requestId"], "ok")
+    assert caller.recv() == {"requestId": "c", "type": 4, "data": "ok"}
+
+
+def test_escaped_request_id_round_trips(broker):
+    m = broker.module("m")
+    rid = 'quote" backslash\\ slash/ nl\n tab\t uni\u00e9 snow\u2603 emoji\U0001F600 ctl\u0001'
+    m.send({"requestId": rid, "type": 9, "function": "f"})
+    assert m.recv() == {"requestId": rid, "type": 10, "function": "f"}
+    m.send({"requestId": rid, "type": 99})
+    assert m.recv() == err(rid, E_TYPE)
+    raw_rid = b'"\\u0041\\u00e9\\ud83d\\ude00"'
+    m.send_raw(b'{"requestId":' + raw_rid + b',"type":9,"function":"g"}\n')
+    assert m.recv() == {"requestId": "A\u00e9\U0001F600", "type": 10, "function": "g"}
+
+
+def test_whitespace_between_tokens(broker):
+    m = broker.connect()
+    m.send_raw(b' \t{ "requestId" :\t"ws" ,\r\n'.replace(b"\n", b"") +
+               b' "type" : 1 , "moduleId" : "ws" , "version" : "1.0.0" ,'
+               b' "dependencies" : { } }\t \n')
+    assert m.recv() == {"requestId": "ws", "type": 2}
+    m.expect_activated()
+
+
+def test_escaped_hook_names(broker):
+    src = broker.module("src")
+    dst = broker.module("dst")
+    dst.send_raw(b'{"requestId":"l","type":5,"hook":"\\u0073rc.e\\u0076"}\n')
+    assert dst.recv() == {"requestId": "l", "type": 6}
+    src.send_raw(b'{"requestId":"t","type":7,"hook":"e\\u0076","data":{"k":"\\u00e9"}}\n')
+    assert src.recv() == {"requestId": "t", "type": 8}
+    dst.expect_hook("src.ev", {"k": "\u00e9"})
+
+
+def test_escaped_dot_in_module_id_is_still_a_dot(broker):
+    m = broker.connect()
+    m.send_raw(b'{"requestId":"x","type":1,"moduleId":"a\\u002eb","version":"1.0.0"}\n')
+    assert m.recv() == err("x", 6)
+
+
+def test_answers_from_an_unregistered_connection_are_error_1(conn):
+    conn.send({"requestId": "j1", "type": 4, "data": 1})
+    assert conn.recv() == err("j1", E_REQUEST_ID)
+    conn.send({"requestId": "x", "type": 0, "error": 2})
+    assert conn.recv() == err("x", E_REQUEST_ID)
+    still_works(conn)

@@ -39,7 +39,7 @@ def test_list_modules(broker):
     a.declare("f1")
     a.declare("f2")
     a.listen("b.ev")
-    a.listen("juno.moduleConnected")
+    a.listen("a.own")
     b = broker.connect()
     b.register("b", "0.1.0-rc.1", {"a": "^1.0.0", "zz": ">=2.0.0 <3.0.0"}, active=False)
     broker.connect()  # an unregistered connection is not a module
@@ -54,7 +54,7 @@ def test_list_modules(broker):
     assert by_id["a"]["registered"] is True
     assert by_id["a"]["dependencies"] == {}
     assert sorted(by_id["a"]["declaredFunctions"]) == ["f1", "f2"]
-    assert sorted(by_id["a"]["registeredHooks"]) == ["b.ev", "juno.moduleConnected"]
+    assert sorted(by_id["a"]["registeredHooks"]) == ["a.own", "b.ev"]
     assert by_id["b"] == {
         "moduleId": "b", "connectionId": by_id["b"]["connectionId"],
         "version": "0.1.0-rc.1",

@@ -107,7 +107,7 @@ def test_same_request_id_from_two_callers(broker):
     expect_nothing_all([c1, c2, svc])
 
 
-def test_callee_cannot_answer_with_token_not_issued_to_it(broker):
+def start_victim_call(broker):
     svc = broker.module("svc")
     svc.declare("echo")
     evil = broker.module("evil")
@@ -115,17 +115,31 @@ def test_callee_cannot_answer_with_token_not_issued_to_it(broker):
     caller = broker.module("caller")
     rid = caller.send_call("svc.echo", {"k": 1})
     call = svc.expect_call("echo", {"k": 1}, "caller")
-    token = call["requestId"]
+    return svc, evil, caller, rid, call["requestId"]
+
+
+def test_callee_cannot_answer_with_token_not_issued_to_it(broker):
+    svc, evil, caller, rid, token = start_victim_call(broker)
     # Another module tries to answer with svc's token, and with the caller's
     # own id: both are refused with error 1 and nothing reaches the caller.
     evil.respond(token, "stolen")
     evil.expect_error(token, E_REQUEST_ID)
     evil.respond(rid, "stolen too")
     evil.expect_error(rid, E_REQUEST_ID)
+    caller.expect_nothing()
+    # The real answer still goes through, once.
+    svc.respond(token, "real")
+    assert caller.recv() == {"requestId": rid, "type": 4, "data": "real"}
+    expect_nothing_all([caller, svc, evil])
+
+
+def test_callee_cannot_fail_another_modules_call(broker):
+    """A type 0 answer with a token not issued to the sender is refused with
+    error 1 too: it would let one module answer another's call."""
+    svc, evil, caller, rid, token = start_victim_call(broker)
     evil.send({"requestId": token, "type": 0, "error": 3})
     evil.expect_error(token, E_REQUEST_ID)
     caller.expect_nothing()
-    # The real answer still goes through, once.
     svc.respond(token, "real")
     assert caller.recv() == {"requestId": rid, "type": 4, "data": "real"}
     expect_nothing_all([caller, svc, evil])
@@ -135,6 +149,13 @@ def test_unknown_token_is_error_1(broker):
     svc = broker.module("svc")
     svc.respond("never-issued", 1)
     svc.expect_error("never-issued", E_REQUEST_ID)
+    svc.respond("j999999", 1)
+    svc.expect_error("j999999", E_REQUEST_ID)
+    svc.ping()
+
+
+def test_unknown_token_in_error_answer_is_error_1(broker):
+    svc = broker.module("svc")
     svc.send({"requestId": "never-issued-2", "type": 0, "error": 5})
     svc.expect_error("never-issued-2", E_REQUEST_ID)
     svc.ping()
@@ -343,6 +364,11 @@ def test_max_calls_in_flight(broker_factory):
     r3 = caller.send_call("svc.hang", {"n": 3})
     caller.expect_error(r3, E_TOO_MANY_CALLS)
     svc.expect_nothing()
+    # Name, target and function are checked before the in-flight limit.
+    caller.request_error({"type": T_CALL, "function": "nosuch.f"}, E_UNKNOWN_MODULE)
+    caller.request_error({"type": T_CALL, "function": "svc.undeclared"}, E_UNKNOWN_FUNCTION)
+    caller.request_error({"type": T_CALL, "function": "bad"}, E_UNKNOWN_FUNCTION)
+    caller.request_error({"type": T_CALL}, E_MALFORMED)
     # The limit is per caller.
     other = b.module("other")
     r4 = other.send_call("svc.hang", {"n": 4})
@@ -367,3 +393,79 @@ def test_max_calls_in_flight(broker_factory):
     for _ in rids:
         svc2.expect_call("f")
     svc2.expect_nothing()
+
+
+def test_timed_out_call_frees_its_slot(broker_factory):
+    b = broker_factory(args=["--call-timeout", "1", "--max-calls-in-flight", "1"])
+    svc = b.module("svc")
+    svc.declare("hang")
+    caller = b.module("caller")
+    r1 = caller.send_call("svc.hang")
+    svc.expect_call("hang")
+    caller.expect_error(r1, E_TIMEOUT)
+    r2 = caller.send_call("svc.hang")
+    token = svc.expect_call("hang")["requestId"]
+    svc.respond(token, 2)
+    assert caller.recv() == {"requestId": r2, "type": 4, "data": 2}
+
+
+def test_caller_and_callee_both_leave_with_calls_pending(broker):
+    svc = broker.module("svc")
+    svc.declare("f")
+    caller = broker.module("caller")
+    for _ in range(3):
+        caller.send_call("svc.f")
+        svc.expect_call("f")
+    other = broker.module("other")
+    other.listen("juno.moduleDisconnected")
+    rid = other.send_call("svc.f")
+    svc.expect_call("f")
+    caller.close()
+    svc.close()
+    msgs = [other.recv() for _ in range(3)]
+    assert {"requestId": rid, "type": 0, "error": E_CALLEE_GONE} in msgs, msgs
+    assert sum(1 for m in msgs if m.get("hook") == "juno.moduleDisconnected") == 2, msgs
+    assert sorted(o["moduleId"] for o in other.list_modules()) == ["juno", "other"]
+
+
+def test_empty_request_id_is_a_valid_id(broker):
+    svc, caller = pair(broker)
+    caller.send_call("svc.echo", request_id="")
+    call = svc.expect_call("echo")
+    assert call["requestId"] != ""
+    svc.respond(call["requestId"], "e")
+    assert caller.recv() == {"requestId": "", "type": 4, "data": "e"}
+
+
+def test_many_timeouts_each_answered_once_and_not_early(broker_factory):
+    b = broker_factory(args=["--call-timeout", "1.0"])
+    svc = b.module("svc")
+    svc.declare("f")
+    caller = b.module("caller")
+    sent_at = {}
+    answered = set()
+    for batch in range(2):
+        for i in range(10):
+            n = batch * 10 + i
+            rid = caller.send_call("svc.f", {"n": n})
+            sent_at[rid] = time.monotonic()
+            token = svc.expect_call("f", {"n": n})["requestId"]
+            if n % 5 == 0:
+                svc.respond(token, "ok")  # answered well before its deadline
+                answered.add(rid)
+        if batch == 0:
+            time.sleep(0.5)  # a second batch with later deadlines
+    got = {}
+    deadline = time.monotonic() + 15
+    while len(got) < len(sent_at):
+        msg = caller.recv(max(0.1, deadline - time.monotonic()))
+        rid = msg["requestId"]
+        assert rid in sent_at and rid not in got, "second answer for %r: %r" % (rid, msg)
+        got[rid] = (msg, time.monotonic())
+    for rid, (msg, at) in got.items():
+        if rid in answered:
+            assert msg == {"requestId": rid, "type": 4, "data": "ok"}
+        else:
+            assert msg == {"requestId": rid, "type": 0, "error": E_TIMEOUT}
+            assert at - sent_at[rid] >= 0.95, "timed out after %.2f s" % (at - sent_at[rid])
+    expect_nothing_all([caller, svc], 0.5)

@@ -176,3 +176,28 @@ def test_abstract_notify_socket(broker_factory):
             log.close()
             s.close()
         check_log_clean(Path(d, "log").read_text(errors="replace"))
+
+
+def test_sigterm_with_a_backlogged_reader(broker_factory):
+    """Shutdown must not wait for a client that never reads."""
+    b = broker_factory()
+    slow = b.module("slow")
+    slow.listen("src.big")
+    src = b.module("src")
+    payload = {"blob": "s" * 65536}
+    for _ in range(20):  # ~1.3 MB queued for slow, well below the default backlog
+        src.trigger("big", payload)
+    assert b.stop() == 0
+    assert not b.socket_path.exists()
+
+
+def test_relative_socket_path(broker_factory):
+    b = broker_factory(unix=False, args=["-s", "rel.sock"], launch=False)
+    b.socket_path = b.dir / "rel.sock"
+    b.lock_path = b.dir / "rel.sock.lock"
+    b.start()
+    b.module("m").ping()
+    assert b.lock_path.exists()
+    assert b.stop() == 0
+    assert not b.socket_path.exists()
+    assert not b.lock_path.exists()

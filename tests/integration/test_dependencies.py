@@ -70,7 +70,7 @@ CHAIN = {"a": [], "b": ["a"], "c": ["b"]}
 @pytest.mark.parametrize("order", list(itertools.permutations("abc")), ids="".join)
 def test_chain_activates_in_any_arrival_order(broker, order):
     obs = observer(broker)
-    conns = register_all_checked(broker, obs, order, CHAIN)
+    register_all_checked(broker, obs, order, CHAIN)
     for name in "abc":
         assert obs.module_info(name)["registered"] is True
 
@@ -378,6 +378,31 @@ REQUIREMENTS = [
     ("^1.2.3-alpha || ^2.0.0", "1.2.3-beta", True),
     # build metadata is ignored
     ("=1.2.3", "1.2.3+build.7", True),
+    # partial versions with operators (Cargo)
+    ("^0.0", "0.0.5", True),
+    ("^0.0", "0.1.0", False),
+    ("^0", "0.9.9", True),
+    ("^0", "1.0.0", False),
+    ("=1.2", "1.2.5", True),
+    ("=1.2", "1.3.0", False),
+    (">1.2", "1.2.9", False),
+    (">1.2", "1.3.0", True),
+    ("<=1.2", "1.2.9", True),
+    ("<=1.2", "1.3.0", False),
+    ("<1.2", "1.1.9", True),
+    ("<1.2", "1.2.0", False),
+    ("1.x", "1.7.0", True),
+    ("1.x", "2.0.0", False),
+    ("~1.2.3-beta", "1.2.3-beta.2", True),
+    ("~1.2.3-beta", "1.2.4-beta", False),
+    ("~1.2.3-beta", "1.2.9", True),
+    # more npm forms
+    ("^1.2.0||^2.0.0", "2.0.1", True),
+    (">=1.0.0 <1.1.0 || >=2.0.0", "1.0.5", True),
+    (">=1.0.0 <1.1.0 || >=2.0.0", "1.5.0", False),
+    (">=1.0.0 <1.1.0 || >=2.0.0", "3.1.0", True),
+    ("1.0.0 - 2.0.0 || =3.0.0", "3.0.0", True),
+    ("1.0.0 - 2.0.0 || =3.0.0", "2.5.0", False),
 ]
 
 
@@ -403,3 +428,144 @@ def test_requirement_syntax(broker):
             silent.append(d)
     expect_nothing_all(silent)
     assert not failures, "requirement matching is wrong:\n" + "\n".join(failures)
+
+
+def test_self_dependency(broker):
+    """Greatest fixed point: a module that requires itself (and matches) is
+    active, like a cycle of one."""
+    broker.module("selfish", "1.2.0", {"selfish": "^1.0.0"})
+    m = broker.connect()
+    m.register("picky", "1.2.0", {"picky": "^2.0.0"}, active=False)
+
+
+# -- randomised churn against a model ---------------------------------------------
+
+import random  # noqa: E402
+
+CHURN_VERSIONS = ["1.0.0", "1.6.0", "2.0.0"]
+CHURN_REQS = {
+    "^1.0.0": lambda v: v.startswith("1."),
+    "^2.0.0": lambda v: v.startswith("2."),
+    "*": lambda v: True,
+    ">=1.5.0": lambda v: v in ("1.6.0", "2.0.0"),
+}
+
+
+def model_active(registered):
+    """registered: name -> (version, {dep: req}).  Greatest fixed point."""
+    active = set(registered)
+    changed = True
+    while changed:
+        changed = False
+        for name in sorted(active):
+            for dep, req in registered[name][1].items():
+                if dep not in active or not CHURN_REQS[req](registered[dep][0]):
+                    active.discard(name)
+                    changed = True
+                    break
+    return active
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_random_churn_matches_model(broker, seed):
+    rng = random.Random(seed)
+    names = ["n%d" % i for i in range(7)]
+    # Tells when the broker has seen a connection close (the close and the
+    # next request travel on different sockets).
+    sync = broker.module("sync")
+    sync.listen("juno.moduleDisconnected")
+    obs = observer(broker)
+    conns = {}
+    registered = {}
+    active = set()
+    for step in range(80):
+        name = rng.choice(names)
+        if name in registered:
+            conns.pop(name).close()
+            del registered[name]
+            sync.expect_hook("juno.moduleDisconnected")
+        else:
+            version = rng.choice(CHURN_VERSIONS)
+            deps = {d: rng.choice(sorted(CHURN_REQS))
+                    for d in rng.sample(names, rng.choice([0, 1, 1, 2, 2, 3]))}
+            m = broker.connect(name=name)
+            m.register(name, version, deps, active=None)
+            conns[name] = m
+            registered[name] = (version, deps)
+        now = model_active(registered)
+        where = "seed %d step %d (%s): " % (seed, step, name)
+        for n in sorted(now - active):
+            msg = conns[n].recv()
+            assert msg.get("hook") == "juno.activated", where + "%s got %r" % (n, msg)
+        for n in sorted((active - now) & set(conns)):
+            msg = conns[n].recv()
+            assert msg.get("hook") == "juno.deactivated", where + "%s got %r" % (n, msg)
+        want = sorted([("on", n) for n in now - active] + [("off", n) for n in active - now])
+        assert transitions(obs, len(want)) == want, where
+        listed = {o["moduleId"]: o["registered"] for o in obs.list_modules()}
+        assert listed == dict({n: n in now for n in registered}, juno=True, observer=True,
+                              sync=True), where
+        active = now
+    expect_nothing_all(list(conns.values()) + [obs, sync])
+
+
+def test_long_chain_cascades_once(broker):
+    obs = observer(broker)
+    n = 50
+    links = []
+    # Registered from the far end: nothing can activate until a0 arrives.
+    for i in range(n - 1, 0, -1):
+        m = broker.connect(name="a%d" % i)
+        m.register("a%d" % i, "1.0.0", {"a%d" % (i - 1): "^1.0.0"}, active=None)
+        links.append(m)
+    expect_nothing_all(links + [obs])
+    a0 = broker.module("a0")
+    for m in links:
+        m.expect_activated()
+    assert transitions(obs, n) == sorted(("on", "a%d" % i) for i in range(n))
+    a0.close()
+    for m in links:
+        m.expect_deactivated()
+    assert transitions(obs, n) == sorted(("off", "a%d" % i) for i in range(n))
+    expect_nothing_all(links + [obs])
+
+
+def test_ring_activates_and_falls_together(broker):
+    obs = observer(broker)
+    n = 20
+    ring = []
+    for i in range(n - 1):
+        m = broker.connect(name="r%d" % i)
+        m.register("r%d" % i, "1.0.0", {"r%d" % ((i + 1) % n): "*"}, active=None)
+        ring.append(m)
+    expect_nothing_all(ring + [obs])
+    last = broker.module("r%d" % (n - 1), deps={"r0": "*"})
+    for m in ring:
+        m.expect_activated()
+    ring.append(last)
+    assert transitions(obs, n) == sorted(("on", "r%d" % i) for i in range(n))
+    ring[7].close()
+    for i, m in enumerate(ring):
+        if i != 7:
+            m.expect_deactivated()
+    assert transitions(obs, n) == sorted(("off", "r%d" % i) for i in range(n))
+    expect_nothing_all([m for i, m in enumerate(ring) if i != 7] + [obs])
+
+
+def test_diamond_deactivates_once(broker):
+    obs = observer(broker)
+    a = broker.module("a")
+    b = broker.module("b", deps={"a": "*"})
+    c = broker.module("c", deps={"a": "*"})
+    d = broker.module("d", deps={"b": "*", "c": "*"})
+    assert transitions(obs, 4) == [("on", "a"), ("on", "b"), ("on", "c"), ("on", "d")]
+    a.close()
+    for m in (b, c, d):
+        m.expect_deactivated()
+    assert transitions(obs, 4) == [("off", "a"), ("off", "b"), ("off", "c"), ("off", "d")]
+    expect_nothing_all([b, c, d, obs])
+    a = broker.module("a")
+    for m in (b, c, d):
+        m.expect_activated()
+    assert transitions(obs, 4) == [("on", "a"), ("on", "b"), ("on", "c"), ("on", "d")]
+    expect_nothing_all([b, c, d, obs])

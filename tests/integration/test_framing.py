@@ -3,7 +3,7 @@
 
 import time
 
-from junotest import encode, new_id, wait_readable
+from junotest import encode, expect_nothing_all, new_id, wait_readable
 
 
 def test_several_messages_in_one_write(broker):
@@ -118,3 +118,31 @@ def test_blank_lines_are_ignored(broker):
     m.send_raw(b"\n\n   \n")
     m.expect_nothing()
     m.register("after-blank")
+
+
+def test_pipelined_triggers_keep_their_order(broker):
+    src = broker.module("src")
+    dst = broker.module("dst")
+    dst.listen("src.seq")
+    count = 300
+    src.send_raw(b"".join(encode({"requestId": "p%d" % i, "type": 7, "hook": "seq",
+                                  "data": {"i": i}}) for i in range(count)))
+    for i in range(count):
+        assert src.recv() == {"requestId": "p%d" % i, "type": 8}
+    for i in range(count):
+        dst.expect_hook("src.seq", {"i": i})
+    expect_nothing_all([src, dst])
+
+
+def test_pipelined_calls_keep_their_order(broker):
+    svc = broker.module("svc")
+    svc.declare("f")
+    caller = broker.module("caller")
+    count = 200
+    caller.send_raw(b"".join(encode({"requestId": "c%d" % i, "type": 3, "function": "svc.f",
+                                     "arguments": {"i": i}}) for i in range(count)))
+    tokens = [svc.expect_call("f", {"i": i}, "caller")["requestId"] for i in range(count)]
+    svc.send_raw(b"".join(encode({"requestId": t, "type": 4, "data": i})
+                          for i, t in enumerate(tokens)))
+    for i in range(count):
+        assert caller.recv() == {"requestId": "c%d" % i, "type": 4, "data": i}

@@ -3,8 +3,8 @@
 
 import pytest
 
-from junotest import (E_MALFORMED, T_LISTEN, T_TRIGGER, expect_nothing_all,
-                      new_id)
+from junotest import (E_MALFORMED, E_NOT_ACTIVE, T_LISTEN, T_TRIGGER,
+                      expect_nothing_all, new_id)
 
 
 def test_trigger_ack_then_delivery(broker):
@@ -85,6 +85,9 @@ def test_inactive_listener_receives_nothing(broker):
     l.expect_deactivated()
     src.trigger("ev", {"n": 1})
     l.expect_nothing()
+    # Deactivated, it may not trigger or listen either.
+    l.request_error({"type": T_TRIGGER, "hook": "x"}, E_NOT_ACTIVE)
+    l.request_error({"type": T_LISTEN, "hook": "src.other"}, E_NOT_ACTIVE)
     broker.module("dep")
     l.expect_activated()
     src.trigger("ev", {"n": 2})

@@ -2,7 +2,7 @@
 """Lifecycle hooks: moduleConnected / moduleDisconnected for every connection,
 moduleActivated / moduleDeactivated on real transitions, connection ids."""
 
-from junotest import collect, expect_nothing_all
+from junotest import collect, decode, expect_nothing_all
 
 
 def watcher(broker, name="watcher"):
@@ -120,3 +120,59 @@ def test_many_connections_come_and_go(broker):
     assert sorted(gone) == sorted(cids)
     w.expect_nothing()
     assert [m["moduleId"] for m in w.list_modules()].count("watcher") == 1
+
+
+def drain_hooks(m):
+    """Everything @m receives until it has been quiet for 0.3 s, as a list of
+    (hook, data)."""
+    out = []
+    line = m.recv_line(0.5)
+    while line is not None:
+        msg = decode(line)
+        out.append((msg.get("hook"), msg.get("data")))
+        line = m.recv_line(0.3)
+    return out
+
+
+def test_inactive_listener_gets_no_lifecycle_hooks(broker):
+    dep = broker.module("dep")
+    w = broker.module("w", deps={"dep": "*"})
+    for hook in ("juno.moduleConnected", "juno.moduleDisconnected",
+                 "juno.moduleActivated", "juno.moduleDeactivated"):
+        w.listen(hook)
+    sync = broker.module("sync")
+    w.expect_hook("juno.moduleConnected")
+    w.expect_hook("juno.moduleActivated", {"moduleId": "sync"})
+    sync.listen("juno.moduleDisconnected")
+    dep_cid = sync.module_info("dep")["connectionId"]
+    dep.close()
+    sync.expect_hook("juno.moduleDisconnected", {"connectionId": dep_cid})
+    # While the broker processes dep's departure, w may still see the
+    # broadcasts that happen before it is itself deactivated; the forced
+    # juno.deactivated comes exactly once.
+    hooks = drain_hooks(w)
+    assert hooks.count(("juno.deactivated", {})) == 1, hooks
+    allowed = {("juno.deactivated", "{}"),
+               ("juno.moduleDeactivated", repr({"moduleId": "dep"})),
+               ("juno.moduleDeactivated", repr({"moduleId": "w"})),
+               ("juno.moduleDisconnected", repr({"connectionId": dep_cid}))}
+    for h, d in hooks:
+        assert (h, repr(d)) in allowed, hooks
+    raw = broker.connect()
+    raw.close()
+    sync.expect_hook("juno.moduleDisconnected")
+    w.expect_nothing()
+    # Active again: the registrations serve again.  Around its own
+    # activation w may or may not see the activation broadcasts.
+    dep = broker.module("dep")
+    hooks = drain_hooks(w)
+    assert hooks.count(("juno.activated", {})) == 1, hooks
+    for h in hooks:
+        assert h in [("juno.activated", {}),
+                     ("juno.moduleActivated", {"moduleId": "dep"}),
+                     ("juno.moduleActivated", {"moduleId": "w"})], hooks
+    raw = broker.connect()
+    cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
+    raw.close()
+    w.expect_hook("juno.moduleDisconnected", {"connectionId": cid})
+    w.expect_nothing()

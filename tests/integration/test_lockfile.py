@@ -95,3 +95,19 @@ def test_two_brokers_on_different_sockets(broker_factory):
     mb = b.module("same-name")
     ma.ping()
     mb.ping()
+
+
+def test_held_lock_refuses_even_without_socket_file(tmp_path):
+    sock = tmp_path / "juno.sock"
+    lock = tmp_path / "juno.sock.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        r = run_juno(["-s", str(sock)], cwd=str(tmp_path))
+        err = r.stderr.decode(errors="replace")
+        assert r.returncode == 1, "exit status %d, stderr: %s" % (r.returncode, err)
+        assert "juno: another broker is running on %s" % sock in err, err
+        assert not sock.exists()
+    finally:
+        os.close(fd)
+    assert lock.exists(), "the lock file of the other owner was removed"

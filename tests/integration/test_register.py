@@ -7,14 +7,16 @@ from junotest import (E_DUPLICATE, E_MALFORMED, E_MODULE_ID, T_REGISTER,
                       new_id)
 
 
+DROP = object()  # a field value meaning "leave the key out"
+
+
 def register_error(m, code, **fields):
+    """Send a register request ("m" 1.0.0 unless @fields say otherwise) and
+    assert the answer is error @code."""
     msg = {"type": T_REGISTER, "moduleId": "m", "version": "1.0.0"}
     msg.update(fields)
     msg = {k: v for k, v in msg.items() if v is not DROP}
     m.request_error(msg, code)
-
-
-DROP = object()
 
 
 def test_register_replies_type2_then_activated(broker):
@@ -149,6 +151,10 @@ def test_invalid_module_id_checked_before_version(broker):
     m = broker.connect()
     register_error(m, E_MODULE_ID, moduleId="a.b", version="bad")
     register_error(m, E_DUPLICATE, moduleId="juno", version="bad")
+    broker.module("taken")
+    register_error(m, E_DUPLICATE, moduleId="taken", version="bad")
+    register_error(m, E_DUPLICATE, moduleId="taken", dependencies="bad")
+    register_error(m, E_MALFORMED, moduleId="free", version="bad", dependencies="bad")
 
 
 @pytest.mark.parametrize("version", [
@@ -165,3 +171,28 @@ def test_registered_module_is_listed_with_its_version(broker):
     assert info["version"] == "3.1.4"
     assert info["dependencies"] == {"juno": "*"}
     assert info["registered"] is True
+
+
+def test_empty_request_id_is_accepted(broker):
+    m = broker.connect()
+    m.send({"requestId": "", "type": 1, "moduleId": "empty-rid", "version": "1.0.0"})
+    assert m.recv() == {"requestId": "", "type": 2}
+    m.expect_activated()
+
+
+def test_simultaneous_registrations_of_one_name(broker):
+    conns = [broker.connect() for _ in range(10)]
+    for i, c in enumerate(conns):
+        c.send({"requestId": "same-%d" % i, "type": 1, "moduleId": "contested",
+                "version": "1.0.0"})
+    winners = []
+    for i, c in enumerate(conns):
+        reply = c.recv()
+        if reply == {"requestId": "same-%d" % i, "type": 2}:
+            winners.append(c)
+        else:
+            assert reply == {"requestId": "same-%d" % i, "type": 0, "error": E_DUPLICATE}
+    assert len(winners) == 1
+    winners[0].expect_activated()
+    for c in conns:
+        c.expect_nothing(0.05)

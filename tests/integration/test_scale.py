@@ -67,7 +67,7 @@ def test_thousand_modules(broker):
     for m in mods:
         m.close()
     # The broker stays responsive while they leave.
-    watcher.ping()
+    trig.ping()
     gone = set()
     deadline = time.monotonic() + 60
     while len(gone) < N:

@@ -88,3 +88,18 @@ def test_tcp_client_disconnect_fires_hooks(broker_factory):
     cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
     t.close()
     w.expect_hook("juno.moduleDisconnected", {"connectionId": cid})
+
+
+def test_tcp_reset_by_client(broker_factory):
+    import struct
+    b = broker_factory(tcp=True)
+    w = b.module("w")
+    w.listen("juno.moduleDisconnected")
+    for i in range(5):
+        t = b.connect(tcp=True)
+        t.register("reset%d" % i)
+        t.send_raw(b'{"requestId":"half","type":9,"func')
+        t.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        t.close()
+        w.expect_hook("juno.moduleDisconnected")
+    assert sorted(o["moduleId"] for o in w.list_modules()) == ["juno", "w"]

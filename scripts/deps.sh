@@ -3,8 +3,8 @@
 # are missing. Usage: scripts/deps.sh [build|test|bench]
 set -eu
 
-build="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libjson-glib-dev gettext"
-test="python3 python3-pytest socat groff-base"
+build="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libjson-glib-dev gettext libsystemd-dev systemd"
+test="python3 python3-pytest socat groff-base gobject-introspection libgirepository1.0-dev python3-gi gjs gir1.2-json-1.0 bash-completion valac gir1.2-glib-2.0 libglib2.0-bin dbus dbus-daemon dbus-bin systemd util-linux"
 
 case "${1:-build}" in
   build) want="$build" ;;

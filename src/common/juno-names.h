@@ -21,13 +21,27 @@
 /* The request id the broker uses when a request had none it could echo. */
 #define JUNO_UNDEFINED_REQUEST_ID      "undefined"
 
-/* Journal fields (g_log_structured) */
-#define JUNO_LOG_FIELD_MODULE_ID       "JUNO_MODULE_ID"
-#define JUNO_LOG_FIELD_CONNECTION_ID   "JUNO_CONNECTION_ID"
-#define JUNO_LOG_FIELD_REQUEST_ID      "JUNO_REQUEST_ID"
+/* Journal fields (g_log_structured): `journalctl JUNO_MODULE=auth` */
+#define JUNO_LOG_FIELD_MODULE_ID       "JUNO_MODULE"
+#define JUNO_LOG_FIELD_CONNECTION_ID   "JUNO_CONNECTION"
+#define JUNO_LOG_FIELD_REQUEST_ID      "JUNO_REQUEST"
 #define JUNO_LOG_FIELD_ERROR           "JUNO_ERROR"
+#define JUNO_LOG_FIELD_FUNCTION        "JUNO_FUNCTION"
+#define JUNO_LOG_FIELD_HOOK            "JUNO_HOOK"
 
 #define JUNO_ENV_NOTIFY_SOCKET         "NOTIFY_SOCKET"
+
+/* D-Bus control plane */
+#define JUNO_DBUS_NAME                 "org.juno.Broker1"
+#define JUNO_DBUS_PATH                 "/org/juno/Broker1"
+#define JUNO_DBUS_MODULE_PATH_PREFIX   "/org/juno/Broker1/module"
+#define JUNO_DBUS_INTERFACE            "org.juno.Broker1"
+#define JUNO_DBUS_MODULE_INTERFACE     "org.juno.Module1"
+#define JUNO_DBUS_ERROR_PREFIX         "org.juno.Broker1.Error."
+
+/* Socket activation: FileDescriptorName= values juno knows */
+#define JUNO_FD_NAME_UNIX              "unix"
+#define JUNO_FD_NAME_TCP               "tcp"
 
 /* Limits of the wire format */
 #define JUNO_MODULE_ID_MAX_LENGTH      128

@@ -1,8 +1,11 @@
 /* juno-daemon.c: see juno-daemon.h
  *
- * Start-up order: lock, listeners, then READY=1. Shutdown on SIGINT or
+ * Start-up order: the sockets (adopted from systemd, or lock then bind),
+ * the D-Bus name (owned or given up), then READY=1. Shutdown on SIGINT or
  * SIGTERM: STOPPING=1, every connection closed through the broker (so the
- * calls in flight are answered), the socket and the lock file removed.
+ * calls in flight, D-Bus ones too, are answered), the D-Bus connection
+ * closed, and the socket and lock file removed, only if this broker made
+ * them: a socket from systemd is never unlinked.
  */
 #include "config.h"
 
@@ -17,6 +20,7 @@
 
 #include "juno-broker.h"
 #include "juno-daemon.h"
+#include "juno-dbus-service.h"
 #include "juno-listener.h"
 #include "juno-systemd.h"
 
@@ -26,6 +30,8 @@
 #define DEFAULT_MAX_CALLS_IN_FLIGHT 1024
 #define DEFAULT_MAX_CONNECTIONS 16384
 #define DEFAULT_MAX_OUTPUT_BACKLOG (16 * 1024 * 1024)
+#define BUS_READY_TIMEOUT_SEC 10
+#define STATUS_DELAY_MSEC 250
 
 struct _JunoDaemon
 {
@@ -37,6 +43,13 @@ struct _JunoDaemon
   int lock_fd;
   guint sigint_id;
   guint sigterm_id;
+  JunoDBusService *dbus;    /* NULL with --bus=none */
+  GBusType bus_type;
+  gboolean ready;
+  guint bus_timeout_id;
+  guint watchdog_id;
+  guint status_id;
+  char *status;             /* the last STATUS= sent */
 };
 
 void
@@ -57,6 +70,30 @@ juno_daemon_options_clear (JunoDaemonOptions *options)
 {
   g_clear_pointer (&options->socket_path, g_free);
   g_clear_pointer (&options->bind_address, g_free);
+  g_clear_pointer (&options->bus, g_free);
+}
+
+gboolean
+juno_daemon_bus_name_valid (const char *bus)
+{
+  return bus == NULL || g_str_equal (bus, "session") || g_str_equal (bus, "system") || g_str_equal (bus, "none");
+}
+
+/* The default --bus: the session bus when one is there to talk to. */
+static gboolean
+session_bus_reachable (void)
+{
+  const char *address = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
+  const char *runtime_dir = g_getenv ("XDG_RUNTIME_DIR");
+  g_autofree char *path = NULL;
+  GStatBuf st;
+
+  if (address != NULL && address[0] != '\0')
+    return TRUE;
+  if (runtime_dir == NULL || runtime_dir[0] != '/')
+    return FALSE;
+  path = g_build_filename (runtime_dir, "bus", NULL);
+  return g_stat (path, &st) == 0 && S_ISSOCK (st.st_mode);
 }
 
 char *
@@ -141,6 +178,144 @@ on_quit_signal (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* With @ready, READY=1 goes in the same datagram: readers that take only
+ * the first datagram still see it. */
+static void
+send_status (JunoDaemon *self, gboolean ready)
+{
+  const JunoStats *stats = juno_broker_get_stats (self->broker);
+  g_autofree char *status = g_strdup_printf ("%" G_GUINT64_FORMAT " modules (%" G_GUINT64_FORMAT
+                                             " active), %" G_GUINT64_FORMAT " connections",
+                                             stats->modules, stats->active_modules, stats->connections);
+
+  if (!ready && g_strcmp0 (status, self->status) == 0)
+    return;
+  juno_sd_notifyf ("%sSTATUS=%s", ready ? "READY=1\n" : "", status);
+  g_free (self->status);
+  self->status = g_steal_pointer (&status);
+}
+
+static gboolean
+on_status_timeout (gpointer data)
+{
+  JunoDaemon *self = data;
+
+  self->status_id = 0;
+  send_status (self, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+/* Lifecycle changes: STATUS= follows them, at most every STATUS_DELAY_MSEC. */
+static void
+schedule_status (JunoDaemon *self)
+{
+  if (self->status_id == 0 && self->ready)
+    self->status_id = g_timeout_add (STATUS_DELAY_MSEC, on_status_timeout, self);
+}
+
+static void
+on_broker_lifecycle (JunoDaemon *self)
+{
+  schedule_status (self);
+}
+
+static void
+on_module_registered (JunoBroker *broker, const char *module_id, guint64 connection_id, gpointer data)
+{
+  g_autofree char *connection = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
+  g_autofree char *message = g_strdup_printf ("Module '%s' registered on connection %s", module_id, connection);
+  const GLogField fields[] = {
+    { "MESSAGE", message, -1 },
+    { "PRIORITY", "6", -1 },
+    { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+    { JUNO_LOG_FIELD_MODULE_ID, module_id, -1 },
+    { JUNO_LOG_FIELD_CONNECTION_ID, connection, -1 },
+  };
+
+  g_log_structured_array (G_LOG_LEVEL_INFO, fields, G_N_ELEMENTS (fields));
+  on_broker_lifecycle (data);
+}
+
+static void
+become_ready (JunoDaemon *self)
+{
+  if (self->ready)
+    return;
+  self->ready = TRUE;
+  g_clear_handle_id (&self->bus_timeout_id, g_source_remove);
+  send_status (self, TRUE);
+}
+
+static void
+on_dbus_ready (JunoDBusService *service, gboolean owned, gpointer data)
+{
+  become_ready (data);
+}
+
+static gboolean
+on_bus_timeout (gpointer data)
+{
+  JunoDaemon *self = data;
+
+  self->bus_timeout_id = 0;
+  g_warning ("No answer from the D-Bus bus within %d s; serving the sockets without waiting for it",
+             BUS_READY_TIMEOUT_SEC);
+  become_ready (self);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+setup_sockets (JunoDaemon *self, const JunoDaemonOptions *options, GError **error)
+{
+  int adopted = juno_sd_adopt_listen_fds (self->listener, error);
+
+  if (adopted < 0)
+    return FALSE;
+  if (adopted > 0)
+    {
+      if (options->socket_given || options->port >= 0)
+        g_message ("Serving the %d socket(s) from systemd; --socket-location and --port are ignored", adopted);
+      return TRUE;
+    }
+
+  if (options->socket_given || options->port < 0)
+    {
+      g_autofree char *path = options->socket_path ? g_strdup (options->socket_path)
+                                                   : juno_daemon_default_socket_path ();
+
+      if (!listen_unix (self, path, error))
+        return FALSE;
+    }
+  if (options->port >= 0 &&
+      !juno_listener_listen_tcp (self->listener, options->bind_address ? options->bind_address : DEFAULT_BIND_ADDRESS,
+                                 (guint16) options->port, NULL, error))
+    return FALSE;
+  return TRUE;
+}
+
+static void
+setup_dbus (JunoDaemon *self, const JunoDaemonOptions *options)
+{
+  g_auto(GStrv) addresses = NULL;
+
+  if (options->bus == NULL)
+    {
+      if (!session_bus_reachable ())
+        {
+          g_message ("No D-Bus session bus reachable: the D-Bus control plane is off (--bus=session to ask for it)");
+          return;
+        }
+      self->bus_type = G_BUS_TYPE_SESSION;
+    }
+  else if (g_str_equal (options->bus, "none"))
+    return;
+  else
+    self->bus_type = g_str_equal (options->bus, "system") ? G_BUS_TYPE_SYSTEM : G_BUS_TYPE_SESSION;
+
+  addresses = juno_listener_dup_addresses (self->listener);
+  self->dbus = juno_dbus_service_new (self->broker, (const char *const *) addresses);
+}
+
 JunoDaemon *
 juno_daemon_new (const JunoDaemonOptions *options, GError **error)
 {
@@ -159,19 +334,15 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
   self->listener = juno_listener_new (self->broker, &limits, error);
   if (self->listener == NULL)
     return NULL;
-
-  if (options->socket_given || options->port < 0)
-    {
-      g_autofree char *path = options->socket_path ? g_strdup (options->socket_path)
-                                                   : juno_daemon_default_socket_path ();
-
-      if (!listen_unix (self, path, error))
-        return NULL;
-    }
-  if (options->port >= 0 &&
-      !juno_listener_listen_tcp (self->listener, options->bind_address ? options->bind_address : DEFAULT_BIND_ADDRESS,
-                                 (guint16) options->port, NULL, error))
+  if (!setup_sockets (self, options, error))
     return NULL;
+  setup_dbus (self, options);
+
+  g_signal_connect_swapped (self->broker, "module-connected", G_CALLBACK (on_broker_lifecycle), self);
+  g_signal_connect (self->broker, "module-registered", G_CALLBACK (on_module_registered), self);
+  g_signal_connect_swapped (self->broker, "module-activated", G_CALLBACK (on_broker_lifecycle), self);
+  g_signal_connect_swapped (self->broker, "module-deactivated", G_CALLBACK (on_broker_lifecycle), self);
+  g_signal_connect_swapped (self->broker, "module-disconnected", G_CALLBACK (on_broker_lifecycle), self);
 
   self->sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, self);
   self->sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, self);
@@ -181,9 +352,16 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
 void
 juno_daemon_run (JunoDaemon *self)
 {
-  juno_sd_notify ("READY=1\nSTATUS=Listening");
+  if (self->dbus != NULL)
+    {
+      self->bus_timeout_id = g_timeout_add_seconds (BUS_READY_TIMEOUT_SEC, on_bus_timeout, self);
+      juno_dbus_service_start (self->dbus, self->bus_type, NULL, on_dbus_ready, self);
+    }
+  else
+    become_ready (self);
+  self->watchdog_id = juno_sd_watchdog_start ();
   g_main_loop_run (self->loop);
-  juno_sd_notify ("STOPPING=1");
+  juno_sd_notify ("STOPPING=1\nSTATUS=Shutting down");
 }
 
 void
@@ -191,8 +369,17 @@ juno_daemon_free (JunoDaemon *self)
 {
   g_clear_handle_id (&self->sigint_id, g_source_remove);
   g_clear_handle_id (&self->sigterm_id, g_source_remove);
+  g_clear_handle_id (&self->bus_timeout_id, g_source_remove);
+  g_clear_handle_id (&self->watchdog_id, g_source_remove);
+  g_clear_handle_id (&self->status_id, g_source_remove);
+  if (self->broker != NULL)
+    g_signal_handlers_disconnect_by_data (self->broker, self);
+  /* answers every call in flight, D-Bus callers' too, while the bus is up */
   if (self->listener != NULL)
     juno_listener_close (self->listener);
+  if (self->dbus != NULL)
+    juno_dbus_service_stop (self->dbus);
+  g_clear_object (&self->dbus);
   g_clear_object (&self->listener);
   g_clear_object (&self->broker);
   if (self->socket_path != NULL)
@@ -204,6 +391,7 @@ juno_daemon_free (JunoDaemon *self)
     }
   g_free (self->socket_path);
   g_free (self->lock_path);
+  g_free (self->status);
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_free (self);
 }

@@ -1,7 +1,8 @@
 /* juno-daemon.h: the broker process as one context object
  *
- * Holds the options, the broker, the listener, the lock beside the Unix
- * socket and the main loop. main() creates one; tests could create two.
+ * Holds the options, the broker, the listener (bound, or adopted from
+ * systemd), the lock beside the Unix socket, the D-Bus control plane and
+ * the main loop. main() creates one; tests could create two.
  */
 #pragma once
 
@@ -21,6 +22,7 @@ typedef struct
   int max_calls_in_flight;
   int max_connections;
   gint64 max_output_backlog;
+  char *bus;                /* "session", "system", "none"; NULL: session if reachable */
 } JunoDaemonOptions;
 
 typedef struct _JunoDaemon JunoDaemon;
@@ -28,6 +30,7 @@ typedef struct _JunoDaemon JunoDaemon;
 void juno_daemon_options_init (JunoDaemonOptions *options);
 void juno_daemon_options_clear (JunoDaemonOptions *options);
 char *juno_daemon_default_socket_path (void);
+gboolean juno_daemon_bus_name_valid (const char *bus);
 
 JunoDaemon *juno_daemon_new (const JunoDaemonOptions *options, GError **error);
 void juno_daemon_run (JunoDaemon *self);

@@ -1,10 +1,17 @@
-/* juno-systemd.c: see juno-systemd.h */
+/* juno-systemd.c: see juno-systemd.h
+ *
+ * Socket activation follows dbus-broker's inherit_fds: each fd must be a
+ * listening stream socket, Unix or IP; anything else is logged and closed.
+ * FileDescriptorName= ("unix", "tcp", or any name) only labels the log
+ * lines: the socket family decides what a socket is.
+ */
 #include "config.h"
 
 #include <errno.h>
-#include <string.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <sys/socket.h>
-#include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "juno-names.h"
@@ -13,32 +20,110 @@
 gboolean
 juno_sd_notify (const char *state)
 {
-  const char *path = g_getenv (JUNO_ENV_NOTIFY_SOCKET);
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  socklen_t addr_len;
-  gsize path_len;
-  gssize sent;
-  int fd;
+  int r = sd_notify (0, state);
 
-  if (path == NULL || path[0] == '\0')
-    return FALSE;
-  path_len = strlen (path);
-  if ((path[0] != '/' && path[0] != '@') || path_len >= sizeof addr.sun_path)
+  if (r < 0)
+    g_debug ("Could not notify the service manager: %s", g_strerror (-r));
+  return r > 0;
+}
+
+gboolean
+juno_sd_notifyf (const char *format, ...)
+{
+  g_autofree char *state = NULL;
+  va_list args;
+
+  va_start (args, format);
+  state = g_strdup_vprintf (format, args);
+  va_end (args);
+  return juno_sd_notify (state);
+}
+
+static const char *
+socket_kind (int fd)
+{
+  if (sd_is_socket_unix (fd, SOCK_STREAM, 1, NULL, 0) > 0)
+    return JUNO_FD_NAME_UNIX;
+  if (sd_is_socket_inet (fd, AF_UNSPEC, SOCK_STREAM, 1, 0) > 0)
+    return JUNO_FD_NAME_TCP;
+  return NULL;
+}
+
+int
+juno_sd_adopt_listen_fds (JunoListener *listener, GError **error)
+{
+  g_auto(GStrv) names = NULL;
+  int n, adopted = 0;
+
+  n = sd_listen_fds_with_names (1, &names);
+  if (n < 0)
     {
-      g_warning ("Ignoring NOTIFY_SOCKET '%s': not a socket path", path);
-      return FALSE;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (-n),
+                   "cannot take the sockets from systemd: %s", g_strerror (-n));
+      return -1;
     }
-  memcpy (addr.sun_path, path, path_len);
-  if (path[0] == '@')
-    addr.sun_path[0] = '\0'; /* abstract namespace */
-  addr_len = (socklen_t) (offsetof (struct sockaddr_un, sun_path) + path_len);
 
-  fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return FALSE;
-  sent = sendto (fd, state, strlen (state), MSG_NOSIGNAL, (struct sockaddr *) &addr, addr_len);
-  if (sent < 0)
-    g_debug ("Could not notify the service manager: %s", g_strerror (errno));
-  close (fd);
-  return sent >= 0;
+  for (int i = 0; i < n; i++)
+    {
+      int fd = SD_LISTEN_FDS_START + i;
+      const char *name = names && names[i] ? names[i] : "unknown";
+      const char *kind = socket_kind (fd);
+      int flags;
+
+      if (kind == NULL)
+        {
+          g_warning ("Ignoring fd %d ('%s') from systemd: not a listening Unix or TCP stream socket", fd, name);
+          close (fd);
+          continue;
+        }
+      if ((g_str_equal (name, JUNO_FD_NAME_UNIX) || g_str_equal (name, JUNO_FD_NAME_TCP)) &&
+          !g_str_equal (name, kind))
+        g_warning ("Socket '%s' from systemd is a %s socket; serving it as %s", name, kind, kind);
+
+      flags = fcntl (fd, F_GETFL);
+      if (flags < 0 || fcntl (fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+          fcntl (fd, F_SETFD, FD_CLOEXEC) < 0)
+        {
+          int saved = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "fd %d ('%s'): %s", fd, name,
+                       g_strerror (saved));
+          return -1;
+        }
+      /* from here the listener owns the fd */
+      if (!juno_listener_adopt_fd (listener, fd, error))
+        {
+          g_prefix_error (error, "socket '%s' from systemd: ", name);
+          return -1;
+        }
+      g_info ("Adopted socket '%s' (fd %d, %s) from systemd", name, fd, kind);
+      adopted++;
+    }
+
+  if (n > 0 && adopted == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "systemd passed no listening Unix or TCP stream socket");
+      return -1;
+    }
+  return adopted;
+}
+
+static gboolean
+on_watchdog (gpointer data)
+{
+  juno_sd_notify ("WATCHDOG=1");
+  return G_SOURCE_CONTINUE;
+}
+
+guint
+juno_sd_watchdog_start (void)
+{
+  uint64_t usec = 0;
+
+  if (sd_watchdog_enabled (0, &usec) <= 0 || usec == 0)
+    return 0;
+  g_info ("Watchdog: a keep-alive every %" G_GUINT64_FORMAT " ms", (guint64) usec / 2000);
+  juno_sd_notify ("WATCHDOG=1");
+  return g_timeout_add ((guint) MAX (usec / 2000, 1), on_watchdog, NULL);
 }

@@ -90,6 +90,8 @@ check_options (JunoDaemonOptions *options, GError **error)
     bad = _("--max-output-backlog must be at least 4096 bytes");
   else if (options->socket_path != NULL && options->socket_path[0] == '\0')
     bad = _("--socket-location must not be empty");
+  else if (!juno_daemon_bus_name_valid (options->bus))
+    bad = _("--bus must be session, system or none");
 
   if (bad != NULL)
     {
@@ -137,6 +139,9 @@ main (int argc, char **argv)
         N_("Connections open at once (default 16384)"), N_("N") },
       { "max-output-backlog", 0, 0, G_OPTION_ARG_INT64, &options.max_output_backlog,
         N_("Unread output after which a connection is cut off, in bytes (default 16777216)"), N_("BYTES") },
+      { "bus", 0, 0, G_OPTION_ARG_STRING, &options.bus,
+        N_("D-Bus control plane on the session bus, the system bus, or none (default: session if reachable)"),
+        N_("session|system|none") },
       { NULL }
     };
 

@@ -1,0 +1,589 @@
+/* juno-dbus-service.c: see juno-dbus-service.h
+ *
+ * Rules: every handler returns a value or a GError that becomes
+ * org.juno.Broker1.Error.<Name>; counters are published by one timer, at
+ * most PUBLISH_INTERVAL_MSEC apart and only when they changed; module
+ * objects follow the broker's lifecycle signals.
+ */
+#include "config.h"
+
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "juno-dbus-error.h"
+#include "juno-dbus-generated.h"
+#include "juno-dbus-module.h"
+#include "juno-dbus-service.h"
+
+#define PUBLISH_INTERVAL_MSEC 250
+
+struct _JunoDBusService
+{
+  GObject parent_instance;
+
+  JunoBroker *broker;
+  GStrv addresses;
+  gint64 start_time;
+  JunoDBusBroker1 *skeleton;
+  GDBusObjectManagerServer *manager;
+  GHashTable *modules;        /* moduleId -> JunoDBusObjectSkeleton */
+  GDBusConnection *connection;
+  GCancellable *cancellable;
+  guint owner_id;
+  guint publish_id;
+  JunoStats published;
+  JunoDBusReadyFunc ready_func;
+  gpointer ready_data;
+};
+
+G_DEFINE_FINAL_TYPE (JunoDBusService, juno_dbus_service, G_TYPE_OBJECT)
+
+static void publish_stats (JunoDBusService *self);
+
+static void
+juno_dbus_service_dispose (GObject *object)
+{
+  JunoDBusService *self = JUNO_DBUS_SERVICE (object);
+
+  juno_dbus_service_stop (self);
+  g_clear_object (&self->manager);
+  g_clear_object (&self->skeleton);
+  g_clear_pointer (&self->modules, g_hash_table_unref);
+  g_clear_object (&self->broker);
+  G_OBJECT_CLASS (juno_dbus_service_parent_class)->dispose (object);
+}
+
+static void
+juno_dbus_service_finalize (GObject *object)
+{
+  JunoDBusService *self = JUNO_DBUS_SERVICE (object);
+
+  g_strfreev (self->addresses);
+  G_OBJECT_CLASS (juno_dbus_service_parent_class)->finalize (object);
+}
+
+static void
+juno_dbus_service_init (JunoDBusService *self)
+{
+  self->modules = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
+  self->start_time = g_get_real_time ();
+}
+
+static void
+juno_dbus_service_class_init (JunoDBusServiceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = juno_dbus_service_dispose;
+  object_class->finalize = juno_dbus_service_finalize;
+}
+
+/* Helpers */
+
+/* Depth of [ and { outside strings, so json-glib 1.6 never recurses deep. */
+static gboolean
+json_depth_ok (const char *text)
+{
+  gboolean in_string = FALSE;
+  int depth = 0;
+
+  for (const char *p = text; *p; p++)
+    {
+      if (in_string)
+        {
+          if (*p == '\\' && p[1] != '\0')
+            p++;
+          else if (*p == '"')
+            in_string = FALSE;
+        }
+      else if (*p == '"')
+        in_string = TRUE;
+      else if (*p == '[' || *p == '{')
+        {
+          if (++depth > JUNO_JSON_MAX_DEPTH)
+            return FALSE;
+        }
+      else if (*p == ']' || *p == '}')
+        depth--;
+    }
+  return TRUE;
+}
+
+/* An empty string stands for {}. */
+static gboolean
+check_json_object (const char *what, const char *text, GError **error)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonNode *root;
+
+  if (*text == '\0')
+    return TRUE;
+  if (!json_depth_ok (text))
+    {
+      g_set_error (error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_INVALID_ARGS,
+                   "%s is nested deeper than %d levels", what, JUNO_JSON_MAX_DEPTH);
+      return FALSE;
+    }
+  parser = json_parser_new ();
+  if (!json_parser_load_from_data (parser, text, -1, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      g_set_error (error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_INVALID_ARGS, "%s is not a JSON object", what);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+module_known (JunoDBusService *self, const char *module_id)
+{
+  g_autofree char *json = juno_broker_dup_module_json (self->broker, module_id);
+
+  return json != NULL;
+}
+
+static void
+log_dbus_failure (const char *member, const char *target, const GError *error)
+{
+  g_autofree char *name = g_dbus_error_encode_gerror (error);
+  g_autofree char *message = g_strdup_printf ("D-Bus %s (%s) failed: %s", member, target, error->message);
+  const GLogField fields[] = {
+    { "MESSAGE", message, -1 },
+    { "PRIORITY", "7", -1 },
+    { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+    { JUNO_LOG_FIELD_FUNCTION, target, -1 },
+    { JUNO_LOG_FIELD_ERROR, name, -1 },
+  };
+
+  g_log_structured_array (G_LOG_LEVEL_DEBUG, fields, G_N_ELEMENTS (fields));
+}
+
+/* "module.hook": a valid moduleId, one dot, a non-empty hook name. */
+static gboolean
+hook_address_valid (const char *hook)
+{
+  const char *dot = strchr (hook, '.');
+  gsize module_len = dot ? (gsize) (dot - hook) : 0;
+
+  if (module_len == 0 || module_len > JUNO_MODULE_ID_MAX_LENGTH || dot[1] == '\0' || strchr (dot + 1, '.'))
+    return FALSE;
+  for (const char *p = hook; p < dot; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
+      return FALSE;
+  return TRUE;
+}
+
+/* Method handlers */
+
+static gboolean
+handle_list_modules (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation, JunoDBusService *self)
+{
+  g_auto(GVariantBuilder) list = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(ssbo)"));
+  g_autoptr(GList) ids = g_hash_table_get_keys (self->modules);
+
+  ids = g_list_sort (ids, (GCompareFunc) g_strcmp0);
+  for (GList *l = ids; l != NULL; l = l->next)
+    {
+      JunoDBusObjectSkeleton *object = g_hash_table_lookup (self->modules, l->data);
+      g_autoptr(JunoDBusModule1) module = juno_dbus_object_get_module1 (JUNO_DBUS_OBJECT (object));
+
+      juno_dbus_module_object_refresh (object, self->broker);
+      g_variant_builder_add (&list, "(ssbo)", juno_dbus_module1_get_module_id (module),
+                             juno_dbus_module1_get_version (module), juno_dbus_module1_get_active (module),
+                             g_dbus_object_get_object_path (G_DBUS_OBJECT (object)));
+    }
+  juno_dbus_broker1_complete_list_modules (skeleton, invocation, g_variant_builder_end (&list));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_get_module_info (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation,
+                        const char *module_id, JunoDBusService *self)
+{
+  GVariant *info = juno_dbus_module_info (self->broker, module_id,
+                                          g_hash_table_contains (self->modules, module_id));
+
+  if (info == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_UNKNOWN_MODULE,
+                                             "No module '%s' is registered", module_id);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  juno_dbus_broker1_complete_get_module_info (skeleton, invocation, info);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static void
+on_call_answered (JunoBroker *broker, const char *result_json, int error_code, gpointer user_data)
+{
+  /* takes the reference made in handle_call_function */
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+
+  if (result_json != NULL)
+    {
+      g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", result_json));
+      return;
+    }
+  {
+    g_autoptr(GError) error = juno_dbus_error_new_from_code (error_code);
+    GVariant *params = g_dbus_method_invocation_get_parameters (invocation);
+    const char *function = NULL;
+
+    g_variant_get_child (params, 0, "&s", &function);
+    log_dbus_failure ("CallFunction", function, error);
+    g_dbus_method_invocation_return_gerror (invocation, error);
+  }
+}
+
+static gboolean
+handle_call_function (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation,
+                      const char *function, const char *arguments_json, JunoDBusService *self)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!check_json_object ("arguments_json", arguments_json, &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  /* exactly one answer, maybe before this returns */
+  juno_broker_call_function (self->broker, function, arguments_json, on_call_answered,
+                             g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_trigger_hook (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation,
+                     const char *hook, const char *data_json, JunoDBusService *self)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *module_id = NULL;
+
+  if (!hook_address_valid (hook))
+    g_set_error (&error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_INVALID_ARGS,
+                 "'%s' is not of the form module.hook", hook);
+  else if (check_json_object ("data_json", data_json, &error))
+    {
+      module_id = g_strndup (hook, (gsize) (strchr (hook, '.') - hook));
+      if (!module_known (self, module_id))
+        g_set_error (&error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_UNKNOWN_MODULE,
+                     "No module '%s' is registered", module_id);
+      else if (!juno_broker_trigger_hook (self->broker, hook, data_json, NULL, &error))
+        {
+          g_autoptr(GError) core = g_steal_pointer (&error);
+
+          g_set_error_literal (&error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_INVALID_ARGS, core->message);
+        }
+    }
+  if (error != NULL)
+    {
+      log_dbus_failure ("TriggerHook", hook, error);
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  juno_dbus_broker1_complete_trigger_hook (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static GVariant *
+stats_variant (JunoDBusService *self)
+{
+  const JunoStats *s = juno_broker_get_stats (self->broker);
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  g_variant_builder_add (&b, "{sv}", "Version", g_variant_new_string (juno_broker_get_version (self->broker)));
+  g_variant_builder_add (&b, "{sv}", "StartTime", g_variant_new_uint64 ((guint64) self->start_time));
+  g_variant_builder_add (&b, "{sv}", "Addresses", g_variant_new_strv ((const char *const *) self->addresses, -1));
+  g_variant_builder_add (&b, "{sv}", "Connections", g_variant_new_uint64 (s->connections));
+  g_variant_builder_add (&b, "{sv}", "ConnectionsTotal", g_variant_new_uint64 (s->connections_total));
+  g_variant_builder_add (&b, "{sv}", "Modules", g_variant_new_uint64 (s->modules));
+  g_variant_builder_add (&b, "{sv}", "ActiveModules", g_variant_new_uint64 (s->active_modules));
+  g_variant_builder_add (&b, "{sv}", "MessagesIn", g_variant_new_uint64 (s->messages_in));
+  g_variant_builder_add (&b, "{sv}", "MessagesOut", g_variant_new_uint64 (s->messages_out));
+  g_variant_builder_add (&b, "{sv}", "BytesIn", g_variant_new_uint64 (s->bytes_in));
+  g_variant_builder_add (&b, "{sv}", "BytesOut", g_variant_new_uint64 (s->bytes_out));
+  g_variant_builder_add (&b, "{sv}", "CallsRouted", g_variant_new_uint64 (s->calls_routed));
+  g_variant_builder_add (&b, "{sv}", "CallsFailed", g_variant_new_uint64 (s->calls_failed));
+  g_variant_builder_add (&b, "{sv}", "CallsTimedOut", g_variant_new_uint64 (s->calls_timed_out));
+  g_variant_builder_add (&b, "{sv}", "HooksTriggered", g_variant_new_uint64 (s->hooks_triggered));
+  g_variant_builder_add (&b, "{sv}", "HooksDelivered", g_variant_new_uint64 (s->hooks_delivered));
+  g_variant_builder_add (&b, "{sv}", "ErrorsSent", g_variant_new_uint64 (s->errors_sent));
+  return g_variant_builder_end (&b);
+}
+
+static gboolean
+handle_get_stats (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation, JunoDBusService *self)
+{
+  juno_dbus_broker1_complete_get_stats (skeleton, invocation, stats_variant (self));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Counters */
+
+static void
+publish_stats (JunoDBusService *self)
+{
+  const JunoStats *s = juno_broker_get_stats (self->broker);
+  GHashTableIter iter;
+  gpointer value;
+
+  if (memcmp (s, &self->published, sizeof *s) != 0)
+    {
+      self->published = *s;
+      juno_dbus_broker1_set_connections (self->skeleton, s->connections);
+      juno_dbus_broker1_set_modules (self->skeleton, s->modules);
+      juno_dbus_broker1_set_active_modules (self->skeleton, s->active_modules);
+      juno_dbus_broker1_set_messages_in (self->skeleton, s->messages_in);
+      juno_dbus_broker1_set_messages_out (self->skeleton, s->messages_out);
+      juno_dbus_broker1_set_bytes_in (self->skeleton, s->bytes_in);
+      juno_dbus_broker1_set_bytes_out (self->skeleton, s->bytes_out);
+      juno_dbus_broker1_set_calls_routed (self->skeleton, s->calls_routed);
+      juno_dbus_broker1_set_calls_failed (self->skeleton, s->calls_failed);
+      juno_dbus_broker1_set_calls_timed_out (self->skeleton, s->calls_timed_out);
+      juno_dbus_broker1_set_hooks_delivered (self->skeleton, s->hooks_delivered);
+      /* a module's counters move only when the broker's do */
+      g_hash_table_iter_init (&iter, self->modules);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        juno_dbus_module_object_refresh_counters (value, self->broker);
+    }
+}
+
+static gboolean
+on_publish_timeout (gpointer data)
+{
+  publish_stats (data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Broker signals */
+
+static void
+on_module_connected (JunoBroker *broker, guint64 connection_id, JunoDBusService *self)
+{
+  g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
+
+  juno_dbus_broker1_emit_module_connected (self->skeleton, id);
+}
+
+static void
+on_module_registered (JunoBroker *broker, const char *module_id, guint64 connection_id, JunoDBusService *self)
+{
+  g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
+  g_autoptr(JunoDBusObjectSkeleton) object = juno_dbus_module_object_new (broker, module_id);
+
+  if (object != NULL)
+    {
+      g_dbus_object_manager_server_export (self->manager, G_DBUS_OBJECT_SKELETON (object));
+      g_hash_table_replace (self->modules, g_strdup (module_id), g_steal_pointer (&object));
+    }
+  juno_dbus_broker1_emit_module_registered (self->skeleton, module_id, id);
+}
+
+static void
+refresh_module (JunoDBusService *self, const char *module_id)
+{
+  JunoDBusObjectSkeleton *object = g_hash_table_lookup (self->modules, module_id);
+
+  if (object != NULL)
+    juno_dbus_module_object_refresh (object, self->broker);
+}
+
+static void
+on_module_activated (JunoBroker *broker, const char *module_id, JunoDBusService *self)
+{
+  refresh_module (self, module_id);
+  juno_dbus_broker1_emit_module_activated (self->skeleton, module_id);
+}
+
+static void
+on_module_deactivated (JunoBroker *broker, const char *module_id, JunoDBusService *self)
+{
+  refresh_module (self, module_id);
+  juno_dbus_broker1_emit_module_deactivated (self->skeleton, module_id);
+}
+
+static void
+on_module_disconnected (JunoBroker *broker, guint64 connection_id, const char *module_id, JunoDBusService *self)
+{
+  g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
+
+  if (module_id != NULL && g_hash_table_contains (self->modules, module_id))
+    {
+      g_autofree char *path = juno_dbus_module_path (module_id);
+
+      g_dbus_object_manager_server_unexport (self->manager, path);
+      g_hash_table_remove (self->modules, module_id);
+    }
+  juno_dbus_broker1_emit_module_disconnected (self->skeleton, id, module_id ? module_id : "");
+}
+
+static void
+on_module_changed (JunoBroker *broker, const char *module_id, const char *name, JunoDBusService *self)
+{
+  refresh_module (self, module_id);
+}
+
+static void
+on_hook_triggered (JunoBroker *broker, const char *hook, const char *data_json, JunoDBusService *self)
+{
+  juno_dbus_broker1_emit_hook_triggered (self->skeleton, hook, data_json);
+}
+
+/* Public API */
+
+JunoDBusService *
+juno_dbus_service_new (JunoBroker *broker, const char *const *addresses)
+{
+  JunoDBusService *self = g_object_new (JUNO_TYPE_DBUS_SERVICE, NULL);
+
+  self->broker = g_object_ref (broker);
+  self->addresses = g_strdupv ((char **) addresses);
+  self->skeleton = juno_dbus_broker1_skeleton_new ();
+  self->manager = g_dbus_object_manager_server_new (JUNO_DBUS_PATH);
+
+  juno_dbus_broker1_set_version (self->skeleton, juno_broker_get_version (broker));
+  juno_dbus_broker1_set_start_time (self->skeleton, (guint64) self->start_time);
+  juno_dbus_broker1_set_addresses (self->skeleton, (const char *const *) self->addresses);
+  publish_stats (self);
+
+  g_signal_connect_object (self->skeleton, "handle-list-modules", G_CALLBACK (handle_list_modules), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-get-module-info", G_CALLBACK (handle_get_module_info), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-call-function", G_CALLBACK (handle_call_function), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-trigger-hook", G_CALLBACK (handle_trigger_hook), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-get-stats", G_CALLBACK (handle_get_stats), self, 0);
+
+  g_signal_connect_object (broker, "module-connected", G_CALLBACK (on_module_connected), self, 0);
+  g_signal_connect_object (broker, "module-registered", G_CALLBACK (on_module_registered), self, 0);
+  g_signal_connect_object (broker, "module-activated", G_CALLBACK (on_module_activated), self, 0);
+  g_signal_connect_object (broker, "module-deactivated", G_CALLBACK (on_module_deactivated), self, 0);
+  g_signal_connect_object (broker, "module-disconnected", G_CALLBACK (on_module_disconnected), self, 0);
+  g_signal_connect_object (broker, "function-declared", G_CALLBACK (on_module_changed), self, 0);
+  g_signal_connect_object (broker, "hook-registered", G_CALLBACK (on_module_changed), self, 0);
+  g_signal_connect_object (broker, "hook-triggered", G_CALLBACK (on_hook_triggered), self, 0);
+  return self;
+}
+
+static void
+report_ready (JunoDBusService *self, gboolean owned)
+{
+  JunoDBusReadyFunc func = self->ready_func;
+
+  self->ready_func = NULL;
+  if (func != NULL)
+    func (self, owned, self->ready_data);
+}
+
+static void
+on_name_acquired (GDBusConnection *connection, const char *name, gpointer data)
+{
+  JunoDBusService *self = data;
+
+  g_message ("Owning the D-Bus name %s", name);
+  report_ready (self, TRUE);
+}
+
+static void
+on_name_lost (GDBusConnection *connection, const char *name, gpointer data)
+{
+  JunoDBusService *self = data;
+
+  if (connection == NULL || g_dbus_connection_is_closed (connection))
+    g_warning ("Lost the D-Bus connection; the D-Bus control plane is off, the sockets still serve");
+  else
+    g_warning ("Cannot own the D-Bus name %s (another broker has it?); waiting in the queue", name);
+  report_ready (self, FALSE);
+}
+
+static void
+on_connection_closed (GDBusConnection *connection, gboolean remote_peer_vanished, GError *error, gpointer data)
+{
+  JunoDBusService *self = data;
+
+  g_clear_handle_id (&self->publish_id, g_source_remove);
+}
+
+static void
+on_bus_connected (GObject *source, GAsyncResult *result, gpointer data)
+{
+  JunoDBusService *self = data;
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *connection = g_dbus_connection_new_for_address_finish (result, &error);
+
+  if (connection == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_warning ("Cannot connect to the D-Bus bus: %s; the D-Bus control plane is off", error->message);
+          report_ready (self, FALSE);
+        }
+      g_object_unref (self);
+      return;
+    }
+  self->connection = connection;
+  g_dbus_connection_set_exit_on_close (connection, FALSE);
+  g_signal_connect_object (connection, "closed", G_CALLBACK (on_connection_closed), self, 0);
+
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
+                                         JUNO_DBUS_PATH, &error))
+    {
+      g_warning ("Cannot export %s: %s", JUNO_DBUS_PATH, error->message);
+      report_ready (self, FALSE);
+      g_object_unref (self);
+      return;
+    }
+  g_dbus_object_manager_server_set_connection (self->manager, connection);
+  self->publish_id = g_timeout_add (PUBLISH_INTERVAL_MSEC, on_publish_timeout, self);
+  self->owner_id = g_bus_own_name_on_connection (connection, JUNO_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
+                                                 on_name_acquired, on_name_lost, self, NULL);
+  g_object_unref (self);
+}
+
+void
+juno_dbus_service_start (JunoDBusService *self, GBusType bus_type, const char *address,
+                         JunoDBusReadyFunc func, gpointer user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *bus_address = NULL;
+
+  g_return_if_fail (JUNO_IS_DBUS_SERVICE (self));
+  g_return_if_fail (self->cancellable == NULL);
+
+  self->ready_func = func;
+  self->ready_data = user_data;
+  bus_address = address ? g_strdup (address) : g_dbus_address_get_for_bus_sync (bus_type, NULL, &error);
+  if (bus_address == NULL)
+    {
+      g_warning ("No D-Bus bus address: %s; the D-Bus control plane is off", error->message);
+      report_ready (self, FALSE);
+      return;
+    }
+  self->cancellable = g_cancellable_new ();
+  g_dbus_connection_new_for_address (bus_address,
+                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                     NULL, self->cancellable, on_bus_connected, g_object_ref (self));
+}
+
+void
+juno_dbus_service_stop (JunoDBusService *self)
+{
+  g_return_if_fail (JUNO_IS_DBUS_SERVICE (self));
+
+  self->ready_func = NULL;
+  if (self->cancellable != NULL)
+    g_cancellable_cancel (self->cancellable);
+  g_clear_object (&self->cancellable);
+  g_clear_handle_id (&self->owner_id, g_bus_unown_name);
+  g_clear_handle_id (&self->publish_id, g_source_remove);
+  if (self->connection != NULL)
+    {
+      if (self->manager != NULL)
+        g_dbus_object_manager_server_set_connection (self->manager, NULL);
+      if (self->skeleton != NULL)
+        g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+      g_dbus_connection_flush_sync (self->connection, NULL, NULL);
+      g_dbus_connection_close_sync (self->connection, NULL, NULL);
+      g_signal_handlers_disconnect_by_data (self->connection, self);
+      g_clear_object (&self->connection);
+    }
+}

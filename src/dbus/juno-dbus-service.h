@@ -1,0 +1,35 @@
+/* juno-dbus-service.h: the D-Bus control plane
+ *
+ * Exports the broker as org.juno.Broker1 at /org/juno/Broker1 and one
+ * org.juno.Module1 object per registered module through an ObjectManager.
+ * It listens to the broker's GObject signals and calls its public API,
+ * nothing else. Losing the bus or the name only turns the control plane
+ * off; the broker goes on serving its sockets.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "juno-broker.h"
+
+G_BEGIN_DECLS
+
+#define JUNO_TYPE_DBUS_SERVICE (juno_dbus_service_get_type ())
+G_DECLARE_FINAL_TYPE (JunoDBusService, juno_dbus_service, JUNO, DBUS_SERVICE, GObject)
+
+/* Called once: when the name is owned, or when the bus or the name could
+ * not be had (@owned FALSE). */
+typedef void (*JunoDBusReadyFunc) (JunoDBusService *service, gboolean owned, gpointer user_data);
+
+JunoDBusService *juno_dbus_service_new (JunoBroker *broker, const char *const *addresses);
+/* Connects to the bus at @address (NULL: the bus of @bus_type) and asks
+ * for the name. */
+void juno_dbus_service_start (JunoDBusService *self,
+                              GBusType bus_type,
+                              const char *address,
+                              JunoDBusReadyFunc func,
+                              gpointer user_data);
+/* Releases the name and closes the connection (flushing what is queued). */
+void juno_dbus_service_stop (JunoDBusService *self);
+
+G_END_DECLS

@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The units in data/ pass `systemd-analyze verify` (with ExecStart pointing
+at the built broker), and carry what the integration promises."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from junodbus import broker_path
+
+DATA = Path(os.environ.get("JUNO_SOURCE_ROOT", Path(__file__).resolve().parents[2])) / "data"
+
+
+def lay_out(tmp_path, kind):
+    """Copies data/<kind>/ into tmp_path with @bindir@ set to the build."""
+    bindir = str(Path(broker_path()).parent)
+    out = tmp_path / kind
+    out.mkdir()
+    for src in (DATA / kind).iterdir():
+        name = src.name[:-3] if src.name.endswith(".in") else src.name
+        (out / name).write_text(src.read_text().replace("@bindir@", bindir))
+    return out
+
+
+def verify(args, units, **extra_env):
+    env = dict(os.environ, SYSTEMD_LOG_LEVEL="notice", **extra_env)
+    r = subprocess.run(["systemd-analyze"] + args + ["verify", "--man=no"] + [str(u) for u in units],
+                       capture_output=True, text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+    # lines about units that are not ours (the host's) are not our business
+    ours = [line for line in (r.stdout + r.stderr).splitlines()
+            if "juno" in line and "Failed to put bus name" not in line]
+    return r.returncode, ours
+
+
+def test_system_units_verify(tmp_path):
+    out = lay_out(tmp_path, "system")
+    status, problems = verify([], sorted(out.iterdir()))
+    assert problems == [], "\n".join(problems)
+    assert status == 0
+
+
+def test_user_units_verify(tmp_path):
+    out = lay_out(tmp_path, "user")
+    env_runtime = tmp_path / "runtime"
+    env_runtime.mkdir(mode=0o700)
+    status, problems = verify(["--user"], sorted(out.iterdir()), XDG_RUNTIME_DIR=str(env_runtime))
+    assert problems == [], "\n".join(problems)
+    assert status == 0
+
+
+def test_system_service_is_hardened():
+    text = (DATA / "system" / "juno.service.in").read_text()
+    for setting in ("Type=notify", "User=juno", "ProtectSystem=strict", "NoNewPrivileges=yes",
+                    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6", "ProtectHome=yes",
+                    "PrivateDevices=yes", "CapabilityBoundingSet=", "WatchdogSec=",
+                    "ExecStart=@bindir@/juno --bus=system"):
+        assert re.search("^%s" % re.escape(setting), text, re.M), setting
+
+
+def test_sockets_are_named():
+    assert "FileDescriptorName=unix" in (DATA / "system" / "juno.socket").read_text()
+    tcp = (DATA / "system" / "juno-tcp.socket").read_text()
+    assert "FileDescriptorName=tcp" in tcp and "Service=juno.service" in tcp
+    user = (DATA / "user" / "juno.socket").read_text()
+    assert "ListenStream=%t/juno.sock" in user
+
+
+def test_dbus_activation_file_names_the_service():
+    text = (DATA / "org.juno.Broker1.system.service.in").read_text()
+    assert "Name=org.juno.Broker1" in text and "SystemdService=juno.service" in text
+
+
+def test_sysusers_entry():
+    assert re.search(r"^u juno ", (DATA / "juno.sysusers").read_text(), re.M)
+    assert shutil.which("systemd-analyze")

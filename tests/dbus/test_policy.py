@@ -1,0 +1,128 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The system bus policy (data/org.juno.Broker1.conf) on a dbus-daemon whose
+other rules are those of Debian's system bus: everyone may read and
+introspect; only root may call CallFunction and TriggerHook.  The tests run
+as root and play the other user with setpriv."""
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from junodbus import Broker, TIMEOUT, wait_readable
+
+SYSTEM_LIKE = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+  </policy>
+  <include>{policy}</include>
+</busconfig>
+"""
+
+
+class SystemLikeBus:
+    def __init__(self, policy):
+        self.dir = Path(tempfile.mkdtemp(prefix="juno-policy-"))
+        os.chmod(self.dir, 0o755)
+        self.socket = self.dir / "bus"
+        config = self.dir / "bus.conf"
+        config.write_text(SYSTEM_LIKE.format(socket=self.socket, policy=policy))
+        self.proc = subprocess.Popen(["dbus-daemon", "--config-file=%s" % config, "--nofork",
+                                      "--print-address=1"], stdout=subprocess.PIPE,
+                                     stdin=subprocess.DEVNULL)
+        assert wait_readable(self.proc.stdout, TIMEOUT), "dbus-daemon printed no address"
+        self.address = self.proc.stdout.readline().decode().strip()
+        assert self.address
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.proc.stdout.close()
+
+
+@pytest.fixture
+def system_bus():
+    builddir = os.environ.get("JUNO_DATA_BUILDDIR")
+    policy = Path(builddir) / "org.juno.Broker1.conf" if builddir else None
+    assert policy and policy.exists(), "set JUNO_DATA_BUILDDIR to the build's data/ directory"
+    bus = SystemLikeBus(policy)
+    yield bus
+    bus.stop()
+
+
+@pytest.fixture
+def policy_broker(system_bus, broker_factory):
+    b = broker_factory(None, start=False, args=["--bus=session"],
+                       env={"DBUS_SESSION_BUS_ADDRESS": system_bus.address})
+    os.chmod(b.dir, 0o755)
+    b.start()
+    assert "Owning the D-Bus name" in b.read_log(), b.read_log()
+    return b
+
+
+def busctl(bus, *args, user=None):
+    cmd = ["busctl", "--address=" + bus.address] + list(args)
+    if user:
+        cmd = ["setpriv", "--reuid=%s" % user, "--regid=%s" % user, "--clear-groups"] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+
+def call(bus, method, *args, user=None):
+    return busctl(bus, "call", "org.juno.Broker1", "/org/juno/Broker1", "org.juno.Broker1",
+                  method, *args, user=user)
+
+
+def test_anyone_reads(system_bus, policy_broker):
+    policy_broker.module("alpha")
+    for user in (None, "65534"):
+        for args in (("ListModules",), ("GetStats",), ("GetModuleInfo", "s", "alpha")):
+            r = call(system_bus, *args, user=user)
+            assert r.returncode == 0, (user, args, r.stderr)
+        r = busctl(system_bus, "introspect", "org.juno.Broker1", "/org/juno/Broker1", user=user)
+        assert r.returncode == 0 and ".CallFunction" in r.stdout, (user, r.stderr)
+        r = busctl(system_bus, "get-property", "org.juno.Broker1", "/org/juno/Broker1/module/alpha",
+                   "org.juno.Module1", "Version", user=user)
+        assert r.returncode == 0 and '"1.0.0"' in r.stdout, (user, r.stderr)
+        r = busctl(system_bus, "tree", "org.juno.Broker1", user=user)
+        assert r.returncode == 0 and "/org/juno/Broker1/module/alpha" in r.stdout, (user, r.stderr)
+
+
+def test_only_root_calls_and_triggers(system_bus, policy_broker):
+    m = policy_broker.module("alpha")
+    m.listen("alpha.x")
+    r = call(system_bus, "CallFunction", "ss", "juno.listModules", "{}", user="65534")
+    assert r.returncode != 0 and "denied" in r.stderr.lower(), r.stderr
+    r = call(system_bus, "TriggerHook", "ss", "alpha.x", "{}", user="65534")
+    assert r.returncode != 0 and "denied" in r.stderr.lower(), r.stderr
+    m.expect_nothing()
+    r = call(system_bus, "CallFunction", "ss", "juno.listModules", "{}")
+    assert r.returncode == 0 and "alpha" in r.stdout, r.stderr
+    r = call(system_bus, "TriggerHook", "ss", "alpha.x", "{}")
+    assert r.returncode == 0, r.stderr
+    m.expect_hook("alpha.x", {})
+
+
+def test_only_root_owns_the_name(system_bus, policy_broker):
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "gdbus", "call", "--address", system_bus.address, "--dest",
+                        "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
+                        "--method", "org.freedesktop.DBus.RequestName", "org.juno.Broker1", "4"],
+                       capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0 and "AccessDenied" in r.stderr, r.stderr

@@ -177,3 +177,28 @@ def test_get_stats(broker, proxy):
     assert after["MessagesIn"] > before["MessagesIn"]
     assert after["BytesOut"] > before["BytesOut"]
     assert after["Addresses"] == ["unix:%s" % broker.socket_path]
+
+
+def test_call_in_flight_at_shutdown_is_answered(bus, broker_factory):
+    broker = broker_factory(bus, args=["--call-timeout", "0"])
+    proxy = Proxy(bus)
+    m = broker.module("calc")
+    m.declare("never")
+    pending = proxy.call_async("CallFunction", "ss", ["calc.never", "{}"])
+    m.expect_call("never")
+    broker.proc.terminate()
+    wait_until(lambda: pending, what="an answer before the broker leaves")
+    from gi.repository import Gio
+    assert Gio.DBusError.get_remote_error(pending["error"]) == ERROR_PREFIX + "CalleeDisconnected"
+    assert broker.proc.wait(20) == 0
+
+
+def test_call_function_unknown_callee_code(broker, proxy):
+    m = broker.module("calc")
+    m.declare("f")
+    pending = proxy.call_async("CallFunction", "ss", ["calc.f", "{}"])
+    m.send({"requestId": m.expect_call("f")["requestId"], "type": 0, "error": 42})
+    wait_until(lambda: pending, what="the CallFunction error")
+    from gi.repository import Gio
+    assert Gio.DBusError.get_remote_error(pending["error"]) == ERROR_PREFIX + "Failed"
+    assert "42" in pending["error"].message

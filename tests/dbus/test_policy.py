@@ -69,8 +69,9 @@ def system_bus():
 
 @pytest.fixture
 def policy_broker(system_bus, broker_factory):
-    b = broker_factory(None, start=False, args=["--bus=session"],
-                       env={"DBUS_SESSION_BUS_ADDRESS": system_bus.address})
+    # --bus=system finds the bus through DBUS_SYSTEM_BUS_ADDRESS
+    b = broker_factory(None, start=False, args=["--bus=system"],
+                       env={"DBUS_SYSTEM_BUS_ADDRESS": system_bus.address})
     os.chmod(b.dir, 0o755)
     b.start()
     assert "Owning the D-Bus name" in b.read_log(), b.read_log()

@@ -29,6 +29,11 @@
 #define JUNO_LOG_FIELD_FUNCTION        "JUNO_FUNCTION"
 #define JUNO_LOG_FIELD_HOOK            "JUNO_HOOK"
 
+/* Journal MESSAGE_IDs of key events, explained in data/juno.catalog */
+#define JUNO_MESSAGE_ID_READY              "d52b32d8555a4c569b7284d52959346a"
+#define JUNO_MESSAGE_ID_MODULE_REGISTERED  "1d4329b3a8e94c7a9575d4c8929a7d09"
+#define JUNO_MESSAGE_ID_DBUS_LOST          "266b9168634c49209e2b4f7d8852deaa"
+
 #define JUNO_ENV_NOTIFY_SOCKET         "NOTIFY_SOCKET"
 
 /* D-Bus control plane */

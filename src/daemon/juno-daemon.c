@@ -223,9 +223,21 @@ static void
 on_module_registered (JunoBroker *broker, const char *module_id, guint64 connection_id, gpointer data)
 {
   g_autofree char *connection = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
-  g_autofree char *message = g_strdup_printf ("Module '%s' registered on connection %s", module_id, connection);
+  JunoEndpoint *endpoint = juno_broker_lookup_endpoint (broker, connection_id);
+  g_autofree char *peer = NULL;
+  g_autofree char *message = NULL;
+  pid_t pid;
+  uid_t uid;
+
+  /* the core says that it registered; this line adds who the peer is,
+   * with journal fields */
+  if (endpoint != NULL && juno_endpoint_get_peer_credentials (endpoint, &pid, &uid, NULL))
+    peer = g_strdup_printf (", pid %d, uid %u", (int) pid, (unsigned) uid);
+  message = g_strdup_printf ("Module '%s' is connection %s (%s%s)", module_id, connection,
+                             endpoint ? juno_endpoint_get_transport (endpoint) : "unknown", peer ? peer : "");
   const GLogField fields[] = {
     { "MESSAGE", message, -1 },
+    { "MESSAGE_ID", JUNO_MESSAGE_ID_MODULE_REGISTERED, -1 },
     { "PRIORITY", "6", -1 },
     { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
     { JUNO_LOG_FIELD_MODULE_ID, module_id, -1 },
@@ -237,11 +249,30 @@ on_module_registered (JunoBroker *broker, const char *module_id, guint64 connect
 }
 
 static void
+log_ready (JunoDaemon *self)
+{
+  g_auto(GStrv) addresses = juno_listener_dup_addresses (self->listener);
+  g_autofree char *joined = g_strjoinv (" ", addresses);
+  g_autofree char *message = g_strdup_printf ("juno %s ready on %s", juno_broker_get_version (self->broker),
+                                              joined);
+  const GLogField fields[] = {
+    { "MESSAGE", message, -1 },
+    { "MESSAGE_ID", JUNO_MESSAGE_ID_READY, -1 },
+    { "PRIORITY", "6", -1 },
+    { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+    { "JUNO_ADDRESSES", joined, -1 },
+  };
+
+  g_log_structured_array (G_LOG_LEVEL_INFO, fields, G_N_ELEMENTS (fields));
+}
+
+static void
 become_ready (JunoDaemon *self)
 {
   if (self->ready)
     return;
   self->ready = TRUE;
+  log_ready (self);
   g_clear_handle_id (&self->bus_timeout_id, g_source_remove);
   send_status (self, TRUE);
 }

@@ -486,11 +486,22 @@ static void
 on_name_lost (GDBusConnection *connection, const char *name, gpointer data)
 {
   JunoDBusService *self = data;
+  g_autofree char *message = NULL;
 
   if (connection == NULL || g_dbus_connection_is_closed (connection))
-    g_warning ("Lost the D-Bus connection; the D-Bus control plane is off, the sockets still serve");
+    message = g_strdup ("Lost the D-Bus connection; the D-Bus control plane is off, the sockets still serve");
   else
-    g_warning ("Cannot own the D-Bus name %s (another broker has it?); waiting in the queue", name);
+    message = g_strdup_printf ("Cannot own the D-Bus name %s (another broker has it?); waiting in the queue", name);
+  {
+    const GLogField fields[] = {
+      { "MESSAGE", message, -1 },
+      { "MESSAGE_ID", JUNO_MESSAGE_ID_DBUS_LOST, -1 },
+      { "PRIORITY", "4", -1 },
+      { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+    };
+
+    g_log_structured_array (G_LOG_LEVEL_WARNING, fields, G_N_ELEMENTS (fields));
+  }
   report_ready (self, FALSE);
 }
 

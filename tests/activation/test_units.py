@@ -75,3 +75,22 @@ def test_dbus_activation_file_names_the_service():
 def test_sysusers_entry():
     assert re.search(r"^u juno ", (DATA / "juno.sysusers").read_text(), re.M)
     assert shutil.which("systemd-analyze")
+
+
+def test_journal_catalog(tmp_path):
+    """journalctl compiles data/juno.catalog, and it explains every
+    MESSAGE_ID in src/common/juno-names.h."""
+    names = (DATA.parent / "src" / "common" / "juno-names.h").read_text()
+    ids = set(re.findall(r'JUNO_MESSAGE_ID_\w+\s+"([0-9a-f]{32})"', names))
+    assert len(ids) >= 3
+    catalog_dir = tmp_path / "usr" / "lib" / "systemd" / "catalog"
+    catalog_dir.mkdir(parents=True)
+    (tmp_path / "var" / "lib" / "systemd" / "catalog").mkdir(parents=True)
+    shutil.copy(DATA / "juno.catalog", catalog_dir)
+    r = subprocess.run(["journalctl", "--root=%s" % tmp_path, "--update-catalog"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    listed = subprocess.run(["journalctl", "--root=%s" % tmp_path, "--list-catalog"],
+                            capture_output=True, text=True, timeout=60).stdout
+    found = {line.split()[0] for line in listed.splitlines() if " juno: " in line}
+    assert found == ids, (found, ids)

@@ -61,7 +61,10 @@ def test_properties_changed_is_throttled(bus, broker, proxy):
 
 
 def test_no_changes_when_idle(bus, broker, proxy):
-    broker.module("a")
+    first = SignalRecorder(bus, "org.freedesktop.DBus.Properties", "PropertiesChanged")
+    broker.module("a").ping()
+    wait_until(lambda: any(s[3][1].get("MessagesIn", 0) >= 2 for s in first.signals),
+               what="the module's messages to be published")
     drain(0.6)
     changes = SignalRecorder(bus, "org.freedesktop.DBus.Properties", "PropertiesChanged")
     drain(1.0)

@@ -70,3 +70,21 @@ def test_introspection_is_documented(bus, broker, proxy):
     assert 'interface name="org.juno.Broker1"' in xml
     assert xml.count("org.freedesktop.DBus.Description") >= 25
     assert 'node name="module"' in xml or "<node" in xml
+
+
+def test_tcp_module_has_no_peer_credentials(bus, broker_factory):
+    import re
+    from junodbus import Module
+    b = broker_factory(bus, args=["-p", "0"])
+    host, port = re.search(r"Listening on tcp:([0-9.]+):(\d+)", b.read_log()).groups()
+    m = Module((host, int(port)), tcp=True, name="remote")
+    b.clients.append(m)
+    m.register("remote")
+    (info,) = Proxy(bus).call("GetModuleInfo", "s", ["remote"])
+    assert info["Transport"] == "tcp"
+    assert "PeerPid" not in info and "PeerUid" not in info
+    obj = Proxy(bus, PATH + "/module/remote", MODULE_IFACE)
+    assert obj.get("Transport") == "tcp" and obj.get("PeerPid") == 0
+    assert obj.get("PeerUid") == 0xFFFFFFFF
+    addresses = Proxy(bus).get("Addresses")
+    assert "tcp:%s:%s" % (host, port) in addresses and "unix:%s" % b.socket_path in addresses

@@ -75,6 +75,12 @@ line_clear (LineConn *c)
 char *
 line_reserve (LineConn *c, size_t len)
 {
+  if (c->out_start > 0 && c->out_len + len > c->out_cap)
+    {
+      memmove (c->out, c->out + c->out_start, c->out_len - c->out_start);
+      c->out_len -= c->out_start;
+      c->out_start = 0;
+    }
   if (c->out_len + len > c->out_cap)
     {
       size_t cap = c->out_cap ? c->out_cap : 4096;
@@ -105,24 +111,28 @@ line_queue (LineConn *c, const char *data, size_t len)
 bool
 line_flush (LineConn *c)
 {
-  size_t done = 0;
-
-  while (done < c->out_len)
+  while (c->out_start < c->out_len)
     {
-      ssize_t n = write (c->fd, c->out + done, c->out_len - done);
+      ssize_t n = write (c->fd, c->out + c->out_start, c->out_len - c->out_start);
 
       if (n > 0)
-        done += (size_t) n;
+        c->out_start += (size_t) n;
       else if (n < 0 && errno == EINTR)
         continue;
       else if (n < 0 && errno == EAGAIN)
-        break;
+        return true;
       else
         return false;
     }
-  memmove (c->out, c->out + done, c->out_len - done);
-  c->out_len -= done;
+  /* Everything went: start over at the front, no copy. */
+  c->out_start = c->out_len = 0;
   return true;
+}
+
+size_t
+line_pending (LineConn *c)
+{
+  return c->out_len - c->out_start;
 }
 
 bool
@@ -130,13 +140,13 @@ line_flush_blocking (LineConn *c, double timeout)
 {
   double deadline = bench_now () + timeout;
 
-  while (c->out_len > 0)
+  while (line_pending (c) > 0)
     {
       struct pollfd p = { c->fd, POLLOUT, 0 };
 
       if (!line_flush (c))
         return false;
-      if (c->out_len == 0)
+      if (line_pending (c) == 0)
         break;
       if (bench_now () > deadline)
         return false;

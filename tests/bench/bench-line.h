@@ -16,9 +16,12 @@ typedef struct
   char *in;
   size_t in_start, in_len, in_cap;  /* unparsed bytes: in[in_start, in_len) */
   char *out;
-  size_t out_len, out_cap;
+  size_t out_start, out_len, out_cap; /* unsent bytes: out[out_start, out_len) */
   bool eof;
 } LineConn;
+
+/* Queues a string literal, newline included. */
+#define LINE_QUEUE_LITERAL(c, s) line_queue ((c), (s), sizeof (s) - 1)
 
 int line_connect_unix (const char *path);
 int line_listen_unix (const char *path);
@@ -28,6 +31,7 @@ void line_queue (LineConn *c, const char *data, size_t len);
 char *line_reserve (LineConn *c, size_t len);
 void line_commit (LineConn *c, size_t len);
 bool line_flush (LineConn *c);
+size_t line_pending (LineConn *c);
 ssize_t line_fill (LineConn *c);
 bool line_next (LineConn *c, const char **line, size_t *len);
 bool line_wait_readable (LineConn *c, double timeout);

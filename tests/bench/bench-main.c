@@ -192,5 +192,7 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
       status = 2;
     }
   nftw (ctx.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  munmap (ctx.sh, sizeof (BenchShared));
+  free (ctx.args);
   return status;
 }

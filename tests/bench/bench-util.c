@@ -8,7 +8,9 @@
 #include "bench.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -91,10 +93,12 @@ bench_raise_nofile (long wanted)
   return rl.rlim_cur;
 }
 
+/* A "Name: N kB" field of /proc/PID/status, -1 if absent. */
 long
-bench_rss_kb (pid_t pid)
+bench_status_kb (pid_t pid, const char *field)
 {
   char path[64], line[256];
+  size_t flen = strlen (field);
   long kb = -1;
   FILE *f;
 
@@ -103,10 +107,19 @@ bench_rss_kb (pid_t pid)
   if (!f)
     return -1;
   while (fgets (line, sizeof line, f))
-    if (sscanf (line, "VmRSS: %ld kB", &kb) == 1)
-      break;
+    if (strncmp (line, field, flen) == 0 && line[flen] == ':')
+      {
+        kb = strtol (line + flen + 1, NULL, 10);
+        break;
+      }
   fclose (f);
   return kb;
+}
+
+long
+bench_rss_kb (pid_t pid)
+{
+  return bench_status_kb (pid, "VmRSS");
 }
 
 bool
@@ -314,4 +327,33 @@ bench_print_log (BenchCtx *ctx, const char *log_name)
     if (i >= n - 30)
       fputs (line, stderr);
   fclose (f);
+}
+
+/* Sets the CPU affinity of every thread of @pid (0: this process's
+ * calling thread only) to CPU @cpu, or to every CPU when @cpu < 0. */
+void
+bench_pin (pid_t pid, int cpu)
+{
+  cpu_set_t set;
+  char path[64];
+  struct dirent *d;
+  DIR *dir;
+
+  CPU_ZERO (&set);
+  for (int i = 0; i < CPU_SETSIZE; i++)
+    if (cpu < 0 || i == cpu)
+      CPU_SET (i, &set);
+  if (pid == 0)
+    {
+      sched_setaffinity (0, sizeof set, &set);
+      return;
+    }
+  snprintf (path, sizeof path, "/proc/%d/task", (int) pid);
+  dir = opendir (path);
+  if (!dir)
+    return;
+  while ((d = readdir (dir)))
+    if (d->d_name[0] != '.')
+      sched_setaffinity ((pid_t) atoi (d->d_name), sizeof set, &set);
+  closedir (dir);
 }

@@ -98,6 +98,7 @@ void bench_sleep (double seconds);
 void bench_fail (BenchCtx *ctx, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 long bench_raise_nofile (long wanted);
 long bench_rss_kb (pid_t pid);
+long bench_status_kb (pid_t pid, const char *field);
 bool bench_wait_ready (BenchCtx *ctx, int count, double timeout);
 pid_t bench_fork_role (BenchCtx *ctx, int (*fn) (BenchCtx *, long, long), long a, long b);
 void bench_reap (pid_t pid);
@@ -108,6 +109,7 @@ bool bench_wait_connect_unix (const char *path, pid_t pid, double timeout);
 bool bench_wait_connect_tcp (int port, pid_t pid, double timeout);
 void bench_stop_process (pid_t pid);
 void bench_print_log (BenchCtx *ctx, const char *log_name);
+void bench_pin (pid_t pid, int cpu);
 
 /* bench-hist.c */
 void bench_hist_record (BenchHist *h, uint64_t ns);

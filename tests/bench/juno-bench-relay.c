@@ -34,8 +34,8 @@ struct Conn
   Conn *peer;          /* FRONT <-> BACK pairs */
   Conn *next_fan;      /* list of FAN connections */
   Conn *prev_fan;
-  char *out;           /* bytes the socket did not take yet */
-  size_t out_len, out_cap;
+  char *out;           /* bytes the socket did not take yet: */
+  size_t out_start, out_len, out_cap; /* out[out_start, out_len) */
 };
 
 typedef struct
@@ -146,6 +146,12 @@ send_bytes (Relay *r, Conn *c, const char *data, size_t len)
     }
   if ((size_t) n == len)
     return;
+  if (c->out_start > 0)
+    {
+      memmove (c->out, c->out + c->out_start, c->out_len - c->out_start);
+      c->out_len -= c->out_start;
+      c->out_start = 0;
+    }
   if (c->out_len + len - (size_t) n > c->out_cap)
     {
       c->out_cap = (c->out_len + len - (size_t) n) * 2;
@@ -159,14 +165,16 @@ send_bytes (Relay *r, Conn *c, const char *data, size_t len)
 static void
 flush_out (Relay *r, Conn *c)
 {
-  ssize_t n = write (c->fd, c->out, c->out_len);
+  ssize_t n = write (c->fd, c->out + c->out_start, c->out_len - c->out_start);
 
   if (n <= 0)
     return;
-  memmove (c->out, c->out + n, c->out_len - (size_t) n);
-  c->out_len -= (size_t) n;
-  if (c->out_len == 0)
-    watch (r, c, false);
+  c->out_start += (size_t) n;
+  if (c->out_start == c->out_len)
+    {
+      c->out_start = c->out_len = 0;
+      watch (r, c, false);
+    }
 }
 
 static void
@@ -298,7 +306,7 @@ main (int argc, char **argv)
           c = ev[i].data.ptr;
           if (c->fd < 0)
             continue;
-          if ((ev[i].events & EPOLLOUT) && c->out_len)
+          if ((ev[i].events & EPOLLOUT) && c->out_len > c->out_start)
             flush_out (r, c);
           if (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
             readable (r, c);

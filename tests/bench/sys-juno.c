@@ -128,6 +128,7 @@ juno_start (BenchCtx *ctx)
       return false;
     }
   memcpy (sa.sun_path, notify_path, strlen (notify_path) + 1);
+  unlink (notify_path);
   if (bind (nfd, (struct sockaddr *) &sa, sizeof sa) < 0)
     {
       bench_fail (ctx, "bind %s: %s", notify_path, strerror (errno));
@@ -141,6 +142,7 @@ juno_start (BenchCtx *ctx)
   }
   ok = ctx->server_pid > 0 && wait_notify (nfd, ctx->server_pid, ctx->address, 15);
   close (nfd);
+  unlink (notify_path);
   if (!ok)
     {
       bench_fail (ctx, "juno (%s) did not become ready", ctx->server_path);

@@ -91,7 +91,7 @@ line_role_callee (BenchCtx *ctx)
       line_init (&conns[0], fd);
       if (!juno_register (ctx, &conns[0], "echo"))
         return 1;
-      line_queue (&conns[0], "{\"requestId\":\"d1\",\"type\":9,\"function\":\"echo\"}\n", 45);
+      LINE_QUEUE_LITERAL (&conns[0], "{\"requestId\":\"d1\",\"type\":9,\"function\":\"echo\"}\n");
       if (!juno_expect (ctx, &conns[0], 10, NULL, 10))
         return 1;
       epoll_ctl (ep, EPOLL_CTL_ADD, fd, &(struct epoll_event){ .events = EPOLLIN, .data.u32 = 0 });
@@ -146,7 +146,7 @@ line_role_callee (BenchCtx *ctx)
                 }
             }
           epoll_ctl (ep, EPOLL_CTL_MOD, c->fd,
-                     &(struct epoll_event){ .events = EPOLLIN | (c->out_len ? EPOLLOUT : 0),
+                     &(struct epoll_event){ .events = EPOLLIN | (line_pending (c) ? EPOLLOUT : 0),
                                             .data.u32 = ev[i].data.u32 });
         }
     }
@@ -242,7 +242,7 @@ line_role_caller (BenchCtx *ctx, int id, int inflight)
     send_call (ctx, &c, st, i);
   while (!bench_stopped (ctx, STOP_SHORT))
     {
-      struct pollfd p = { fd, POLLIN | (c.out_len ? POLLOUT : 0), 0 };
+      struct pollfd p = { fd, POLLIN | (line_pending (&c) ? POLLOUT : 0), 0 };
       const char *line;
       size_t len;
       ssize_t r;
@@ -295,7 +295,7 @@ connect_listener (BenchCtx *ctx, LineConn *c, int i)
   snprintf (name, sizeof name, "listener%d", i);
   if (!juno_register (ctx, c, name))
     return false;
-  line_queue (c, "{\"requestId\":\"l1\",\"type\":5,\"hook\":\"trig.tick\"}\n", 47);
+  LINE_QUEUE_LITERAL (c, "{\"requestId\":\"l1\",\"type\":5,\"hook\":\"trig.tick\"}\n");
   return juno_expect (ctx, c, 6, NULL, 10);
 }
 

@@ -1,0 +1,560 @@
+/* juno-client-requests.c: requests in flight and the calls that make them
+ *
+ * Every request a module sends is tracked by id (JunoClient.requests) until
+ * its answer comes, its timeout or cancellable fires, or the connection is
+ * lost; calls and triggers complete their GTask then. Requests made while
+ * the module is not active wait in JunoClient.queue. The _sync forms run
+ * the client's own main context until their GTask completes.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "juno.h"
+#include "juno-client-private.h"
+#include "juno-error-private.h"
+#include "juno-names.h"
+
+/* -- requests ----------------------------------------------------------- */
+
+void
+juno_request_free (JunoRequest *request)
+{
+  if (request->timeout_source != NULL)
+    g_source_destroy (request->timeout_source);
+  g_clear_pointer (&request->timeout_source, g_source_unref);
+  if (request->cancel_source != NULL)
+    g_source_destroy (request->cancel_source);
+  g_clear_pointer (&request->cancel_source, g_source_unref);
+  g_clear_object (&request->task);
+  g_free (request->id);
+  g_free (request->line);
+  g_free (request);
+}
+
+/* Takes the request out of the tables; the caller frees it. */
+JunoRequest *
+juno_request_steal (JunoClient *self, JunoRequest *request)
+{
+  if (request->queued)
+    g_queue_remove (&self->queue, request);
+  request->queued = FALSE;
+  g_hash_table_steal (self->requests, request->id);
+  return request;
+}
+
+void
+juno_request_fail (JunoClient *self, JunoRequest *request, GError *error /* taken */)
+{
+  g_autoptr(GTask) task = g_steal_pointer (&request->task);
+
+  juno_request_free (juno_request_steal (self, request));
+  if (task != NULL)
+    g_task_return_error (task, error);
+  else
+    g_error_free (error);
+}
+
+char *
+juno_client_next_request_id (JunoClient *self)
+{
+  char *id = NULL;
+
+  do
+    {
+      g_free (id);
+      id = g_strdup_printf ("%" G_GUINT64_FORMAT, ++self->next_id);
+    }
+  while (g_hash_table_contains (self->requests, id));
+  return id;
+}
+
+char *
+juno_message_encode (JsonBuilder *builder)
+{
+  g_autoptr(JsonNode) root = json_builder_get_root (builder);
+
+  return json_to_string (root, FALSE);
+}
+
+JsonBuilder *
+juno_message_begin (const char *request_id, JunoMessageType type)
+{
+  JsonBuilder *builder = json_builder_new ();
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "requestId");
+  json_builder_add_string_value (builder, request_id);
+  json_builder_set_member_name (builder, "type");
+  json_builder_add_int_value (builder, type);
+  return builder;
+}
+
+void
+juno_client_send_line (JunoClient *self, const char *line)
+{
+  g_return_if_fail (self->link != NULL);
+  juno_link_send (self->link, line);
+}
+
+void
+juno_client_send_request (JunoClient *self, JunoRequest *request)
+{
+  juno_client_send_line (self, request->line);
+}
+
+static gboolean
+on_request_timeout (gpointer user_data)
+{
+  JunoRequest *request = user_data;
+
+  juno_request_fail (request->client, request,
+                g_error_new_literal (JUNO_ERROR, JUNO_ERROR_TIMED_OUT,
+                                     _("The call timed out")));
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+on_request_cancelled (GCancellable *cancellable, gpointer user_data)
+{
+  JunoRequest *request = user_data;
+
+  juno_request_fail (request->client, request,
+                g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                     _("Operation was cancelled")));
+  return G_SOURCE_REMOVE;
+}
+
+/* Creates a request, tracks it, and sends it now or queues it until the
+ * module is active. Returns FALSE (and completes @task) with no link. */
+void
+juno_client_submit_request (JunoClient *self,
+                JunoRequestKind kind,
+                JsonBuilder *builder,
+                const char *id,
+                GTask *task,
+                int timeout_msec,
+                GCancellable *cancellable)
+{
+  JunoRequest *request;
+
+  if (self->link == NULL)
+    {
+      if (task != NULL)
+        g_task_return_new_error (task, JUNO_ERROR, JUNO_ERROR_NOT_CONNECTED,
+                                 _("Not connected to the broker"));
+      return;
+    }
+
+  json_builder_end_object (builder);
+  request = g_new0 (JunoRequest, 1);
+  request->client = self;
+  request->kind = kind;
+  request->id = g_strdup (id);
+  request->line = juno_message_encode (builder);
+  request->task = task != NULL ? g_object_ref (task) : NULL;
+  g_hash_table_insert (self->requests, request->id, request);
+
+  if (timeout_msec > 0)
+    {
+      request->timeout_source = g_timeout_source_new (timeout_msec);
+      g_source_set_callback (request->timeout_source, on_request_timeout, request, NULL);
+      g_source_attach (request->timeout_source, self->context);
+    }
+  if (cancellable != NULL)
+    {
+      request->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (request->cancel_source, G_SOURCE_FUNC (on_request_cancelled),
+                             request, NULL);
+      g_source_attach (request->cancel_source, self->context);
+    }
+
+  if (self->active)
+    juno_client_send_request (self, request);
+  else
+    {
+      request->queued = TRUE;
+      g_queue_push_tail (&self->queue, request);
+    }
+}
+
+void
+juno_client_send_declaration (JunoClient *self, const char *name)
+{
+  g_autofree char *id = juno_client_next_request_id (self);
+  g_autoptr(JsonBuilder) builder = juno_message_begin (id, JUNO_MSG_DECLARE_FUNCTION);
+
+  json_builder_set_member_name (builder, "function");
+  json_builder_add_string_value (builder, name);
+  juno_client_submit_request (self, JUNO_REQUEST_DECLARE, builder, id, NULL, 0, NULL);
+}
+
+void
+juno_client_send_listen (JunoClient *self, const char *hook)
+{
+  g_autofree char *id = juno_client_next_request_id (self);
+  g_autoptr(JsonBuilder) builder = juno_message_begin (id, JUNO_MSG_REGISTER_HOOK);
+
+  json_builder_set_member_name (builder, "hook");
+  json_builder_add_string_value (builder, hook);
+  juno_client_submit_request (self, JUNO_REQUEST_LISTEN, builder, id, NULL, 0, NULL);
+}
+
+/* -- sync wrappers: run the client's context until the result is in. -- */
+
+gboolean
+juno_client_sync_begin (JunoClient *self, GError **error)
+{
+  if (!g_main_context_acquire (self->context))
+    {
+      g_set_error_literal (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT,
+                           _("Synchronous calls must be made from the thread that runs the client's main context"));
+      return FALSE;
+    }
+  g_main_context_push_thread_default (self->context);
+  return TRUE;
+}
+
+GAsyncResult *
+juno_client_sync_end (JunoClient *self, GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (self->context, TRUE);
+  g_main_context_pop_thread_default (self->context);
+  g_main_context_release (self->context);
+  return *result;
+}
+
+void
+juno_client_on_sync_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+/**
+ * juno_client_call_async:
+ * @client: a #JunoClient
+ * @function: the function, "module.function"
+ * @arguments: (nullable): a JSON object with the arguments, or %NULL for none;
+ *   anything but an object fails with %JUNO_ERROR_INVALID_ARGUMENT
+ * @timeout_msec: milliseconds to wait for the answer; -1 for
+ *   #JunoClient:default-timeout, 0 for none
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called with the answer
+ * @user_data: data for @callback
+ *
+ * Calls a function of another module (or of this one). While the module is
+ * connected but not active, the call waits until it is; with no connection
+ * at all it fails with %JUNO_ERROR_NOT_CONNECTED.
+ *
+ * Since: 1.0
+ */
+void
+juno_client_call_async (JunoClient          *client,
+                        const char          *function,
+                        JsonNode            *arguments,
+                        int                  timeout_msec,
+                        GCancellable        *cancellable,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autofree char *id = NULL;
+
+  g_return_if_fail (JUNO_IS_CLIENT (client));
+  g_return_if_fail (function != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (client, cancellable, callback, user_data);
+  g_task_set_source_tag (task, juno_client_call_async);
+  if (arguments != NULL && !JSON_NODE_HOLDS_OBJECT (arguments))
+    {
+      g_task_return_new_error (task, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT,
+                               _("The arguments of a call must be a JSON object"));
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  id = juno_client_next_request_id (client);
+  builder = juno_message_begin (id, JUNO_MSG_FUNCTION_CALL);
+  json_builder_set_member_name (builder, "function");
+  json_builder_add_string_value (builder, function);
+  json_builder_set_member_name (builder, "arguments");
+  if (arguments != NULL)
+    json_builder_add_value (builder, json_node_copy (arguments));
+  else
+    {
+      json_builder_begin_object (builder);
+      json_builder_end_object (builder);
+    }
+  juno_client_submit_request (client, JUNO_REQUEST_CALL, builder, id, task,
+                  timeout_msec < 0 ? client->default_timeout : timeout_msec, cancellable);
+}
+
+/**
+ * juno_client_call_finish:
+ * @client: a #JunoClient
+ * @result: the #GAsyncResult
+ * @error: return location for an error
+ *
+ * Finishes juno_client_call_async(). An error answer arrives as a
+ * %JUNO_ERROR with the code the broker or the called module sent.
+ *
+ * Returns: (transfer full): the result (a JSON `null` node when the callee
+ *   sent no data), or %NULL on error
+ *
+ * Since: 1.0
+ */
+JsonNode *
+juno_client_call_finish (JunoClient    *client,
+                         GAsyncResult  *result,
+                         GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, client), NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * juno_client_call_sync:
+ * @client: a #JunoClient
+ * @function: the function, "module.function"
+ * @arguments: (nullable): a JSON object with the arguments
+ * @timeout_msec: as for juno_client_call_async()
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Calls a function and runs the client's main context until the answer
+ * arrives. Other sources of that context are dispatched meanwhile.
+ *
+ * Returns: (transfer full): the result, or %NULL on error
+ *
+ * Since: 1.0
+ */
+JsonNode *
+juno_client_call_sync (JunoClient    *client,
+                       const char    *function,
+                       JsonNode      *arguments,
+                       int            timeout_msec,
+                       GCancellable  *cancellable,
+                       GError       **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_return_val_if_fail (JUNO_IS_CLIENT (client), NULL);
+  if (!juno_client_sync_begin (client, error))
+    return NULL;
+  juno_client_call_async (client, function, arguments, timeout_msec, cancellable,
+                          juno_client_on_sync_done, &result);
+  return juno_client_call_finish (client, juno_client_sync_end (client, &result), error);
+}
+
+/**
+ * juno_client_trigger_async:
+ * @client: a #JunoClient
+ * @hook: the hook's bare name; it fires as "module-id.hook"
+ * @data: (nullable): a JSON object handed to the listeners, %NULL for `{}`
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the broker has taken the trigger
+ * @user_data: data for @callback
+ *
+ * Triggers one of this module's hooks.
+ *
+ * Since: 1.0
+ */
+void
+juno_client_trigger_async (JunoClient          *client,
+                           const char          *hook,
+                           JsonNode            *data,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autofree char *id = NULL;
+
+  g_return_if_fail (JUNO_IS_CLIENT (client));
+  g_return_if_fail (hook != NULL);
+
+  task = g_task_new (client, cancellable, callback, user_data);
+  g_task_set_source_tag (task, juno_client_trigger_async);
+  if (data != NULL && !JSON_NODE_HOLDS_OBJECT (data))
+    {
+      g_task_return_new_error (task, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT,
+                               _("The data of a hook must be a JSON object"));
+      return;
+    }
+  if (hook[0] == '\0' || strchr (hook, '.') != NULL)
+    {
+      g_task_return_new_error (task, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT,
+                               _("Invalid hook name '%s': give the bare name, without the module"),
+                               hook);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  id = juno_client_next_request_id (client);
+  builder = juno_message_begin (id, JUNO_MSG_TRIGGER_HOOK);
+  json_builder_set_member_name (builder, "hook");
+  json_builder_add_string_value (builder, hook);
+  json_builder_set_member_name (builder, "data");
+  if (data != NULL)
+    json_builder_add_value (builder, json_node_copy (data));
+  else
+    {
+      json_builder_begin_object (builder);
+      json_builder_end_object (builder);
+    }
+  juno_client_submit_request (client, JUNO_REQUEST_TRIGGER, builder, id, task, 0, cancellable);
+}
+
+/**
+ * juno_client_trigger_finish:
+ * @client: a #JunoClient
+ * @result: the #GAsyncResult
+ * @error: return location for an error
+ *
+ * Finishes juno_client_trigger_async().
+ *
+ * Returns: %TRUE when the broker has taken the trigger
+ *
+ * Since: 1.0
+ */
+gboolean
+juno_client_trigger_finish (JunoClient    *client,
+                            GAsyncResult  *result,
+                            GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, client), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * juno_client_trigger_sync:
+ * @client: a #JunoClient
+ * @hook: the hook's bare name
+ * @data: (nullable): a JSON object, %NULL for `{}`
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * Triggers a hook and runs the client's main context until the broker has
+ * taken it.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 1.0
+ */
+gboolean
+juno_client_trigger_sync (JunoClient    *client,
+                          const char    *hook,
+                          JsonNode      *data,
+                          GCancellable  *cancellable,
+                          GError       **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_return_val_if_fail (JUNO_IS_CLIENT (client), FALSE);
+  if (!juno_client_sync_begin (client, error))
+    return FALSE;
+  juno_client_trigger_async (client, hook, data, cancellable, juno_client_on_sync_done, &result);
+  return juno_client_trigger_finish (client, juno_client_sync_end (client, &result), error);
+}
+
+static void
+on_roundtrip_answer (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(JsonNode) node = NULL;
+  GError *error = NULL;
+
+  node = juno_client_call_finish (JUNO_CLIENT (source), result, &error);
+  if (node == NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * juno_client_roundtrip_async:
+ * @client: a #JunoClient
+ * @cancellable: (nullable): a #GCancellable
+ * @callback: called when the broker has handled every earlier request
+ * @user_data: data for @callback
+ *
+ * Completes once the broker has handled every request this client sent
+ * before, declarations and listens included: the broker handles a module's
+ * requests in order and this one needs an answer. Like any request it waits
+ * for the module to be active.
+ *
+ * Since: 1.0
+ */
+void
+juno_client_roundtrip_async (JunoClient          *client,
+                             GCancellable        *cancellable,
+                             GAsyncReadyCallback  callback,
+                             gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(JsonNode) arguments = json_node_new (JSON_NODE_OBJECT);
+
+  g_return_if_fail (JUNO_IS_CLIENT (client));
+
+  task = g_task_new (client, cancellable, callback, user_data);
+  g_task_set_source_tag (task, juno_client_roundtrip_async);
+  json_node_take_object (arguments, json_object_new ());
+  juno_client_call_async (client, JUNO_BUILTIN_MODULE_ID "." JUNO_FUNCTION_GET_MODULE_INFO,
+                          arguments, 0, cancellable, on_roundtrip_answer, g_steal_pointer (&task));
+}
+
+/**
+ * juno_client_roundtrip_finish:
+ * @client: a #JunoClient
+ * @result: the #GAsyncResult
+ * @error: return location for an error
+ *
+ * Finishes juno_client_roundtrip_async().
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 1.0
+ */
+gboolean
+juno_client_roundtrip_finish (JunoClient    *client,
+                              GAsyncResult  *result,
+                              GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, client), FALSE);
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * juno_client_roundtrip_sync:
+ * @client: a #JunoClient
+ * @cancellable: (nullable): a #GCancellable
+ * @error: return location for an error
+ *
+ * The synchronous form of juno_client_roundtrip_async().
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 1.0
+ */
+gboolean
+juno_client_roundtrip_sync (JunoClient    *client,
+                            GCancellable  *cancellable,
+                            GError       **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_return_val_if_fail (JUNO_IS_CLIENT (client), FALSE);
+  if (!juno_client_sync_begin (client, error))
+    return FALSE;
+  juno_client_roundtrip_async (client, cancellable, juno_client_on_sync_done, &result);
+  return juno_client_roundtrip_finish (client, juno_client_sync_end (client, &result), error);
+}

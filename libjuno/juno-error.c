@@ -1,0 +1,116 @@
+/* juno-error.c: the JUNO_ERROR domain and its messages
+ *
+ * The protocol codes are defined once, in juno-names.h; the static asserts
+ * keep the public enum equal to them.
+ */
+#include "config.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "juno-names.h"
+#include "juno-error-private.h"
+
+G_STATIC_ASSERT ((int) JUNO_ERROR_MALFORMED_REQUEST == JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST);
+G_STATIC_ASSERT ((int) JUNO_ERROR_INVALID_REQUEST_ID == JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID);
+G_STATIC_ASSERT ((int) JUNO_ERROR_UNKNOWN_TYPE == JUNO_PROTOCOL_ERROR_UNKNOWN_TYPE);
+G_STATIC_ASSERT ((int) JUNO_ERROR_NOT_ACTIVE == JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE);
+G_STATIC_ASSERT ((int) JUNO_ERROR_UNKNOWN_MODULE == JUNO_PROTOCOL_ERROR_UNKNOWN_MODULE);
+G_STATIC_ASSERT ((int) JUNO_ERROR_UNKNOWN_FUNCTION == JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION);
+G_STATIC_ASSERT ((int) JUNO_ERROR_INVALID_MODULE_ID == JUNO_PROTOCOL_ERROR_INVALID_MODULE_ID);
+G_STATIC_ASSERT ((int) JUNO_ERROR_DUPLICATE_MODULE == JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE);
+G_STATIC_ASSERT ((int) JUNO_ERROR_CALLEE_DISCONNECTED == JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED);
+G_STATIC_ASSERT ((int) JUNO_ERROR_CALL_TIMED_OUT == JUNO_PROTOCOL_ERROR_CALL_TIMED_OUT);
+G_STATIC_ASSERT ((int) JUNO_ERROR_MESSAGE_TOO_LARGE == JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE);
+G_STATIC_ASSERT ((int) JUNO_ERROR_TOO_MANY_CALLS == JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS);
+
+/**
+ * juno_error_quark:
+ *
+ * The quark of the %JUNO_ERROR domain.
+ *
+ * Returns: the error domain quark
+ *
+ * Since: 1.0
+ */
+G_DEFINE_QUARK (juno-error-quark, juno_error)
+
+/**
+ * juno_error_is_timeout:
+ * @error: (nullable): an error
+ *
+ * Whether @error says a call took too long, on the broker's side
+ * (%JUNO_ERROR_CALL_TIMED_OUT) or the client's (%JUNO_ERROR_TIMED_OUT).
+ *
+ * Returns: %TRUE for a timeout
+ *
+ * Since: 1.0
+ */
+gboolean
+juno_error_is_timeout (const GError *error)
+{
+  return g_error_matches (error, JUNO_ERROR, JUNO_ERROR_CALL_TIMED_OUT) ||
+         g_error_matches (error, JUNO_ERROR, JUNO_ERROR_TIMED_OUT);
+}
+
+/**
+ * juno_error_is_disconnected:
+ * @error: (nullable): an error
+ *
+ * Whether @error says the connection to the broker is gone
+ * (%JUNO_ERROR_DISCONNECTED or %JUNO_ERROR_NOT_CONNECTED).
+ *
+ * Returns: %TRUE when the broker could not be reached
+ *
+ * Since: 1.0
+ */
+gboolean
+juno_error_is_disconnected (const GError *error)
+{
+  return g_error_matches (error, JUNO_ERROR, JUNO_ERROR_DISCONNECTED) ||
+         g_error_matches (error, JUNO_ERROR, JUNO_ERROR_NOT_CONNECTED);
+}
+
+const char *
+juno_error_describe (int code)
+{
+  switch (code)
+    {
+    case JUNO_ERROR_MALFORMED_REQUEST:
+      return _("Malformed request");
+    case JUNO_ERROR_INVALID_REQUEST_ID:
+      return _("Invalid request id");
+    case JUNO_ERROR_UNKNOWN_TYPE:
+      return _("Unknown message type");
+    case JUNO_ERROR_NOT_ACTIVE:
+      return _("Module is not registered or not active");
+    case JUNO_ERROR_UNKNOWN_MODULE:
+      return _("Unknown module");
+    case JUNO_ERROR_UNKNOWN_FUNCTION:
+      return _("Unknown function");
+    case JUNO_ERROR_INVALID_MODULE_ID:
+      return _("Invalid module id");
+    case JUNO_ERROR_DUPLICATE_MODULE:
+      return _("A module with this id is already registered");
+    case JUNO_ERROR_CALLEE_DISCONNECTED:
+      return _("The called module disconnected before answering");
+    case JUNO_ERROR_CALL_TIMED_OUT:
+      return _("The broker timed out waiting for the answer");
+    case JUNO_ERROR_MESSAGE_TOO_LARGE:
+      return _("Message too large");
+    case JUNO_ERROR_TOO_MANY_CALLS:
+      return _("Too many calls in flight");
+    default:
+      return NULL;
+    }
+}
+
+void
+juno_set_protocol_error (GError **error, int code)
+{
+  const char *text = juno_error_describe (code);
+
+  if (text != NULL)
+    g_set_error_literal (error, JUNO_ERROR, code, text);
+  else
+    g_set_error (error, JUNO_ERROR, code, _("The module answered with error %d"), code);
+}

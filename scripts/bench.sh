@@ -1,0 +1,317 @@
+#!/bin/bash
+# Runs the juno benchmarks against their anchors and writes the report.
+#
+#   scripts/bench.sh [--quick] [--rounds N] [--duration S] [--warmup S]
+#                    [--payload BYTES] [--workloads LIST] [--systems LIST]
+#                    [--build-dir DIR] [--cpus LIST] [--no-install]
+#
+# Installs what is missing from Debian (nats-server, libnats-dev, dbus,
+# libdbus-1-dev, gnuplot-nox and juno's build deps), builds juno and
+# tests/bench in a release build (build-bench/), then runs every workload
+# for every system, interleaved (juno, nats, dbus, floor, juno, ...), for
+# N rounds (3; --quick: 1 round, short durations). Results:
+#   build-bench/bench-raw.txt      every RESULT line, tagged with its round
+#   build-bench/bench-results.csv  median, min, max per figure and system
+#   build-bench/bench-results.txt  the table, ratios to each anchor, targets
+#   docs/performance-scale.png     latency and throughput against modules
+# --cpus LIST runs every process (servers and load) under taskset -c LIST,
+# e.g. --cpus 0 to take cross-CPU wake-ups out of the latency figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=3
+quick=0
+duration=""
+warmup=""
+payload=0
+workloads="call hook idle scale fanin"
+systems="juno nats dbus floor"
+dir=build-bench
+install=1
+cpus=""
+
+usage () {
+  sed -n '4,6p' "$0" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; rounds=1 ;;
+    --rounds) rounds="$2"; shift ;;
+    --duration) duration="$2"; shift ;;
+    --warmup) warmup="$2"; shift ;;
+    --payload) payload="$2"; shift ;;
+    --workloads) workloads="${2//,/ }"; shift ;;
+    --systems) systems="${2//,/ }"; shift ;;
+    --build-dir) dir="$2"; shift ;;
+    --cpus) cpus="$2"; shift ;;
+    --no-install) install=0 ;;
+    -h|--help) usage ;;
+    *) echo "bench.sh: unknown argument '$1'" >&2; usage ;;
+  esac
+  shift
+done
+
+# --- what the run needs ----------------------------------------------------
+if [ "$install" = 1 ]; then
+  want="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libjson-glib-dev gettext
+        python3 nats-server libnats-dev dbus libdbus-1-dev gnuplot-nox"
+  missing=""
+  for p in $want; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+  done
+  if [ -n "$missing" ]; then
+    echo "bench.sh: installing:$missing" >&2
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  fi
+fi
+
+# --- build -------------------------------------------------------------------
+if [ ! -f "$dir/build.ninja" ]; then
+  meson setup "$dir" --buildtype=release > "$dir.setup.log" 2>&1 ||
+    { cat "$dir.setup.log" >&2; echo "bench.sh: meson setup failed" >&2; exit 1; }
+  rm -f "$dir.setup.log"
+fi
+if ! ninja -C "$dir" > "$dir/bench-build.log" 2>&1; then
+  tail -n 40 "$dir/bench-build.log" >&2
+  echo "bench.sh: build failed" >&2
+  exit 1
+fi
+
+juno="$dir/src/daemon/juno"
+gen="$dir/tests/bench/juno-bench"
+relay="$dir/tests/bench/juno-bench-relay"
+for f in "$juno" "$gen" "$relay"; do
+  [ -x "$f" ] || { echo "bench.sh: $f was not built" >&2; exit 1; }
+done
+
+common=(--payload "$payload")
+if [ "$quick" = 1 ]; then
+  common+=(--quick --modules 1000,10000 --scale 10,1000,10000)
+fi
+[ -n "$duration" ] && common+=(--duration "$duration")
+[ -n "$warmup" ] && common+=(--warmup "$warmup")
+
+pin=""
+[ -n "$cpus" ] && pin="taskset -c $cpus "
+
+command_for () {
+  case "$1" in
+    juno) echo "$gen --system juno --server $juno" ;;
+    floor) echo "$gen --system floor --server $relay" ;;
+    nats)
+      [ -x "$dir/tests/bench/juno-bench-nats" ] && command -v nats-server >/dev/null &&
+        echo "$dir/tests/bench/juno-bench-nats --server $(command -v nats-server)" ;;
+    dbus)
+      [ -x "$dir/tests/bench/juno-bench-dbus" ] && command -v dbus-daemon >/dev/null &&
+        echo "$dir/tests/bench/juno-bench-dbus --server $(command -v dbus-daemon)" ;;
+  esac
+}
+
+# --- the machine ---------------------------------------------------------------
+raw="$dir/bench-raw.txt"
+machine="$dir/bench-machine.txt"
+{
+  echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "nproc: $(nproc)"
+  echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+  echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "kernel: $(uname -r)"
+  echo "os: $(. /etc/os-release && echo "$PRETTY_NAME")"
+  echo "juno: $("$juno" --version 2>&1 | head -1)"
+  echo "nats-server: $(nats-server --version 2>&1 | head -1)"
+  echo "libnats: $(pkg-config --modversion libnats 2>/dev/null || echo none)"
+  echo "dbus-daemon: $(dbus-daemon --version 2>&1 | head -1)"
+  echo "fd limit: $(ulimit -Hn) (hard)"
+  echo "rounds: $rounds; options: ${common[*]}${cpus:+; cpus: $cpus}"
+} > "$machine"
+cat "$machine" >&2
+: > "$raw"
+
+# --- the runs: round -> workload -> system, so drift hits every system -------
+failures=0
+for round in $(seq 1 "$rounds"); do
+  for w in $workloads; do
+    for s in $systems; do
+      cmd=$(command_for "$s") || true
+      if [ -z "$cmd" ]; then
+        echo "bench.sh: round $round: $s not available, skipped" >&2
+        continue
+      fi
+      cmd="$pin$cmd"
+      echo "bench.sh: round $round/$rounds: $w on $s" >&2
+      # shellcheck disable=SC2086
+      if ! $cmd --workload "$w" "${common[@]}" > "$dir/bench-last.txt"; then
+        echo "bench.sh: round $round: $w on $s FAILED (partial figures kept)" >&2
+        failures=$((failures + 1))
+      fi
+      sed -n "s/^RESULT /RESULT $round /p" "$dir/bench-last.txt" >> "$raw"
+    done
+  done
+done
+
+# --- the report ------------------------------------------------------------------
+mkdir -p docs
+python3 - "$raw" "$machine" "$dir" <<'PY'
+import csv, statistics, sys, collections
+raw, machine, out = sys.argv[1], sys.argv[2], sys.argv[3]
+systems = ["juno", "nats", "dbus", "floor"]
+anchors = ["nats", "dbus", "floor"]
+vals = collections.defaultdict(list)          # (workload, param, metric, system) -> values
+order = []
+for line in open(raw):
+    f = line.split()
+    if len(f) != 7:
+        continue
+    _, rnd, system, workload, param, metric, value = f
+    # One run has one payload size; it is stated in the header instead.
+    param = ",".join(x for x in param.split(",") if not x.startswith("payload="))
+    key = (workload, param, metric)
+    if key not in order:
+        order.append(key)
+    vals[key + (system,)].append(float(value))
+
+def stat(key, system):
+    v = vals.get(key + (system,))
+    return (statistics.median(v), min(v), max(v), len(v)) if v else None
+
+def fmt(x):
+    if x is None:
+        return "-"
+    a = abs(x)
+    if a >= 1e6: return "%.2fM" % (x / 1e6)
+    if a >= 1e4: return "%.0fk" % (x / 1e3)
+    if a >= 100: return "%.0f" % x
+    return "%.3g" % x
+
+workload_rank = {w: i for i, w in enumerate(["call", "hook", "idle", "scale", "fanin"])}
+def sort_key(k):
+    w, p, m = k
+    num = 0
+    for part in p.split(","):
+        if "=" in part:
+            try: num = int(part.split("=")[1]); break
+            except ValueError: pass
+    return (workload_rank.get(w, 9), num, p, m)
+order.sort(key=sort_key)
+
+with open(out + "/bench-results.csv", "w", newline="") as fh:
+    wr = csv.writer(fh)
+    wr.writerow(["workload", "param", "metric", "system", "median", "min", "max", "rounds"])
+    for k in order:
+        for s in systems:
+            st = stat(k, s)
+            if st:
+                wr.writerow(list(k) + [s, "%.6g" % st[0], "%.6g" % st[1], "%.6g" % st[2], st[3]])
+
+lines = []
+lines.append("juno benchmark results (median [min-max] over rounds; ratio = juno / anchor)")
+lines += ["  " + l.rstrip() for l in open(machine)]
+lines.append("")
+hdr = "%-6s %-16s %-21s" % ("work", "param", "metric") + "".join("%-24s" % s for s in systems) + "".join("%-10s" % ("/" + a) for a in anchors)
+lines.append(hdr)
+lines.append("-" * len(hdr))
+for k in order:
+    row = "%-6s %-16s %-21s" % k
+    for s in systems:
+        st = stat(k, s)
+        row += "%-24s" % ("-" if not st else "%s [%s-%s]" % (fmt(st[0]), fmt(st[1]), fmt(st[2])))
+    j = stat(k, "juno")
+    for a in anchors:
+        st = stat(k, a)
+        row += "%-10s" % ("%.2fx" % (j[0] / st[0]) if j and st and st[0] else "-")
+    lines.append(row)
+
+def med(w, p, m, s="juno"):
+    st = stat((w, p, m), s)
+    return st[0] if st else None
+
+def largest(w, metric):
+    ns = sorted(int(p.split("=")[1]) for (ww, p, mm) in order if ww == w and mm == metric and p.startswith("modules=") and "," not in p and stat((ww, p, mm), "juno"))
+    return ns[-1] if ns else None
+
+targets = []
+def target(name, value, limit, ok, shown):
+    targets.append((name, shown, "yes" if ok else ("NO" if ok is not None else "not measured")))
+
+for param, label in (("inflight=1", "2 CPUs, free"), ("inflight=1,cpus=1", "all on 1 CPU")):
+    p50, fl = med("call", param, "p50_us"), med("call", param, "p50_us", "floor")
+    target("call latency p50 <= 1.5x floor (%s)" % label, p50, fl, (p50 <= 1.5 * fl) if p50 and fl else None,
+           "%s us vs floor %s us (%.2fx)" % (fmt(p50), fmt(fl), p50 / fl) if p50 and fl else "-")
+cps, ncps = med("call", "inflight=64", "calls_per_s"), med("call", "inflight=64", "calls_per_s", "nats")
+target(">= 250 000 calls/s, 64 in flight", cps, 250000, (cps >= 250000) if cps else None, "%s calls/s" % fmt(cps))
+target(">= 5x NATS request-reply, 64 in flight", cps, ncps, (cps >= 5 * ncps) if cps and ncps else None,
+       "%.2fx NATS (%s)" % (cps / ncps, fmt(ncps)) if cps and ncps else "-")
+d, nd = med("hook", "listeners=10", "deliveries_per_s"), med("hook", "listeners=10", "deliveries_per_s", "nats")
+target(">= 1 000 000 deliveries/s, 10 listeners", d, 1e6, (d >= 1e6) if d else None, "%s/s" % fmt(d))
+target(">= NATS pub/sub, 10 listeners", d, nd, (d >= nd) if d and nd else None,
+       "%.2fx NATS (%s/s)" % (d / nd, fmt(nd)) if d and nd else "-")
+rss0, anon0 = med("idle", "modules=0", "rss_kb"), med("idle", "modules=0", "rss_anon_kb")
+target("broker RSS idle <= 3 MB", rss0, 3072, (rss0 <= 3072) if rss0 else None,
+       "%s kB VmRSS (of which RssAnon %s kB)" % (fmt(rss0), fmt(anon0)))
+n = largest("idle", "bytes_per_module")
+bpm = med("idle", "modules=%d" % n, "bytes_per_module") if n else None
+target("RSS per idle module <= 4 KB", bpm, 4096, (bpm <= 4096) if bpm else None,
+       "%s bytes at %d modules" % (fmt(bpm), n) if bpm else "-")
+n = largest("scale", "p50_us")
+if n:
+    l0, l1 = med("scale", "modules=10", "p50_us"), med("scale", "modules=%d" % n, "p50_us")
+    c0, c1 = med("scale", "modules=10", "calls_per_s"), med("scale", "modules=%d" % n, "calls_per_s")
+    flat = l0 and l1 and c0 and c1 and l1 <= 1.25 * l0 and c1 >= 0.8 * c0
+    target("100 000 modules, per-message cost flat", None, None,
+           (flat if n >= 100000 else None) if l0 and c0 else None,
+           "at %d modules: p50 %.2fx, calls/s %.2fx of 10 modules%s" % (
+               n, l1 / l0, c1 / c0, "" if n >= 100000 else " (100 000 not reachable: fd limit; flat up to %d: %s)" % (n, "yes" if flat else "NO")))
+else:
+    target("100 000 modules, per-message cost flat", None, None, None, "-")
+
+lines.append("")
+lines.append("targets (juno)")
+for name, shown, ok in targets:
+    lines.append("  %-50s %-14s %s" % (name, ok, shown))
+open(out + "/bench-results.txt", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+
+# Scale plot data: modules, then p50 and calls/s for each system.
+ns = sorted({int(p.split("=")[1]) for (w, p, m) in order if w == "scale" and p.startswith("modules=") and "," not in p})
+with open(out + "/bench-scale.dat", "w") as fh:
+    fh.write("# modules " + " ".join(s + "_p50_us" for s in systems) + " " + " ".join(s + "_calls_per_s" for s in systems) + "\n")
+    for n in ns:
+        row = [str(n)]
+        for m in ("p50_us", "calls_per_s"):
+            for s in systems:
+                v = med("scale", "modules=%d" % n, m, s)
+                row.append("%.6g" % v if v is not None else "NaN")
+        fh.write(" ".join(row) + "\n")
+PY
+
+# Plot only when the scale workload ran (the file has more than its header).
+if command -v gnuplot >/dev/null && [ "$(wc -l < "$dir/bench-scale.dat")" -gt 1 ]; then
+  gnuplot <<EOF
+set terminal pngcairo size 1200,480 font "sans,10" noenhanced
+set output "docs/performance-scale.png"
+set multiplot layout 1,2 title "juno vs anchors with N idle modules connected ($(nproc) CPUs, median of $rounds round(s))"
+set logscale x
+set grid
+set key top left
+set xlabel "idle modules connected"
+set ylabel "call latency p50, 1 in flight (us, log scale)"
+set logscale y
+plot for [i=2:5] "$dir/bench-scale.dat" using 1:i with linespoints lw 2 title word("juno nats dbus floor", i - 1)
+set ylabel "calls per second, 64 in flight"
+unset logscale y
+set yrange [0:*]
+set format y "%.1s%c"
+plot for [i=6:9] "$dir/bench-scale.dat" using 1:i with linespoints lw 2 title word("juno nats dbus floor", i - 5)
+unset multiplot
+EOF
+  echo "bench.sh: wrote docs/performance-scale.png" >&2
+fi
+echo "bench.sh: results in $dir/bench-results.txt and $dir/bench-results.csv" >&2
+[ "$failures" -eq 0 ] || echo "bench.sh: $failures run(s) failed; see above" >&2
+exit $(( failures > 0 ))

@@ -1,0 +1,201 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Helpers for the client tests: the real broker, raw protocol modules, junoctl.
+
+The broker's path comes from $JUNO_BROKER; readiness is READY=1 on a notify
+socket the test owns. RawModule speaks the wire protocol directly, so the
+tests of junoctl and of the bindings do not depend on what they test.
+"""
+
+import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+TIMEOUT = 10.0
+
+
+def wait_until(predicate, what, timeout=TIMEOUT):
+    """Polls a condition the test cannot be notified of (state in another process)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for " + what
+        time.sleep(0.01)
+
+
+class Broker:
+    def __init__(self, tcp=False):
+        self.dir = Path(tempfile.mkdtemp(prefix="juno-client-"))
+        self.socket_path = self.dir / "juno.sock"
+        self.notify_path = self.dir / "notify"
+        self.log_path = self.dir / "broker.log"
+        self.tcp = tcp
+        self.port = None
+        self.proc = None
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(str(self.notify_path))
+
+    def start(self):
+        cmd = [os.environ["JUNO_BROKER"], "-s", str(self.socket_path)]
+        if self.tcp:
+            cmd += ["-p", "0", "--bind-addr", "127.0.0.1"]
+        env = dict(os.environ, NOTIFY_SOCKET=str(self.notify_path), G_DEBUG="fatal-criticals")
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, "broker not ready:\n" + self.read_log()
+            r, _, _ = select.select([self.notify], [], [], left)
+            if r and b"READY=1" in self.notify.recv(4096):
+                break
+        if self.tcp:
+            for line in self.read_log().splitlines():
+                if "Listening on tcp:" in line:
+                    self.port = int(line.rsplit(":", 1)[1])
+            assert self.port
+        return self
+
+    def read_log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            assert self.proc.wait(TIMEOUT) == 0
+        self.proc = None
+
+    def cleanup(self):
+        self.stop()
+        log = self.read_log() if self.log_path.exists() else ""
+        print("--- broker log ---\n" + log)  # pytest shows it when a test fails
+        assert "CRITICAL" not in log and "Sanitizer" not in log, log
+
+
+class RawModule:
+    """A module speaking the wire protocol, answering calls from a thread."""
+
+    def __init__(self, broker, module_id, functions=None):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(str(broker.socket_path))
+        self.functions = functions or {}
+        self.hooks = []
+        self.answers = {}
+        self.calls = []
+        self.lock = threading.Condition()
+        self.serial = 0
+        self.closed = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+        reply = self.request({"type": 1, "moduleId": module_id, "version": "1.0.0"})
+        self.registered = reply["type"] == 2
+        if self.registered:
+            self.wait_for(lambda: any(h["hook"] == "juno.activated" for h in self.hooks), "activation")
+            for name in self.functions:
+                assert self.request({"type": 9, "function": name})["type"] == 10
+
+    def _send(self, message):
+        self.sock.sendall((json.dumps(message) + "\n").encode())
+
+    def _read(self):
+        buf = b""
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                with self.lock:
+                    self.closed = True
+                    self.lock.notify_all()
+                return
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                self._dispatch(json.loads(line))
+
+    def _dispatch(self, msg):
+        with self.lock:
+            if msg["type"] == 8 and "hook" in msg:
+                self.hooks.append(msg)
+            elif msg["type"] == 3:
+                self.calls.append(msg)
+                handler = self.functions.get(msg["function"])
+                if handler is not None:
+                    answer = handler(msg["arguments"])
+                    if answer is not None:
+                        self._send(dict(answer, requestId=msg["requestId"]))
+            else:
+                self.answers[msg["requestId"]] = msg
+            self.lock.notify_all()
+
+    def wait_for(self, predicate, what):
+        with self.lock:
+            assert self.lock.wait_for(predicate, TIMEOUT), "timed out waiting for " + what
+
+    def request(self, message):
+        with self.lock:
+            self.serial += 1
+            rid = "r%d" % self.serial
+        self._send(dict(message, requestId=rid))
+        self.wait_for(lambda: rid in self.answers, "answer to " + rid)
+        return self.answers.pop(rid)
+
+    def call(self, function, arguments=None):
+        reply = self.request({"type": 3, "function": function, "arguments": arguments or {}})
+        assert reply["type"] == 4, reply
+        return reply["data"]
+
+    def module(self, module_id):
+        return self.call("juno.getModuleInfo", {"moduleId": module_id})
+
+    def junoctl_listening(self, hooks):
+        """Whether some junoctl connection listens to all of @hooks."""
+        for m in self.call("juno.listModules"):
+            if m["moduleId"].startswith("junoctl") and set(hooks) <= set(m["registeredHooks"]):
+                return True
+        return False
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+def junoctl(broker, *args, timeout=TIMEOUT, socket_path=None):
+    """Runs junoctl to completion; returns the CompletedProcess."""
+    path = socket_path if socket_path is not None else broker.socket_path
+    cmd = [os.environ["JUNOCTL"], "--socket", str(path)] + [str(a) for a in args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                       stdin=subprocess.DEVNULL)
+    assert_clean(r.stderr)
+    return r
+
+
+def assert_clean(stderr):
+    """No sanitizer or GLib warning reports (under -Db_sanitize builds)."""
+    for bad in ("Sanitizer", "runtime error", "CRITICAL", "-WARNING"):
+        assert bad not in stderr, stderr
+
+
+def junoctl_popen(broker, *args):
+    cmd = [os.environ["JUNOCTL"], "--socket", str(broker.socket_path)] + [str(a) for a in args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+
+
+def assert_one_line_error(stderr, prefix):
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert lines, "no error message"
+    assert lines[0].startswith(prefix), stderr
+    # One line; usage errors add only a pointer to --help.
+    assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("Try 'junoctl")), stderr
+    assert_clean(stderr)

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""libjuno through its typelib from GJS, against the real broker.
+
+gjs-module.js is the module under test; a raw protocol module drives it.
+The example script examples/list-modules.js runs too.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clienttest import TIMEOUT, Broker, RawModule  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+EXAMPLES = HERE.parents[1] / "examples"
+GJS = "/usr/bin/gjs"
+
+
+@pytest.fixture
+def broker():
+    b = Broker().start()
+    yield b
+    b.cleanup()
+
+
+def test_gjs_module(broker):
+    driver = RawModule(broker, "driver", {"echo": lambda a: {"type": 4, "data": a}})
+    for hook in ("gjsmod.ready", "gjsmod.went"):
+        assert driver.request({"type": 5, "hook": hook})["type"] == 6
+    proc = subprocess.Popen([GJS, str(HERE / "gjs-module.js"), str(broker.socket_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        driver.wait_for(lambda: any(h["hook"] == "gjsmod.ready" for h in driver.hooks), "ready")
+        info = driver.module("gjsmod")
+        assert info["version"] == "3.0.0"
+        assert sorted(info["declaredFunctions"]) == ["fail", "greet", "quit"]
+        assert info["registeredHooks"] == ["driver.go"]
+
+        assert driver.call("gjsmod.greet", {"name": "GJS"}) == {"greeting": "Hello, GJS", "caller": "driver"}
+        reply = driver.request({"type": 3, "function": "gjsmod.fail", "arguments": {}})
+        assert reply["type"] == 0 and reply["error"] == 4
+
+        driver.request({"type": 7, "hook": "go", "data": {"n": 41}})
+        driver.wait_for(lambda: any(h["hook"] == "gjsmod.went" for h in driver.hooks), "went")
+        assert [h["data"] for h in driver.hooks if h["hook"] == "gjsmod.went"] == [{"n": 42}]
+        assert [c["arguments"] for c in driver.calls] == [{"n": 41}]
+
+        assert driver.call("gjsmod.quit") is None
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        driver.close()
+    assert proc.returncode == 0, err
+    assert "CRITICAL" not in err and "WARNING" not in err, err
+
+
+def test_gjs_example(broker):
+    m = RawModule(broker, "shown")
+    r = subprocess.run([GJS, str(EXAMPLES / "list-modules.js"), "--once", str(broker.socket_path)],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["juno 0.1.0 active", "shown 1.0.0 active"]
+    m.close()
+
+    r = subprocess.run([GJS, str(EXAMPLES / "list-modules.js"), "--once", str(broker.dir / "absent")],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 1
+    assert r.stderr.startswith("list-modules: ")

@@ -1,0 +1,478 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""junoctl against the real broker: every verb, every error path, exit statuses.
+
+Exit statuses (docs/junoctl.1): 0 ok, 1 error answer, 2 usage or JSON,
+3 no broker, 4 broker lost, 5 timed out.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from clienttest import (Broker, RawModule, TIMEOUT, assert_clean,  # noqa: E402
+                        assert_one_line_error, junoctl, junoctl_popen, wait_until)
+
+REPO = Path(__file__).resolve().parents[2]
+VERBS = ["list", "info juno", "call juno.listModules", "trigger x.y", "listen a.b",
+         "monitor", "stats", "wait juno"]
+
+
+@pytest.fixture
+def broker():
+    b = Broker().start()
+    yield b
+    b.cleanup()
+
+
+def echo(arguments):
+    return {"type": 4, "data": arguments}
+
+
+def fail(arguments):
+    return {"type": 0, "error": arguments.get("code", 0)}
+
+
+def hold(arguments):
+    return None
+
+
+@pytest.fixture
+def service(broker):
+    m = RawModule(broker, "service", {"echo": echo, "fail": fail, "hold": hold})
+    yield m
+    m.close()
+
+
+# -- global options -----------------------------------------------------------
+
+def test_version_and_usage(broker):
+    r = subprocess.run([os.environ["JUNOCTL"], "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout.startswith("junoctl ")
+    r = subprocess.run([os.environ["JUNOCTL"]], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert_one_line_error(r.stderr, "junoctl: no command given")
+    r = junoctl(broker, "frobnicate")
+    assert r.returncode == 2
+    assert_one_line_error(r.stderr, "junoctl: unknown command 'frobnicate'")
+    r = junoctl(broker, "list", "--tcp", "127.0.0.1:1")
+    assert r.returncode == 2
+    assert_one_line_error(r.stderr, "junoctl: list: --socket and --tcp exclude each other")
+    r = junoctl(broker, "list", "--bogus")
+    assert r.returncode == 2
+    assert_one_line_error(r.stderr, "junoctl: list: Unknown option --bogus")
+    r = subprocess.run([os.environ["JUNOCTL"], "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "monitor" in r.stdout and "Exit status" in r.stdout
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_no_broker(broker, verb):
+    r = junoctl(broker, *verb.split(), socket_path=broker.dir / "absent.sock")
+    assert r.returncode == 3, r.stderr
+    assert_one_line_error(r.stderr, "junoctl: %s: cannot connect to the broker at " % verb.split()[0])
+
+
+def test_tcp():
+    b = Broker(tcp=True).start()
+    try:
+        cmd = [os.environ["JUNOCTL"], "--tcp", "127.0.0.1:%d" % b.port, "--json", "list"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+        assert r.returncode == 0, r.stderr
+        assert [m["moduleId"] for m in json.loads(r.stdout)] == ["juno"]
+    finally:
+        b.cleanup()
+
+
+# -- list, info ----------------------------------------------------------------
+
+def test_list(broker, service):
+    r = junoctl(broker, "list")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["MODULE", "VERSION", "CONN", "ACTIVE", "FUNCTIONS", "HOOKS", "DEPENDENCIES"]
+    assert "\033[" not in r.stdout  # no colour when not a terminal
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert set(rows) == {"juno", "service"}  # junoctl's own connection left out
+    assert rows["service"][1:4] == ["1.0.0", rows["service"][2], "yes"]
+    assert sorted(rows["service"][4].split(",")) == ["echo", "fail", "hold"]
+    # Columns are aligned: every row's VERSION starts at the header's.
+    col = lines[0].index("VERSION")
+    assert all(line[col - 2:col] == "  " and line[col] != " " for line in lines[1:])
+
+    r = junoctl(broker, "--json", "list")
+    assert r.returncode == 0
+    modules = json.loads(r.stdout)
+    assert [m["moduleId"] for m in modules] == ["juno", "service"]
+    assert sorted(modules[1]["declaredFunctions"]) == ["echo", "fail", "hold"]
+
+    r = junoctl(broker, "list", "extra")
+    assert r.returncode == 2
+    assert_one_line_error(r.stderr, "junoctl: list: too many arguments")
+
+
+def test_info(broker, service):
+    r = junoctl(broker, "info", "service")
+    assert r.returncode == 0, r.stderr
+    fields = dict(line.split(None, 1) for line in r.stdout.splitlines())
+    assert fields["Module:"] == "service"
+    assert fields["Active:"] == "yes"
+    assert sorted(fields["Functions:"].split(", ")) == ["echo", "fail", "hold"]
+    r = junoctl(broker, "info", "service", "--json")
+    assert json.loads(r.stdout)["moduleId"] == "service"
+
+    r = junoctl(broker, "info", "nobody")
+    assert r.returncode == 1
+    assert_one_line_error(r.stderr, "junoctl: info: nobody: no such module")
+    r = junoctl(broker, "info")
+    assert r.returncode == 2
+    assert_one_line_error(r.stderr, "junoctl: info: no module given")
+
+
+# -- call -------------------------------------------------------------------------
+
+def test_call(broker, service):
+    r = junoctl(broker, "--json", "call", "service.echo", '{"a": [1, "x"]}')
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == {"a": [1, "x"]}
+    assert len(r.stdout.splitlines()) == 1
+    assert service.calls[-1]["caller"].startswith("junoctl-")
+
+    r = junoctl(broker, "call", "service.echo")
+    assert r.returncode == 0
+    assert json.loads(r.stdout) == {}
+
+    r = junoctl(broker, "call", "juno.getModuleInfo", '{"moduleId": "service"}')
+    assert r.returncode == 0
+    assert json.loads(r.stdout)["moduleId"] == "service"
+    assert len(r.stdout.splitlines()) > 1  # pretty-printed for people
+
+
+@pytest.mark.parametrize("args,status,message", [
+    (["nobody.fn"], 1, "junoctl: call: nobody.fn: Unknown module"),
+    (["service.absent"], 1, "junoctl: call: service.absent: Unknown function"),
+    (["service.fail", '{"code": 7}'], 1, "junoctl: call: service.fail: A module with this id"),
+    (["service.fail", '{"code": 77}'], 1, "junoctl: call: service.fail: The module answered with error 77"),
+    (["service.echo", "{bad"], 2, "junoctl: call: invalid JSON arguments: "),
+    (["service.echo", "[1]"], 2, "junoctl: call: the arguments must be a JSON object"),
+    (["service.echo", ""], 2, "junoctl: call: invalid JSON arguments: "),
+    (["nodot"], 2, "junoctl: call: the function must be given as MODULE.FUNCTION"),
+    ([], 2, "junoctl: call: no function given"),
+    (["a.b", "{}", "extra"], 2, "junoctl: call: too many arguments"),
+    (["service.hold", "--timeout", "0.2"], 5, "junoctl: call: service.hold: The call timed out"),
+])
+def test_call_errors(broker, service, args, status, message):
+    r = junoctl(broker, "call", *args)
+    assert r.returncode == status, r.stderr
+    assert_one_line_error(r.stderr, message)
+    assert r.stdout == ""
+
+
+def test_call_broker_dies(broker, service):
+    p = junoctl_popen(broker, "call", "service.hold")
+    service.wait_for(lambda: service.calls, "the call to arrive")
+    broker.stop()
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 4, err
+    assert_one_line_error(err, "junoctl: call: service.hold: Connection to the broker lost")
+
+
+# -- trigger ----------------------------------------------------------------------
+
+def test_trigger(broker):
+    listener = RawModule(broker, "listener")
+    assert listener.request({"type": 5, "hook": "sensor.temp"})["type"] == 6
+    assert listener.request({"type": 5, "hook": "junoctl.beep"})["type"] == 6
+
+    r = junoctl(broker, "trigger", "sensor.temp", '{"c": 21}')
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""
+    r = junoctl(broker, "trigger", "--as", "sensor", "temp")
+    assert r.returncode == 0, r.stderr
+    r = junoctl(broker, "trigger", "beep")
+    assert r.returncode == 0, r.stderr
+    listener.wait_for(lambda: len([h for h in listener.hooks if h["hook"] != "juno.activated"]) == 3,
+                      "three hooks")
+    got = [(h["hook"], h["data"]) for h in listener.hooks if h["hook"] != "juno.activated"]
+    assert got == [("sensor.temp", {"c": 21}), ("sensor.temp", {}), ("junoctl.beep", {})]
+    listener.close()
+
+
+@pytest.mark.parametrize("args,status,message", [
+    (["x.y", "{bad"], 2, "junoctl: trigger: invalid JSON data: "),
+    (["x.y", "3"], 2, "junoctl: trigger: the data must be a JSON object"),
+    ([], 2, "junoctl: trigger: no hook given"),
+    (["x."], 2, "junoctl: trigger: the hook must be given as HOOK or MODULE.HOOK"),
+    (["--as", "a", "b.c"], 2, "junoctl: trigger: --as contradicts the module in MODULE.HOOK"),
+    (["service.ping"], 1, "junoctl: trigger: Could not register as 'service': A module with this id"),
+    (["bad id.ping"], 1, "junoctl: trigger: Could not register as 'bad id': Invalid module id"),
+])
+def test_trigger_errors(broker, service, args, status, message):
+    r = junoctl(broker, "trigger", *args)
+    assert r.returncode == status, r.stderr
+    assert_one_line_error(r.stderr, message)
+
+
+# -- listen -----------------------------------------------------------------------
+
+def test_listen(broker, service):
+    p = junoctl_popen(broker, "listen", "--count", "3", "service.ping", "service.pong")
+    wait_until(lambda: service.junoctl_listening(["service.ping", "service.pong"]), "junoctl to listen")
+    assert service.request({"type": 7, "hook": "ping", "data": {"n": 1}})["type"] == 8
+    assert service.request({"type": 7, "hook": "other"})["type"] == 8
+    assert service.request({"type": 7, "hook": "pong"})["type"] == 8
+    assert service.request({"type": 7, "hook": "ping"})["type"] == 8
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 0, err
+    assert out.splitlines() == ['service.ping {"n":1}', "service.pong {}", "service.ping {}"]
+
+    p = junoctl_popen(broker, "--json", "listen", "-n", "1", "service.ping")
+    wait_until(lambda: service.junoctl_listening(["service.ping"]), "junoctl to listen")
+    service.request({"type": 7, "hook": "ping", "data": {"x": [1]}})
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 0, err
+    assert json.loads(out) == {"hook": "service.ping", "data": {"x": [1]}}
+
+
+def test_listen_until_signal(broker, service):
+    p = junoctl_popen(broker, "listen", "service.ping")
+    wait_until(lambda: service.junoctl_listening(["service.ping"]), "junoctl to listen")
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 0, err
+    assert out == ""
+
+
+def test_listen_broker_dies(broker, service):
+    p = junoctl_popen(broker, "listen", "service.ping")
+    wait_until(lambda: service.junoctl_listening(["service.ping"]), "junoctl to listen")
+    broker.stop()
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 4, err
+    assert_one_line_error(err, "junoctl: listen: The broker closed the connection")
+
+
+@pytest.mark.parametrize("args,message", [
+    ([], "junoctl: listen: no hook given"),
+    (["nodot"], "junoctl: listen: Invalid hook name 'nodot'"),
+    (["a.b.c"], "junoctl: listen: Invalid hook name 'a.b.c'"),
+    (["-n", "-1", "a.b"], "junoctl: listen: --count must not be negative"),
+])
+def test_listen_errors(broker, args, message):
+    r = junoctl(broker, "listen", *args)
+    assert r.returncode == 2, r.stderr
+    assert_one_line_error(r.stderr, message)
+
+
+# -- monitor ----------------------------------------------------------------------
+
+def test_monitor(broker):
+    watcher = RawModule(broker, "watcher")
+    p = junoctl_popen(broker, "--json", "monitor", "--count", "4")
+    wait_until(lambda: watcher.junoctl_listening(["juno.moduleConnected", "juno.moduleDeactivated"]),
+               "junoctl to listen")
+    m = RawModule(broker, "visitor")
+    m.close()
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    conn = events[0]["connectionId"]
+    assert events == [
+        {"event": "moduleConnected", "connectionId": conn},
+        {"event": "moduleActivated", "moduleId": "visitor"},
+        {"event": "moduleDeactivated", "moduleId": "visitor"},
+        {"event": "moduleDisconnected", "connectionId": conn},
+    ]
+
+    p = junoctl_popen(broker, "monitor", "-n", "2")
+    wait_until(lambda: watcher.junoctl_listening(["juno.moduleConnected"]), "junoctl to listen")
+    RawModule(broker, "second").close()
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[0].split()[1:3] == ["connected", "connection"]
+    assert lines[1].split()[1:] == ["activated", "module", "second"]
+    watcher.close()
+
+
+def test_monitor_errors(broker):
+    r = junoctl(broker, "monitor", "extra")
+    assert r.returncode == 2
+    assert_one_line_error(r.stderr, "junoctl: monitor: too many arguments")
+    p = junoctl_popen(broker, "monitor")
+    watcher = RawModule(broker, "watcher")
+    wait_until(lambda: watcher.junoctl_listening(["juno.moduleConnected"]), "junoctl to listen")
+    broker.stop()
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 4, err
+    assert_one_line_error(err, "junoctl: monitor: The broker closed the connection")
+
+
+# -- stats ------------------------------------------------------------------------
+
+def test_stats(broker, service):
+    listener = RawModule(broker, "listener")
+    assert listener.request({"type": 5, "hook": "service.ping"})["type"] == 6
+    r = junoctl(broker, "--json", "stats", "--count", "2", "--interval", "0.05")
+    assert r.returncode == 0, r.stderr
+    samples = [json.loads(line) for line in r.stdout.splitlines()]
+    assert samples == [{"modules": 3, "active": 3, "inactive": 0, "functions": 5, "hooks": 1}] * 2
+
+    r = junoctl(broker, "stats", "-n", "1")
+    assert r.returncode == 0
+    assert r.stdout.split() == ["modules", "3", "active", "3", "inactive", "0",
+                                "functions", "5", "hooks", "1"]
+    listener.close()
+
+
+def test_stats_errors(broker):
+    for args, message in [(["--interval", "0"], "--interval must be between"),
+                          (["-n", "-2"], "--count must not be negative"),
+                          (["x"], "too many arguments")]:
+        r = junoctl(broker, "stats", *args)
+        assert r.returncode == 2
+        assert_one_line_error(r.stderr, "junoctl: stats: " + message)
+
+    p = junoctl_popen(broker, "stats", "--interval", "0.05")
+    assert p.stdout.readline().startswith("modules")
+    broker.stop()
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 4, err
+    assert_one_line_error(err, "junoctl: stats: ")
+    assert len(err.splitlines()) == 1, err
+
+
+# -- wait -------------------------------------------------------------------------
+
+def test_wait(broker, service):
+    r = junoctl(broker, "wait", "service")
+    assert r.returncode == 0, r.stderr
+
+    p = junoctl_popen(broker, "wait", "late", "--timeout", "20")
+    wait_until(lambda: service.junoctl_listening(["juno.moduleActivated"]), "junoctl to listen")
+    assert p.poll() is None
+    late = RawModule(broker, "late")
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 0, err
+    late.close()
+
+
+def test_wait_errors(broker, service):
+    r = junoctl(broker, "wait", "never", "--timeout", "0.3")
+    assert r.returncode == 5
+    assert_one_line_error(r.stderr, "junoctl: wait: never: not active after 0.3 s")
+    r = junoctl(broker, "wait")
+    assert r.returncode == 2
+    assert_one_line_error(r.stderr, "junoctl: wait: no module given")
+    r = junoctl(broker, "wait", "x", "--timeout", "-1")
+    assert r.returncode == 2
+
+    p = junoctl_popen(broker, "wait", "never")
+    wait_until(lambda: service.junoctl_listening(["juno.moduleActivated"]), "junoctl to listen")
+    broker.stop()
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 4, err
+    assert_one_line_error(err, "junoctl: wait: The broker closed the connection")
+
+
+# -- the C example module, driven with junoctl -------------------------------------
+
+def test_example_clock_module(broker):
+    proc = subprocess.Popen([os.environ["JUNO_CLOCK_MODULE"], "--address", str(broker.socket_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        r = junoctl(broker, "wait", "clock", "--timeout", "10")
+        assert r.returncode == 0, r.stderr
+        r = junoctl(broker, "--json", "call", "clock.now")
+        assert r.returncode == 0, r.stderr
+        now = json.loads(r.stdout)
+        assert isinstance(now["unix"], int) and now["time"].endswith("Z")
+        r = junoctl(broker, "--json", "listen", "-n", "1", "clock.tick", timeout=20)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["hook"] == "clock.tick"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=TIMEOUT)
+        assert_clean(err)
+    assert proc.returncode == 0, err
+    assert "clock-module: active" in out
+
+
+# -- terminal output and shell completion -------------------------------------------
+
+def test_colour_only_on_tty(broker, service):
+    import pty
+    master, slave = pty.openpty()
+    cmd = [os.environ["JUNOCTL"], "--socket", str(broker.socket_path), "list"]
+    env = dict(os.environ, TERM="xterm")
+    env.pop("NO_COLOR", None)
+    p = subprocess.Popen(cmd, stdout=slave, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert p.wait(TIMEOUT) == 0
+    os.close(master)
+    assert b"\033[1mMODULE" in out
+    env["NO_COLOR"] = "1"
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    assert "\033[" not in r.stdout
+
+
+def complete(broker, line):
+    """Runs the bash completion for @line; returns the candidates."""
+    script = REPO / "tools" / "junoctl.bash-completion"
+    program = """
+        source /usr/share/bash-completion/bash_completion
+        source "$SCRIPT"
+        COMP_LINE="$LINE"; COMP_POINT=${#COMP_LINE}
+        read -ra COMP_WORDS <<< "$LINE"
+        [[ $LINE == *" " ]] && COMP_WORDS+=("")
+        COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+        _junoctl junoctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+        printf '%s\\n' "${COMPREPLY[@]}"
+    """
+    env = dict(os.environ, SCRIPT=str(script), LINE=line,
+               PATH=str(Path(os.environ["JUNOCTL"]).parent) + ":" + os.environ["PATH"])
+    r = subprocess.run(["bash", "-c", program], capture_output=True, text=True, env=env, timeout=TIMEOUT)
+    assert r.returncode == 0, r.stderr
+    return sorted(w for w in r.stdout.splitlines() if w)
+
+
+def test_bash_completion(broker, service):
+    assert complete(broker, "junoctl li") == ["list", "listen"]
+    assert complete(broker, "junoctl --socket %s info " % broker.socket_path) == ["juno", "service"]
+    assert complete(broker, "junoctl --socket %s call service." % broker.socket_path) == \
+        ["service.echo", "service.fail", "service.hold"]
+    assert "--interval" in complete(broker, "junoctl stats --")
+
+
+def test_potfiles_lists_client_sources():
+    """Every libjuno and junoctl source with translatable strings is in POTFILES.in."""
+    listed = set((REPO / "po" / "POTFILES.in").read_text().split())
+    for folder in ("libjuno", "tools"):
+        for source in sorted((REPO / folder).glob("*.c")):
+            if '_("' in source.read_text() or 'N_("' in source.read_text():
+                assert "%s/%s" % (folder, source.name) in listed, source

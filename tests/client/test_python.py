@@ -1,0 +1,157 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""libjuno through its typelib from Python (PyGObject), against the real broker.
+
+The module under test runs in this process; a raw protocol module on the
+other side checks what reached the broker. The example notification service
+runs as a separate process.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import gi
+import pytest
+
+gi.require_version("Juno", "1.0")
+gi.require_version("Json", "1.0")
+from gi.repository import GLib, Json, Juno  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from clienttest import TIMEOUT, Broker, RawModule, wait_until  # noqa: E402
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def node(value):
+    return Json.from_string(json.dumps(value))
+
+
+def value(n):
+    return json.loads(Json.to_string(n, False))
+
+
+def run_until(predicate):
+    ctx = GLib.MainContext.default()
+    source = GLib.timeout_add(50, lambda: True)
+    deadline = GLib.get_monotonic_time() + int(TIMEOUT * 1e6)
+    try:
+        while not predicate():
+            assert GLib.get_monotonic_time() < deadline, "timed out"
+            ctx.iteration(True)
+    finally:
+        GLib.source_remove(source)
+
+
+@pytest.fixture
+def broker():
+    b = Broker().start()
+    yield b
+    b.cleanup()
+
+
+def test_module(broker):
+    peer = RawModule(broker, "peer", {"echo": lambda a: {"type": 4, "data": a}})
+    assert peer.request({"type": 5, "hook": "pymod.changed"})["type"] == 6
+
+    client = Juno.Client.new("pymod", "2.1.0")
+    client.props.address = str(broker.socket_path)
+    seen = []
+
+    def add(c, invocation):
+        args = value(invocation.get_arguments())
+        assert invocation.get_caller() == "peer"
+        assert invocation.get_function() == "add"
+        invocation.return_value(node(args["a"] + args["b"]))
+
+    held = []
+    client.declare_function("add", add)
+    client.declare_function("later", lambda c, inv: held.append(inv))
+    client.listen("peer.tick")
+    client.connect("hook-triggered::peer.tick", lambda c, h, d: seen.append((h, value(d))))
+    with pytest.raises(GLib.Error) as e:
+        client.listen("notahook")
+    assert e.value.matches(Juno.error_quark(), Juno.Error.INVALID_ARGUMENT)
+
+    results = []
+    client.connect_async(None, lambda c, r: results.append(c.connect_finish(r)))
+    run_until(lambda: results)
+    assert results == [True] and client.props.active
+    client.roundtrip_sync(None)
+
+    info = peer.module("pymod")
+    assert info["version"] == "2.1.0" and sorted(info["declaredFunctions"]) == ["add", "later"]
+    assert info["registeredHooks"] == ["peer.tick"]
+
+    # Called through the broker from the raw module (it blocks; answered here).
+    import threading
+    answers = []
+    t = threading.Thread(target=lambda: answers.append(peer.call("pymod.add", {"a": 2, "b": 40})))
+    t.start()
+    run_until(lambda: answers)
+    t.join()
+    assert answers == [42]
+
+    t = threading.Thread(target=lambda: answers.append(peer.call("pymod.later")))
+    t.start()
+    run_until(lambda: held)
+    held.pop().return_value(node({"done": True}))
+    run_until(lambda: len(answers) == 2)
+    t.join()
+    assert answers[1] == {"done": True}
+
+    # Hooks, detailed signal.
+    peer.request({"type": 7, "hook": "tick", "data": {"n": 1}})
+    run_until(lambda: seen)
+    assert seen == [("peer.tick", {"n": 1})]
+    client.trigger_sync("changed", node({"k": "v"}), None)
+    peer.wait_for(lambda: any(h["hook"] == "pymod.changed" for h in peer.hooks), "hook")
+    assert [h["data"] for h in peer.hooks if h["hook"] == "pymod.changed"] == [{"k": "v"}]
+
+    # Calls out, async and sync, and errors in the JUNO_ERROR domain.
+    out = []
+    client.call_async("peer.echo", node({"x": [1, 2]}), -1, None,
+                      lambda c, r: out.append(value(c.call_finish(r))))
+    run_until(lambda: out)
+    assert out == [{"x": [1, 2]}]
+    assert value(client.call_sync("peer.echo", None, -1, None)) == {}
+    with pytest.raises(GLib.Error) as e:
+        client.call_sync("nobody.fn", None, -1, None)
+    assert e.value.matches(Juno.error_quark(), Juno.Error.UNKNOWN_MODULE)
+    with pytest.raises(GLib.Error) as e:
+        client.call_sync("peer.absent", None, -1, None)
+    assert e.value.code == Juno.Error.UNKNOWN_FUNCTION
+
+    client.close()
+    assert not client.props.active
+    peer.close()
+
+
+def test_example_notify_service(broker):
+    watcher = RawModule(broker, "history")
+    env = dict(os.environ)
+    proc = subprocess.Popen(["/usr/bin/python3", str(EXAMPLES / "notify-service.py"),
+                             "--address", str(broker.socket_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        wait_until(lambda: (watcher.module("notifications") or {}).get("registered"),
+                   "the service to be active")
+        wait_until(lambda: "notify" in watcher.module("notifications")["declaredFunctions"],
+                   "the service's function")
+        assert watcher.request({"type": 5, "hook": "notifications.notified"})["type"] == 6
+        assert watcher.call("notifications.notify", {"summary": "Build done", "body": "ok"}) == {"id": 1}
+        assert watcher.call("notifications.notify", {"summary": "Again"}) == {"id": 2}
+        watcher.wait_for(lambda: len([h for h in watcher.hooks if h["hook"] == "notifications.notified"]) == 2,
+                         "two hooks")
+        got = [h["data"] for h in watcher.hooks if h["hook"] == "notifications.notified"]
+        assert got == [{"id": 1, "summary": "Build done"}, {"id": 2, "summary": "Again"}]
+        bad = watcher.request({"type": 3, "function": "notifications.notify", "arguments": {}})
+        assert bad["type"] == 0 and bad["error"] == 0
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=TIMEOUT)
+        watcher.close()
+    assert "Traceback" not in err, err
+    assert "notifications: active" in out

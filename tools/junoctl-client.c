@@ -1,0 +1,271 @@
+/* junoctl-client.c: the thin layer between the verbs and libjuno
+ *
+ * Connecting, calling synchronously, running a main loop that ends on
+ * SIGINT/SIGTERM or when the broker goes away, turning a GError into the
+ * one-line message and the exit status, and the shared output helpers.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "junoctl.h"
+
+int
+junoctl_exit_status (const GError *error)
+{
+  if (g_error_matches (error, JUNO_ERROR, JUNO_ERROR_DISCONNECTED))
+    return JUNOCTL_EXIT_DISCONNECTED;
+  if (g_error_matches (error, JUNO_ERROR, JUNO_ERROR_NOT_CONNECTED) || error->domain == G_IO_ERROR)
+    return JUNOCTL_EXIT_NO_BROKER;
+  if (juno_error_is_timeout (error))
+    return JUNOCTL_EXIT_TIMEOUT;
+  if (g_error_matches (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT) ||
+      error->domain == JSON_PARSER_ERROR)
+    return JUNOCTL_EXIT_USAGE;
+  return JUNOCTL_EXIT_FAILURE;
+}
+
+int
+junoctl_fail (Junoctl *ctl, const char *what, const GError *error)
+{
+  /* A lost broker is reported both by the signal and by the call in flight. */
+  if (ctl->failed)
+    return junoctl_exit_status (error);
+  ctl->failed = TRUE;
+  if (what != NULL)
+    g_printerr ("junoctl: %s: %s: %s\n", ctl->verb, what, error->message);
+  else
+    g_printerr ("junoctl: %s: %s\n", ctl->verb, error->message);
+  return junoctl_exit_status (error);
+}
+
+char *
+junoctl_own_module_id (void)
+{
+  return g_strdup_printf ("junoctl-%d", (int) getpid ());
+}
+
+static char *
+broker_address (Junoctl *ctl)
+{
+  if (ctl->tcp_address != NULL)
+    return g_strconcat ("tcp:", ctl->tcp_address, NULL);
+  if (ctl->socket_path != NULL)
+    return g_strconcat ("unix:", ctl->socket_path, NULL);
+  return juno_default_address ();
+}
+
+/* Connects as @module_id (NULL: "junoctl-PID") and waits until active. */
+JunoClient *
+junoctl_connect (Junoctl *ctl, const char *module_id, GError **error)
+{
+  g_autofree char *own_id = module_id == NULL ? junoctl_own_module_id () : NULL;
+  g_autofree char *address = broker_address (ctl);
+  g_autoptr(JunoClient) client = NULL;
+
+  client = juno_client_new (module_id != NULL ? module_id : own_id, PACKAGE_VERSION);
+  juno_client_set_address (client, address);
+  juno_client_set_reconnect (client, FALSE);
+  if (!juno_client_connect_sync (client, NULL, error))
+    {
+      if (error != NULL && *error != NULL && (*error)->domain == G_IO_ERROR)
+        g_prefix_error (error, _("cannot connect to the broker at %s: "),
+                        g_str_has_prefix (address, "unix:") ? address + 5 : address);
+      return NULL;
+    }
+  g_set_object (&ctl->client, client);
+  return g_steal_pointer (&client);
+}
+
+JsonNode *
+junoctl_call (Junoctl *ctl, const char *function, JsonNode *arguments, GError **error)
+{
+  return juno_client_call_sync (ctl->client, function, arguments, -1, NULL, error);
+}
+
+JsonNode *
+junoctl_parse_json (const char *text, GError **error)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  JsonNode *root;
+
+  if (!json_parser_load_from_data (parser, text, -1, error))
+    return NULL;
+  root = json_parser_get_root (parser);
+  if (root == NULL)
+    {
+      g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
+                           _("empty JSON text"));
+      return NULL;
+    }
+  return json_node_ref (root);
+}
+
+void
+junoctl_print_json (Junoctl *ctl, JsonNode *node)
+{
+  g_autofree char *text = json_to_string (node, !ctl->json);
+
+  g_print ("%s\n", text);
+  fflush (stdout);
+}
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  junoctl_quit (user_data, JUNOCTL_EXIT_OK);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_disconnected (JunoClient *client, const GError *error, gpointer user_data)
+{
+  Junoctl *ctl = user_data;
+
+  junoctl_quit (ctl, junoctl_fail (ctl, NULL, error));
+}
+
+/* Makes the main loop end with an error when the broker goes away. */
+void
+junoctl_watch_connection (Junoctl *ctl)
+{
+  g_signal_connect (ctl->client, "disconnected", G_CALLBACK (on_disconnected), ctl);
+}
+
+/* Runs until junoctl_quit(), SIGINT or SIGTERM; the status is in ctl->status. */
+void
+junoctl_run (Junoctl *ctl)
+{
+  guint sigint_id, sigterm_id;
+
+  if (ctl->quit)
+    return;
+  ctl->loop = g_main_loop_new (NULL, FALSE);
+  sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, ctl);
+  sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, ctl);
+  g_main_loop_run (ctl->loop);
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+  if (ctl->client != NULL)
+    g_signal_handlers_disconnect_by_data (ctl->client, ctl);
+}
+
+void
+junoctl_quit (Junoctl *ctl, int status)
+{
+  if (ctl->status == JUNOCTL_EXIT_OK)
+    ctl->status = status;
+  ctl->quit = TRUE;
+  if (ctl->loop != NULL)
+    g_main_loop_quit (ctl->loop);
+}
+
+char *
+junoctl_timestamp (void)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *seconds = g_date_time_format (now, "%H:%M:%S");
+
+  return g_strdup_printf ("%s.%03d", seconds, g_date_time_get_microsecond (now) / 1000);
+}
+
+const char *
+junoctl_color (Junoctl *ctl, const char *code)
+{
+  return ctl->color ? code : "";
+}
+
+/* Prints @rows (each a GStrv of @n_columns cells, the first the header)
+ * with the columns aligned on display width. */
+void
+junoctl_print_table (Junoctl *ctl, GPtrArray *rows, guint n_columns)
+{
+  g_autofree glong *widths = g_new0 (glong, n_columns);
+
+  for (guint r = 0; r < rows->len; r++)
+    {
+      char **cells = g_ptr_array_index (rows, r);
+
+      for (guint c = 0; c < n_columns; c++)
+        widths[c] = MAX (widths[c], g_utf8_strlen (cells[c], -1));
+    }
+  for (guint r = 0; r < rows->len; r++)
+    {
+      char **cells = g_ptr_array_index (rows, r);
+      g_autoptr(GString) line = g_string_new (r == 0 ? junoctl_color (ctl, "\033[1m") : "");
+
+      for (guint c = 0; c < n_columns; c++)
+        {
+          g_string_append (line, cells[c]);
+          if (c + 1 < n_columns)
+            for (glong pad = g_utf8_strlen (cells[c], -1); pad < widths[c] + 2; pad++)
+              g_string_append_c (line, ' ');
+        }
+      if (r == 0)
+        g_string_append (line, junoctl_color (ctl, "\033[0m"));
+      g_print ("%s\n", line->str);
+    }
+}
+
+const char *
+junoctl_module_string (JsonObject *module, const char *member)
+{
+  JsonNode *node = json_object_get_member (module, member);
+
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
+    return "";
+  return json_node_get_string (node);
+}
+
+gboolean
+junoctl_module_active (JsonObject *module)
+{
+  JsonNode *node = json_object_get_member (module, "registered");
+
+  return node != NULL && json_node_get_value_type (node) == G_TYPE_BOOLEAN &&
+         json_node_get_boolean (node);
+}
+
+/* Joins an array member (functions, hooks) or, for an object member
+ * (dependencies), its "key requirement" pairs. */
+char *
+junoctl_module_join (JsonObject *module, const char *member, const char *separator)
+{
+  JsonNode *node = json_object_get_member (module, member);
+  g_autoptr(GString) text = g_string_new (NULL);
+
+  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          JsonNode *element = json_array_get_element (array, i);
+
+          if (json_node_get_value_type (element) != G_TYPE_STRING)
+            continue;
+          if (text->len > 0)
+            g_string_append (text, separator);
+          g_string_append (text, json_node_get_string (element));
+        }
+    }
+  else if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
+    {
+      JsonObjectIter iter;
+      const char *name;
+      JsonNode *value;
+
+      json_object_iter_init (&iter, json_node_get_object (node));
+      while (json_object_iter_next (&iter, &name, &value))
+        {
+          if (text->len > 0)
+            g_string_append (text, separator);
+          g_string_append_printf (text, "%s %s", name,
+                                  json_node_get_value_type (value) == G_TYPE_STRING ? json_node_get_string (value) : "?");
+        }
+    }
+  return g_string_free (g_steal_pointer (&text), FALSE);
+}

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages juno needs to build, run and test, if any
-# are missing. Usage: scripts/deps.sh [build|test|bench]
+# are missing. Usage: scripts/deps.sh [build|test]
 set -eu
 
 build="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libjson-glib-dev gettext libsystemd-dev systemd"

@@ -41,7 +41,7 @@ typedef struct
   guint64 bytes_in;
   guint64 bytes_out;
   guint64 calls_routed;
-  guint64 calls_failed;       /* answered with an error of any kind */
+  guint64 calls_failed;       /* routed calls answered with an error: the callee's, 8 or 9 */
   guint64 calls_timed_out;
   guint64 hooks_triggered;
   guint64 hooks_delivered;

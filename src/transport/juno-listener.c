@@ -260,7 +260,10 @@ juno_listener_adopt_fd (JunoListener *self, int fd, GError **error)
   g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, error);
 
   if (socket == NULL)
-    return FALSE;
+    {
+      close (fd); /* ours to close: the caller handed it over */
+      return FALSE;
+    }
   if (g_socket_get_socket_type (socket) != G_SOCKET_TYPE_STREAM)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, "fd %d is not a stream socket", fd);

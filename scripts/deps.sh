@@ -3,7 +3,7 @@
 # are missing. Usage: scripts/deps.sh [build|test]
 set -eu
 
-build="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libjson-glib-dev gettext libsystemd-dev systemd"
+build="meson ninja-build pkg-config gcc libc6-dev libglib2.0-dev libjson-glib-dev gettext systemd"
 test="python3 python3-pytest socat groff-base gobject-introspection libgirepository1.0-dev python3-gi gjs gir1.2-json-1.0 bash-completion valac gir1.2-glib-2.0 libglib2.0-bin dbus dbus-daemon dbus-bin systemd util-linux"
 
 case "${1:-build}" in

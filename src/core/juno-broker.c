@@ -406,9 +406,9 @@ void
 juno_broker_begin_message (JunoBroker *self, const char *request_id_literal, gsize len, JunoMessageType type)
 {
   g_string_truncate (self->out, 0);
-  g_string_append (self->out, "{\"requestId\":");
-  g_string_append_len (self->out, request_id_literal, (gssize) len);
-  g_string_append (self->out, ",\"type\":");
+  JUNO_OUT_LITERAL (self->out, "{\"requestId\":");
+  juno_out_append (self->out, request_id_literal, len);
+  JUNO_OUT_LITERAL (self->out, ",\"type\":");
   juno_append_uint (self->out, type);
 }
 
@@ -424,9 +424,9 @@ void
 juno_broker_begin_broker_message (JunoBroker *self, JunoMessageType type)
 {
   g_string_truncate (self->out, 0);
-  g_string_append (self->out, "{\"requestId\":\"b");
+  JUNO_OUT_LITERAL (self->out, "{\"requestId\":\"b");
   juno_append_uint (self->out, self->next_message_id++);
-  g_string_append (self->out, "\",\"type\":");
+  JUNO_OUT_LITERAL (self->out, "\",\"type\":");
   juno_append_uint (self->out, type);
 }
 
@@ -434,7 +434,7 @@ juno_broker_begin_broker_message (JunoBroker *self, JunoMessageType type)
 void
 juno_broker_finish_message (JunoBroker *self)
 {
-  g_string_append (self->out, "}\n");
+  JUNO_OUT_LITERAL (self->out, "}\n");
 }
 
 void
@@ -464,7 +464,7 @@ juno_broker_send_error (JunoBroker *self, JunoEndpoint *endpoint, const JunoJson
     juno_broker_begin_reply (self, request_id, JUNO_MSG_ERROR);
   else
     juno_broker_begin_message (self, undefined, sizeof undefined - 1, JUNO_MSG_ERROR);
-  g_string_append (self->out, ",\"error\":");
+  JUNO_OUT_LITERAL (self->out, ",\"error\":");
   juno_append_uint (self->out, (guint64) code);
   self->stats.errors_sent++;
   juno_broker_send (self, endpoint);
@@ -556,6 +556,8 @@ parse_result_reason (JunoParseResult result)
       return "nested deeper than the limit";
     case JUNO_PARSE_NOT_OBJECT:
       return "not a JSON object";
+    case JUNO_PARSE_INVALID_UTF8:
+      return "not UTF-8";
     case JUNO_PARSE_INVALID_JSON:
     case JUNO_PARSE_OK:
     default:
@@ -579,14 +581,13 @@ juno_broker_handle_line (JunoBroker *self, JunoEndpoint *ep, const char *line, g
 
   if (len > 0 && line[len - 1] == '\r')
     len--;
-  if (!g_utf8_validate_len (line, len, NULL))
+  result = juno_message_parse (line, len, &msg);
+  if (result == JUNO_PARSE_INVALID_UTF8)
     {
       juno_broker_log_peer (self, ep, G_LOG_LEVEL_MESSAGE, "Rejected a line that is not valid UTF-8 or holds a NUL byte");
       juno_broker_send_error (self, ep, NULL, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST);
       return;
     }
-
-  result = juno_message_parse (line, len, &msg);
   if (result == JUNO_PARSE_INVALID_JSON)
     {
       /* Juno clients expect no answer to a line that is not JSON */

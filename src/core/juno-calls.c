@@ -55,7 +55,6 @@ call_free (JunoBroker *self, JunoCall *call)
   g_queue_unlink (&call->callee->calls_in, &call->callee_link);
   if (call->deadline != 0)
     g_queue_unlink (&self->deadlines, &call->deadline_link);
-  g_free (call->caller_request_id);
   g_free (call);
 }
 
@@ -78,7 +77,6 @@ juno_calls_clear (JunoBroker *self)
           JunoCall *call = value;
 
           g_hash_table_iter_remove (&iter);
-          g_free (call->caller_request_id);
           g_free (call);
         }
       g_queue_init (&self->deadlines);
@@ -97,7 +95,7 @@ reschedule (JunoBroker *self)
 static void
 fail_call (JunoBroker *self, JunoCall *call, int code)
 {
-  juno_broker_begin_message (self, call->caller_request_id, strlen (call->caller_request_id), JUNO_MSG_ERROR);
+  juno_broker_begin_message (self, call->caller_request_id, call->caller_request_id_len, JUNO_MSG_ERROR);
   g_string_append (self->out, ",\"error\":");
   juno_append_uint (self->out, (guint64) code);
   self->stats.errors_sent++;
@@ -192,16 +190,25 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   const JunoJsonValue *value = &msg->keys[JUNO_KEY_FUNCTION];
   const JunoJsonValue *args = &msg->keys[JUNO_KEY_ARGUMENTS];
   const JunoJsonValue *rid = &msg->keys[JUNO_KEY_REQUEST_ID];
-  g_autofree char *name = NULL;
+  g_autofree char *decoded = NULL;
+  char buffer[128];
+  char *name, *dot;
   JunoModule *target;
   JunoCall *call;
-  char *dot;
 
   if (value->kind != JUNO_JSON_STRING)
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
   if (ep->module == NULL || !ep->module->active)
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE, "the caller is not active");
-  name = juno_json_value_dup_string (value);
+  if (!value->escaped && value->len - 2 < sizeof buffer)
+    {
+      /* the usual case: the name as it stands, without a heap copy */
+      memcpy (buffer, value->text + 1, value->len - 2);
+      buffer[value->len - 2] = '\0';
+      name = buffer;
+    }
+  else
+    name = decoded = juno_json_value_dup_string (value);
   dot = name ? strchr (name, '.') : NULL;
   if (dot == NULL || !juno_module_id_is_valid (name, (gsize) (dot - name)) || !function_part_is_valid (dot + 1))
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "function is not of the form module.function");
@@ -222,11 +229,12 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
       return;
     }
 
-  call = g_new0 (JunoCall, 1);
+  call = g_malloc0 (sizeof (JunoCall) + rid->len + 1);
   call->token = self->next_call_token++;
   call->caller = ep;
   call->callee = target->endpoint;
-  call->caller_request_id = g_strndup (rid->text, rid->len);
+  memcpy (call->caller_request_id, rid->text, rid->len);
+  call->caller_request_id_len = rid->len;
   call->caller_link.data = call;
   call->callee_link.data = call;
   call->deadline_link.data = call;
@@ -251,18 +259,18 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
     }
 
   g_string_truncate (self->out, 0);
-  g_string_append (self->out, "{\"requestId\":\"j");
+  JUNO_OUT_LITERAL (self->out, "{\"requestId\":\"j");
   juno_append_uint (self->out, call->token);
-  g_string_append (self->out, "\",\"type\":3,\"function\":\"");
-  g_string_append (self->out, dot + 1);
-  g_string_append (self->out, "\",\"arguments\":");
+  JUNO_OUT_LITERAL (self->out, "\",\"type\":3,\"function\":\"");
+  juno_out_append (self->out, dot + 1, strlen (dot + 1));
+  JUNO_OUT_LITERAL (self->out, "\",\"arguments\":");
   if (args->kind == JUNO_JSON_OBJECT)
-    g_string_append_len (self->out, args->text, args->len);
+    juno_out_append (self->out, args->text, args->len);
   else
-    g_string_append (self->out, "{}");
-  g_string_append (self->out, ",\"caller\":\"");
-  g_string_append (self->out, ep->module->id);
-  g_string_append_c (self->out, '"');
+    JUNO_OUT_LITERAL (self->out, "{}");
+  JUNO_OUT_LITERAL (self->out, ",\"caller\":\"");
+  juno_out_append (self->out, ep->module->id, strlen (ep->module->id));
+  JUNO_OUT_LITERAL (self->out, "\"");
   self->stats.calls_routed++;
   ep->stats.calls_made++;
   call->callee->stats.calls_received++;
@@ -306,16 +314,16 @@ juno_calls_handle_answer (JunoBroker *self, JunoEndpoint *ep, JunoMessageType ty
     }
 
   caller = call->caller;
-  juno_broker_begin_message (self, call->caller_request_id, strlen (call->caller_request_id), type);
+  juno_broker_begin_message (self, call->caller_request_id, call->caller_request_id_len, type);
   if (type == JUNO_MSG_FUNCTION_RESPONSE)
     {
       const JunoJsonValue *data = &msg->keys[JUNO_KEY_DATA];
 
-      g_string_append (self->out, ",\"data\":");
+      JUNO_OUT_LITERAL (self->out, ",\"data\":");
       if (data->kind != JUNO_JSON_ABSENT)
-        g_string_append_len (self->out, data->text, data->len);
+        juno_out_append (self->out, data->text, data->len);
       else
-        g_string_append (self->out, "null");
+        JUNO_OUT_LITERAL (self->out, "null");
     }
   else
     {

@@ -18,6 +18,7 @@ typedef enum
   SCAN_OK,
   SCAN_INVALID,
   SCAN_TOO_DEEP,
+  SCAN_BAD_UTF8,
 } ScanStatus;
 
 typedef struct
@@ -30,6 +31,7 @@ typedef struct
 typedef struct
 {
   const char *const *names;
+  const gsize *name_lens;
   guint n_names;
   JunoJsonValue *values; /* n_names entries */
 } Capture;
@@ -47,6 +49,19 @@ static const char *const message_keys[JUNO_N_KEYS] = {
   [JUNO_KEY_ERROR] = "error",
 };
 
+static const gsize message_key_lens[JUNO_N_KEYS] = {
+  [JUNO_KEY_REQUEST_ID] = sizeof "requestId" - 1,
+  [JUNO_KEY_TYPE] = sizeof "type" - 1,
+  [JUNO_KEY_MODULE_ID] = sizeof "moduleId" - 1,
+  [JUNO_KEY_VERSION] = sizeof "version" - 1,
+  [JUNO_KEY_DEPENDENCIES] = sizeof "dependencies" - 1,
+  [JUNO_KEY_FUNCTION] = sizeof "function" - 1,
+  [JUNO_KEY_ARGUMENTS] = sizeof "arguments" - 1,
+  [JUNO_KEY_HOOK] = sizeof "hook" - 1,
+  [JUNO_KEY_DATA] = sizeof "data" - 1,
+  [JUNO_KEY_ERROR] = sizeof "error" - 1,
+};
+
 static ScanStatus scan_value (Scanner *s, guint depth, JunoJsonValue *out, const Capture *capture);
 
 static inline void
@@ -54,6 +69,56 @@ skip_ws (Scanner *s)
 {
   while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
     s->p++;
+}
+
+/* Bytes a string may hold as they are: printable ASCII but '"' and '\\'. */
+static const guint8 plain_string_byte[256] = {
+  [0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,           /* 0x22 '"' */
+  [0x30] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  [0x40] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  [0x50] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,           /* 0x5c '\\' */
+  [0x60] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+  [0x70] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+};
+
+/* Steps over one UTF-8 sequence of 2 to 4 bytes (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+static gboolean
+skip_utf8 (Scanner *s)
+{
+  const guchar *p = (const guchar *) s->p;
+  gsize left = (gsize) (s->end - s->p);
+  guchar lo = 0x80, hi = 0xbf;
+  gsize n;
+
+  if (p[0] >= 0xc2 && p[0] <= 0xdf)
+    n = 2;
+  else if (p[0] >= 0xe0 && p[0] <= 0xef)
+    {
+      n = 3;
+      if (p[0] == 0xe0)
+        lo = 0xa0;
+      else if (p[0] == 0xed)
+        hi = 0x9f;
+    }
+  else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+    {
+      n = 4;
+      if (p[0] == 0xf0)
+        lo = 0x90;
+      else if (p[0] == 0xf4)
+        hi = 0x8f;
+    }
+  else
+    return FALSE;
+
+  if (left < n || p[1] < lo || p[1] > hi)
+    return FALSE;
+  for (gsize i = 2; i < n; i++)
+    if ((p[i] & 0xc0) != 0x80)
+      return FALSE;
+  s->p += n;
+  return TRUE;
 }
 
 static ScanStatus
@@ -64,18 +129,24 @@ scan_string (Scanner *s, gboolean *escaped)
     {
       guchar c = (guchar) *s->p;
 
+      if (plain_string_byte[c])
+        {
+          s->p++;
+          continue;
+        }
       if (c == '"')
         {
           s->p++;
           return SCAN_OK;
         }
-      if (c < 0x20)
-        return SCAN_INVALID;
-      if (c != '\\')
+      if (c >= 0x80)
         {
-          s->p++;
+          if (!skip_utf8 (s))
+            return SCAN_BAD_UTF8;
           continue;
         }
+      if (c != '\\')
+        return SCAN_INVALID; /* a control character */
 
       *escaped = TRUE;
       if (++s->p >= s->end)
@@ -167,7 +238,7 @@ capture_index (const Capture *capture, const char *key, gsize len, gboolean esca
     }
 
   for (guint i = 0; i < capture->n_names; i++)
-    if (strncmp (capture->names[i], key, len) == 0 && capture->names[i][len] == '\0')
+    if (capture->name_lens[i] == len && memcmp (capture->names[i], key, len) == 0)
       return (int) i;
   return -1;
 }
@@ -325,7 +396,7 @@ scan_document (const char *text, gsize len, JunoJsonValue *root, const Capture *
 JunoParseResult
 juno_message_parse (const char *line, gsize len, JunoMessage *msg)
 {
-  Capture capture = { message_keys, JUNO_N_KEYS, msg->keys };
+  Capture capture = { message_keys, message_key_lens, JUNO_N_KEYS, msg->keys };
   JunoJsonValue root;
   Scanner peek = { line, line + len };
 
@@ -336,10 +407,13 @@ juno_message_parse (const char *line, gsize len, JunoMessage *msg)
   skip_ws (&peek);
   switch (scan_document (line, len, &root, peek.p < peek.end && *peek.p == '{' ? &capture : NULL))
     {
+    case SCAN_BAD_UTF8:
+      return JUNO_PARSE_INVALID_UTF8;
     case SCAN_TOO_DEEP:
-      return JUNO_PARSE_TOO_DEEP;
+      /* a line that is not UTF-8 is refused as such, wherever the fault */
+      return g_utf8_validate_len (line, len, NULL) ? JUNO_PARSE_TOO_DEEP : JUNO_PARSE_INVALID_UTF8;
     case SCAN_INVALID:
-      return JUNO_PARSE_INVALID_JSON;
+      return g_utf8_validate_len (line, len, NULL) ? JUNO_PARSE_INVALID_JSON : JUNO_PARSE_INVALID_UTF8;
     case SCAN_OK:
     default:
       break;
@@ -351,7 +425,8 @@ gboolean
 juno_json_object_lookup (const char *text, gsize len, const char *key, JunoJsonValue *out)
 {
   const char *names[1] = { key };
-  Capture capture = { names, 1, out };
+  gsize name_lens[1] = { strlen (key) };
+  Capture capture = { names, name_lens, 1, out };
   JunoJsonValue root;
 
   memset (out, 0, sizeof *out);

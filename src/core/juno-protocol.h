@@ -7,7 +7,8 @@
  * the encoder splices into the outgoing message unchanged: a message is
  * parsed once and never rebuilt from a tree.
  *
- * The line must be valid UTF-8 without NUL bytes before it gets here.
+ * The same pass checks that the strings are UTF-8; a line that is not UTF-8
+ * or holds a NUL byte, anywhere, is JUNO_PARSE_INVALID_UTF8.
  */
 #pragma once
 
@@ -65,6 +66,7 @@ typedef enum
   JUNO_PARSE_INVALID_JSON,
   JUNO_PARSE_TOO_DEEP,
   JUNO_PARSE_NOT_OBJECT,
+  JUNO_PARSE_INVALID_UTF8,
 } JunoParseResult;
 
 JunoParseResult juno_message_parse (const char *line, gsize len, JunoMessage *msg);

@@ -645,10 +645,10 @@ juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char 
   if (g_hash_table_contains (self->listeners, self->key->str))
     {
       juno_broker_begin_broker_message (self, JUNO_MSG_HOOK_TRIGGERED);
-      g_string_append (self->out, ",\"hook\":");
+      JUNO_OUT_LITERAL (self->out, ",\"hook\":");
       juno_json_append_string (self->out, self->key->str);
-      g_string_append (self->out, ",\"data\":");
-      g_string_append_len (self->out, data, (gssize) data_len);
+      JUNO_OUT_LITERAL (self->out, ",\"data\":");
+      juno_out_append (self->out, data, data_len);
       juno_broker_finish_message (self);
       delivered = deliver_to_listeners (self);
     }

@@ -1,4 +1,4 @@
-/* juno-systemd.h: the seam to systemd (libsystemd)
+/* juno-systemd.h: the seam to systemd (sd_notify, socket activation)
  *
  * Readiness, status and watchdog keep-alives go to $NOTIFY_SOCKET; without
  * it every notification is a no-op. Listening sockets handed over by

@@ -269,6 +269,23 @@ process_input (JunoConnection *self, const char *p, gsize n)
     }
 }
 
+/* Writes what the lines of one read produced before the next read, so
+ * the peers start on it while the other connections are read. */
+static void
+flush_dirty (JunoConnectionContext *ctx)
+{
+  GList *link;
+
+  while ((link = g_queue_pop_head_link (&ctx->dirty)) != NULL)
+    {
+      JunoConnection *conn = link->data;
+
+      conn->dirty = FALSE;
+      if (!conn->closing)
+        flush (conn);
+    }
+}
+
 static void
 on_connection_events (JunoPollHandler *handler, guint32 events)
 {
@@ -291,7 +308,10 @@ on_connection_events (JunoPollHandler *handler, guint32 events)
   else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     juno_connection_close (self, g_strerror (errno));
   else if (n > 0)
-    process_input (self, self->ctx->read_buffer, (gsize) n);
+    {
+      process_input (self, self->ctx->read_buffer, (gsize) n);
+      flush_dirty (self->ctx);
+    }
 }
 
 gboolean
@@ -321,13 +341,6 @@ juno_connection_context_run (JunoConnectionContext *ctx)
           ctx->closed (conn, ctx->closed_data);
         }
 
-      while ((link = g_queue_pop_head_link (&ctx->dirty)) != NULL)
-        {
-          JunoConnection *conn = link->data;
-
-          conn->dirty = FALSE;
-          if (!conn->closing)
-            flush (conn);
-        }
+      flush_dirty (ctx);
     }
 }

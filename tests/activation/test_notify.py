@@ -3,9 +3,9 @@
 WATCHDOG_USEC is set, STOPPING=1 on shutdown; all on a test-owned
 NOTIFY_SOCKET."""
 
-import os
+import pytest
 
-from junodbus import Proxy
+from junodbus import Proxy, wait_until
 
 
 def statuses(b):
@@ -57,11 +57,25 @@ def test_watchdog(broker_factory):
     assert b.notifications.count("WATCHDOG=1") >= max(before, 1) + 1, b.notifications
 
 
-def test_no_notify_socket_is_fine(broker_factory):
+def test_watchdog_for_another_process(broker_factory):
+    """WATCHDOG_PID naming another process means the watchdog is not ours."""
+    b = broker_factory(None, start=False, args=["--bus=none"],
+                       env={"WATCHDOG_USEC": "100000", "WATCHDOG_PID": "1"})
+    b.start()
+    b.module("alpha").ping()
+    b.read_notifications(0.5)
+    assert "WATCHDOG=1" not in b.notifications, b.notifications
+    assert "READY=1" in b.notifications
+
+
+@pytest.mark.parametrize("notify_socket", ["", "relative/path", "/nonexistent/juno-notify.sock",
+                                           "@" + "x" * 200])
+def test_unusable_notify_socket_is_fine(broker_factory, notify_socket):
+    """Without a usable NOTIFY_SOCKET the broker starts and serves all the same."""
     b = broker_factory(None, start=False, args=["--bus=none"])
-    b.start(wait_ready=False)
-    # without NOTIFY_SOCKET the broker still starts; prove it by serving
-    os.environ.get("NOTIFY_SOCKET")
-    from junodbus import wait_until
+    b.start(wait_ready=False, notify_socket=notify_socket)
     wait_until(lambda: "Listening on unix" in b.read_log(), what="the broker to listen")
     b.module("alpha").ping()
+    b.read_notifications(0.2)
+    assert b.notifications == []
+    assert b.stop() == 0

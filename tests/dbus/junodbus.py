@@ -132,9 +132,16 @@ class Broker:
         self.command = command or [broker_path(), "-s", str(self.socket_path)] + self.args
         self.proc = None
 
-    def start(self, wait_ready=True):
+    def start(self, wait_ready=True, notify_socket=None):
+        """@notify_socket: the NOTIFY_SOCKET to give (default: the test's
+        own; "" for none)."""
         env = clean_env(self.env)
-        env["NOTIFY_SOCKET"] = str(self.notify_path)
+        if notify_socket is None:
+            env["NOTIFY_SOCKET"] = str(self.notify_path)
+        elif notify_socket:
+            env["NOTIFY_SOCKET"] = notify_socket
+        else:
+            env.pop("NOTIFY_SOCKET", None)
         self.log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(self.command, stdin=subprocess.DEVNULL, stdout=self.log,
                                      stderr=subprocess.STDOUT, env=env, cwd=str(self.dir),

@@ -22,6 +22,7 @@
 #define INVALID JUNO_PARSE_INVALID_JSON
 #define TOO_DEEP JUNO_PARSE_TOO_DEEP
 #define NOT_OBJECT JUNO_PARSE_NOT_OBJECT
+#define NOT_UTF8 JUNO_PARSE_INVALID_UTF8
 
 typedef enum
 {
@@ -107,7 +108,7 @@ static const struct ParseCase
   { "reject/raw-newline-in-string", "{\"a\":\"\n\"}", 0, INVALID, JSON_GLIB_LENIENT },
   { "reject/raw-0x01-in-string", "{\"a\":\"\x01\"}", 0, INVALID, JSON_GLIB_LENIENT },
   { "reject/raw-0x1f-in-string", "{\"a\":\"\x1f\"}", 0, INVALID, JSON_GLIB_LENIENT },
-  { "reject/raw-nul-in-string", "{\"a\":\"x\0y\"}", 11, INVALID, JSON_GLIB_AGREES },
+  { "reject/raw-nul-in-string", "{\"a\":\"x\0y\"}", 11, NOT_UTF8, JSON_GLIB_AGREES },
   { "reject/control-char-in-key", "{\"a\x02\":1}", 0, INVALID, JSON_GLIB_LENIENT },
   { "reject/escape-x", "{\"a\":\"\\x41\"}", 0, INVALID, JSON_GLIB_LENIENT },
   { "reject/escape-quote", "{\"a\":\"\\'\"}", 0, INVALID, JSON_GLIB_LENIENT },
@@ -440,6 +441,7 @@ check_json_glib (const char *text, gsize len, JunoParseResult result)
       g_assert_false (is_object);
       break;
     case JUNO_PARSE_INVALID_JSON:
+    case JUNO_PARSE_INVALID_UTF8:
       g_assert_false (accepted);
       break;
     case JUNO_PARSE_TOO_DEEP:
@@ -461,6 +463,8 @@ result_name (JunoParseResult result)
       return "TOO_DEEP";
     case JUNO_PARSE_NOT_OBJECT:
       return "NOT_OBJECT";
+    case JUNO_PARSE_INVALID_UTF8:
+      return "INVALID_UTF8";
     default:
       return "?";
     }
@@ -806,6 +810,105 @@ add_corpus_tests (void)
     }
 }
 
+/* The scanner checks UTF-8 inside strings itself; it must agree with
+ * GLib on every sequence, whatever stands around it. */
+static void
+check_utf8 (const guchar *seq, gsize n)
+{
+  static const char *const frames[][2] = {
+    { "{\"requestId\":\"", "\",\"type\":1}" }, /* in a captured value */
+    { "{\"", "\":1}" },                             /* in a key */
+    { "{\"a\":[\"x", "\"]}" },                    /* nested, after ASCII */
+  };
+
+  for (guint f = 0; f < G_N_ELEMENTS (frames); f++)
+    {
+      GString *line = g_string_new (frames[f][0]);
+      JunoMessage msg;
+      JunoParseResult result;
+      gboolean valid;
+
+      g_string_append_len (line, (const char *) seq, (gssize) n);
+      g_string_append (line, frames[f][1]);
+      valid = g_utf8_validate_len (line->str, line->len, NULL);
+      result = parse_exact (line->str, line->len, &msg);
+      if (result != (valid ? JUNO_PARSE_OK : JUNO_PARSE_INVALID_UTF8))
+        {
+          g_autofree char *hex = NULL;
+          GString *h = g_string_new (NULL);
+
+          for (gsize i = 0; i < n; i++)
+            g_string_append_printf (h, "%02x ", seq[i]);
+          hex = g_string_free (h, FALSE);
+          g_test_message ("bytes %sin frame %u: GLib says %s, parse says %s", hex, f,
+                          valid ? "valid" : "invalid", result_name (result));
+          g_assert_cmpint (result, ==, valid ? JUNO_PARSE_OK : JUNO_PARSE_INVALID_UTF8);
+        }
+      g_string_free (line, TRUE);
+    }
+}
+
+static void
+test_utf8_two_bytes (void)
+{
+  for (guint a = 0x80; a <= 0xff; a++)
+    for (guint b = 0; b <= 0xff; b++)
+      {
+        guchar seq[2] = { (guchar) a, (guchar) b };
+
+        if (b == '"' || b == '\\' || b < 0x20)
+          continue; /* those end or break the string whatever came before */
+        check_utf8 (seq, 2);
+      }
+}
+
+static void
+test_utf8_longer (void)
+{
+  /* every lead byte and second byte, with the edges of the later bytes */
+  static const guchar tails[] = { 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xf5, 0xff };
+
+  for (guint a = 0xc0; a <= 0xff; a++)
+    for (guint b = 0x20; b <= 0xff; b++)
+      for (guint i = 0; i < G_N_ELEMENTS (tails); i++)
+        {
+          guchar seq[4] = { (guchar) a, (guchar) b, tails[i], 0x80 };
+
+          if (b == '"' || b == '\\')
+            continue;
+          check_utf8 (seq, 3);
+          check_utf8 (seq, 4);
+          seq[3] = tails[G_N_ELEMENTS (tails) - 1 - i];
+          check_utf8 (seq, 4);
+        }
+}
+
+static void
+test_utf8_outside_strings (void)
+{
+  JunoMessage msg;
+
+  /* not UTF-8 where JSON allows no such byte at all: still "not UTF-8" */
+  assert_parse_result ("{\"a\":1,\xff}", 9, JUNO_PARSE_INVALID_UTF8);
+  /* valid UTF-8 where JSON allows none: just not JSON */
+  assert_parse_result ("{\"a\":\xc3\xa9}", 8, JUNO_PARSE_INVALID_JSON);
+  /* a JSON error before the bad byte does not hide it */
+  assert_parse_result ("{\"a\":,\"\xc0\xaf\"}", 10, JUNO_PARSE_INVALID_UTF8);
+  /* NUL bytes, in a string and outside */
+  assert_parse_result ("{\"a\":\"x\0y\"}", 11, JUNO_PARSE_INVALID_UTF8);
+  assert_parse_result ("{\"a\":1}\0", 9, JUNO_PARSE_INVALID_UTF8);
+  /* too deep and not UTF-8: refused for its bytes */
+  {
+    GString *deep = g_string_new (NULL);
+
+    for (guint i = 0; i < JUNO_JSON_MAX_DEPTH + 2; i++)
+      g_string_append_c (deep, '[');
+    g_string_append (deep, "\"\xed\xa0\x80\"");
+    g_assert_cmpint (parse_exact (deep->str, deep->len, &msg), ==, JUNO_PARSE_INVALID_UTF8);
+    g_string_free (deep, TRUE);
+  }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -830,6 +933,9 @@ main (int argc, char *argv[])
   for (guint i = 0; i < G_N_ELEMENTS (append_cases); i++)
     add_case ("/core/protocol/append-string", append_cases[i].name, &append_cases[i], test_append_string);
   g_test_add_func ("/core/protocol/get-int64/absent", test_get_int64_absent);
+  g_test_add_func ("/core/protocol/utf8/two-bytes", test_utf8_two_bytes);
+  g_test_add_func ("/core/protocol/utf8/longer", test_utf8_longer);
+  g_test_add_func ("/core/protocol/utf8/outside-strings", test_utf8_outside_strings);
   add_corpus_tests ();
 
   return g_test_run ();

@@ -121,13 +121,43 @@ skip_utf8 (Scanner *s)
   return TRUE;
 }
 
+#define ONES G_GUINT64_CONSTANT (0x0101010101010101)
+#define HIGHS G_GUINT64_CONSTANT (0x8080808080808080)
+
+/* Whether none of 8 bytes is '"', '\\', a control character or non-ASCII:
+ * the classic "has a zero byte" test, (x - 1) & ~x & 0x80, per byte. */
+static inline gboolean
+all_plain (guint64 w)
+{
+  guint64 quote = w ^ (ONES * '"');
+  guint64 backslash = w ^ (ONES * '\\');
+  guint64 special = ((quote - ONES) & ~quote) | ((backslash - ONES) & ~backslash) |
+                    (w - ONES * 0x20) | w;
+
+  return (special & HIGHS) == 0;
+}
+
 static ScanStatus
 scan_string (Scanner *s, gboolean *escaped)
 {
   s->p++; /* opening quote */
   while (s->p < s->end)
     {
-      guchar c = (guchar) *s->p;
+      guchar c;
+
+      /* long runs of plain text (a big payload) go 8 bytes at a time */
+      while (s->end - s->p >= 8)
+        {
+          guint64 w;
+
+          memcpy (&w, s->p, sizeof w);
+          if (!all_plain (w))
+            break;
+          s->p += 8;
+        }
+      if (s->p >= s->end)
+        break;
+      c = (guchar) *s->p;
 
       if (plain_string_byte[c])
         {

@@ -21,9 +21,10 @@
 
 typedef struct
 {
+  GList link; /* in JunoConnection.out */
   gsize len;
   gsize cap;
-  gsize off; /* bytes already written */
+  gsize off;  /* bytes already written */
   char data[];
 } Chunk;
 
@@ -45,6 +46,40 @@ struct _JunoConnection
 };
 
 static void on_connection_events (JunoPollHandler *handler, guint32 events);
+
+/* A chunk of at least @len bytes; standard-size ones come from the spares. */
+static Chunk *
+chunk_new (JunoConnectionContext *ctx, gsize len)
+{
+  gsize cap = MAX (CHUNK_SIZE, len);
+  Chunk *chunk;
+
+  if (cap == CHUNK_SIZE && ctx->n_spare_chunks > 0)
+    chunk = ctx->spare_chunks[--ctx->n_spare_chunks];
+  else
+    chunk = g_malloc (sizeof (Chunk) + cap);
+  chunk->len = chunk->off = 0;
+  chunk->cap = cap;
+  chunk->link.data = chunk;
+  chunk->link.prev = chunk->link.next = NULL;
+  return chunk;
+}
+
+static void
+chunk_release (JunoConnectionContext *ctx, Chunk *chunk)
+{
+  if (chunk->cap == CHUNK_SIZE && ctx->n_spare_chunks < G_N_ELEMENTS (ctx->spare_chunks))
+    ctx->spare_chunks[ctx->n_spare_chunks++] = chunk;
+  else
+    g_free (chunk);
+}
+
+void
+juno_connection_context_clear (JunoConnectionContext *ctx)
+{
+  while (ctx->n_spare_chunks > 0)
+    g_free (ctx->spare_chunks[--ctx->n_spare_chunks]);
+}
 
 static void
 mark_dirty (JunoConnection *self)
@@ -77,12 +112,8 @@ connection_send (gpointer user_data, const char *data, gsize len)
   tail = self->out.tail ? self->out.tail->data : NULL;
   if (tail == NULL || tail->cap - tail->len < len)
     {
-      gsize cap = MAX (CHUNK_SIZE, len);
-
-      tail = g_malloc (sizeof (Chunk) + cap);
-      tail->len = tail->off = 0;
-      tail->cap = cap;
-      g_queue_push_tail (&self->out, tail);
+      tail = chunk_new (self->ctx, len);
+      g_queue_push_tail_link (&self->out, &tail->link);
     }
   memcpy (tail->data + tail->len, data, len);
   tail->len += len;
@@ -121,10 +152,10 @@ juno_connection_new (JunoConnectionContext *ctx, int fd, const char *transport, 
 void
 juno_connection_free (JunoConnection *self)
 {
-  Chunk *chunk;
+  GList *link;
 
-  while ((chunk = g_queue_pop_head (&self->out)) != NULL)
-    g_free (chunk);
+  while ((link = g_queue_pop_head_link (&self->out)) != NULL)
+    chunk_release (self->ctx, link->data);
   g_free (self->partial);
   close (self->handler.fd);
   g_free (self);
@@ -185,7 +216,7 @@ flush (JunoConnection *self)
               break;
             }
           left -= in_chunk;
-          g_free (g_queue_pop_head (&self->out));
+          chunk_release (self->ctx, g_queue_pop_head_link (&self->out)->data);
         }
       if ((gsize) written < total)
         break; /* a short write: the socket buffer is full */

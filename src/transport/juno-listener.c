@@ -81,6 +81,7 @@ juno_listener_finalize (GObject *object)
 
   g_clear_pointer (&self->sockets, g_ptr_array_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
+  juno_connection_context_clear (&self->ctx);
   g_free (self->ctx.read_buffer);
 
   G_OBJECT_CLASS (juno_listener_parent_class)->finalize (object);

@@ -883,6 +883,65 @@ test_utf8_longer (void)
         }
 }
 
+/* Long strings are scanned 8 bytes at a time: a special byte must be
+ * found at every offset of a word, and the value's span must stay exact. */
+static void
+test_long_strings (void)
+{
+  static const struct
+  {
+    const char *insert;
+    JunoParseResult result;
+    gboolean escaped;
+  } cases[] = {
+    { "", JUNO_PARSE_OK, FALSE },
+    { "\xc3\xa9", JUNO_PARSE_OK, FALSE },
+    { "\xf0\x9f\x98\x80", JUNO_PARSE_OK, FALSE },
+    { "\\n", JUNO_PARSE_OK, TRUE },
+    { "\\u00e9", JUNO_PARSE_OK, TRUE },
+    { "\\\"", JUNO_PARSE_OK, TRUE },
+    { "\\q", JUNO_PARSE_INVALID_JSON, FALSE },
+    { "\x01", JUNO_PARSE_INVALID_JSON, FALSE },
+    { "\x1f", JUNO_PARSE_INVALID_JSON, FALSE },
+    { "\t", JUNO_PARSE_INVALID_JSON, FALSE },
+    { "\x7f", JUNO_PARSE_OK, FALSE },
+    { "\xff", JUNO_PARSE_INVALID_UTF8, FALSE },
+    { "\xc3", JUNO_PARSE_INVALID_UTF8, FALSE },
+    { "\"x", JUNO_PARSE_INVALID_JSON, FALSE }, /* ends the string early */
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    for (guint before = 0; before < 20; before++)
+      for (guint after = 0; after < 20; after += 3)
+        {
+          GString *line = g_string_new ("{\"requestId\":\"");
+          gsize start = line->len - 1;
+          JunoMessage msg;
+
+          for (guint i = 0; i < before; i++)
+            g_string_append_c (line, (char) ('a' + i % 26));
+          g_string_append (line, cases[c].insert);
+          for (guint i = 0; i < after; i++)
+            g_string_append_c (line, (char) ('A' + i % 26));
+          g_string_append (line, "\",\"type\":1}");
+
+          /* an exact-size copy, so the sanitizers see any read past the end */
+          g_autofree char *copy = g_memdup2 (line->str, line->len);
+
+          g_assert_cmpint (juno_message_parse (copy, line->len, &msg), ==, cases[c].result);
+          if (cases[c].result == JUNO_PARSE_OK)
+            {
+              const JunoJsonValue *v = &msg.keys[JUNO_KEY_REQUEST_ID];
+
+              g_assert_cmpint (v->kind, ==, JUNO_JSON_STRING);
+              g_assert_true (v->text == copy + start);
+              g_assert_cmpuint (v->len, ==, line->len - start - strlen (",\"type\":1}"));
+              g_assert_cmpint (v->escaped, ==, cases[c].escaped);
+            }
+          g_string_free (line, TRUE);
+        }
+}
+
 static void
 test_utf8_outside_strings (void)
 {
@@ -936,6 +995,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/core/protocol/utf8/two-bytes", test_utf8_two_bytes);
   g_test_add_func ("/core/protocol/utf8/longer", test_utf8_longer);
   g_test_add_func ("/core/protocol/utf8/outside-strings", test_utf8_outside_strings);
+  g_test_add_func ("/core/protocol/long-strings", test_long_strings);
   add_corpus_tests ();
 
   return g_test_run ();

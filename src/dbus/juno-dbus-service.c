@@ -32,6 +32,8 @@ struct _JunoDBusService
   guint owner_id;
   guint publish_id;
   JunoStats published;
+  GHashTable *subscribers;    /* unique bus name -> name watch id */
+  gulong hook_handler;        /* connected while there are subscribers */
   JunoDBusReadyFunc ready_func;
   gpointer ready_data;
 };
@@ -46,6 +48,7 @@ juno_dbus_service_dispose (GObject *object)
   JunoDBusService *self = JUNO_DBUS_SERVICE (object);
 
   juno_dbus_service_stop (self);
+  g_clear_pointer (&self->subscribers, g_hash_table_unref);
   g_clear_object (&self->manager);
   g_clear_object (&self->skeleton);
   g_clear_pointer (&self->modules, g_hash_table_unref);
@@ -318,6 +321,89 @@ handle_get_stats (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation, 
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* HookTriggered subscriptions: the broker's hook-triggered signal is
+ * connected only while someone is subscribed, so without subscribers a
+ * hook costs the core no copy and the bus no message. */
+
+static void
+on_hook_triggered (JunoBroker *broker, const char *hook, const char *data_json, JunoDBusService *self)
+{
+  juno_dbus_broker1_emit_hook_triggered (self->skeleton, hook, data_json);
+}
+
+static void
+subscribers_changed (JunoDBusService *self)
+{
+  guint n = g_hash_table_size (self->subscribers);
+
+  if (n > 0 && self->hook_handler == 0)
+    self->hook_handler = g_signal_connect_object (self->broker, "hook-triggered",
+                                                  G_CALLBACK (on_hook_triggered), self, 0);
+  else if (n == 0 && self->hook_handler != 0)
+    {
+      g_signal_handler_disconnect (self->broker, self->hook_handler);
+      self->hook_handler = 0;
+    }
+}
+
+static void
+on_subscriber_vanished (GDBusConnection *connection, const char *name, gpointer data)
+{
+  JunoDBusService *self = data;
+
+  if (g_hash_table_remove (self->subscribers, name))
+    {
+      g_debug ("D-Bus subscriber %s left the bus", name);
+      subscribers_changed (self);
+    }
+}
+
+static void
+unwatch_name (gpointer id)
+{
+  if (id != NULL)
+    g_bus_unwatch_name (GPOINTER_TO_UINT (id));
+}
+
+static gboolean
+handle_subscribe (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation, JunoDBusService *self)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  /* a peer-to-peer connection has no sender: then the connection is the peer */
+  if (sender == NULL)
+    sender = "";
+  if (!g_hash_table_contains (self->subscribers, sender))
+    {
+      guint id = 0;
+
+      if (*sender != '\0')
+        id = g_bus_watch_name_on_connection (g_dbus_method_invocation_get_connection (invocation), sender,
+                                             G_BUS_NAME_WATCHER_FLAGS_NONE, NULL, on_subscriber_vanished,
+                                             self, NULL);
+      g_hash_table_insert (self->subscribers, g_strdup (sender), GUINT_TO_POINTER (id));
+      subscribers_changed (self);
+    }
+  juno_dbus_broker1_complete_subscribe (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+static gboolean
+handle_unsubscribe (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation, JunoDBusService *self)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  if (!g_hash_table_remove (self->subscribers, sender ? sender : ""))
+    {
+      g_dbus_method_invocation_return_error (invocation, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_NOT_SUBSCRIBED,
+                                             "%s is not subscribed", sender ? sender : "this connection");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  subscribers_changed (self);
+  juno_dbus_broker1_complete_unsubscribe (skeleton, invocation);
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 /* Counters */
 
 static void
@@ -423,12 +509,6 @@ on_module_changed (JunoBroker *broker, const char *module_id, const char *name, 
   refresh_module (self, module_id);
 }
 
-static void
-on_hook_triggered (JunoBroker *broker, const char *hook, const char *data_json, JunoDBusService *self)
-{
-  juno_dbus_broker1_emit_hook_triggered (self->skeleton, hook, data_json);
-}
-
 /* Public API */
 
 JunoDBusService *
@@ -439,6 +519,7 @@ juno_dbus_service_new (JunoBroker *broker, const char *const *addresses)
   self->broker = g_object_ref (broker);
   self->addresses = g_strdupv ((char **) addresses);
   self->skeleton = juno_dbus_broker1_skeleton_new ();
+  self->subscribers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unwatch_name);
   self->manager = g_dbus_object_manager_server_new (JUNO_DBUS_PATH);
 
   juno_dbus_broker1_set_version (self->skeleton, juno_broker_get_version (broker));
@@ -451,6 +532,8 @@ juno_dbus_service_new (JunoBroker *broker, const char *const *addresses)
   g_signal_connect_object (self->skeleton, "handle-call-function", G_CALLBACK (handle_call_function), self, 0);
   g_signal_connect_object (self->skeleton, "handle-trigger-hook", G_CALLBACK (handle_trigger_hook), self, 0);
   g_signal_connect_object (self->skeleton, "handle-get-stats", G_CALLBACK (handle_get_stats), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-subscribe", G_CALLBACK (handle_subscribe), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-unsubscribe", G_CALLBACK (handle_unsubscribe), self, 0);
 
   g_signal_connect_object (broker, "module-connected", G_CALLBACK (on_module_connected), self, 0);
   g_signal_connect_object (broker, "module-registered", G_CALLBACK (on_module_registered), self, 0);
@@ -459,7 +542,6 @@ juno_dbus_service_new (JunoBroker *broker, const char *const *addresses)
   g_signal_connect_object (broker, "module-disconnected", G_CALLBACK (on_module_disconnected), self, 0);
   g_signal_connect_object (broker, "function-declared", G_CALLBACK (on_module_changed), self, 0);
   g_signal_connect_object (broker, "hook-registered", G_CALLBACK (on_module_changed), self, 0);
-  g_signal_connect_object (broker, "hook-triggered", G_CALLBACK (on_hook_triggered), self, 0);
   return self;
 }
 
@@ -586,6 +668,11 @@ juno_dbus_service_stop (JunoDBusService *self)
   g_clear_object (&self->cancellable);
   g_clear_handle_id (&self->owner_id, g_bus_unown_name);
   g_clear_handle_id (&self->publish_id, g_source_remove);
+  if (self->subscribers != NULL)
+    {
+      g_hash_table_remove_all (self->subscribers);
+      subscribers_changed (self);
+    }
   if (self->connection != NULL)
     {
       if (self->manager != NULL)

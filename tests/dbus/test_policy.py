@@ -120,6 +120,83 @@ def test_only_root_calls_and_triggers(system_bus, policy_broker):
     m.expect_hook("alpha.x", {})
 
 
+def test_only_root_subscribes(system_bus, policy_broker):
+    """Hook data can be private: an ordinary user may not turn HookTriggered on."""
+    r = call(system_bus, "Subscribe", user="65534")
+    assert r.returncode != 0 and "denied" in r.stderr.lower(), r.stderr
+    # busctl's connection ends with the call, and with it the subscription
+    r = call(system_bus, "Subscribe")
+    assert r.returncode == 0, r.stderr
+
+
+def test_only_root_receives_hook_data(system_bus, policy_broker):
+    """While root is subscribed, HookTriggered reaches root's match rules but
+    not an ordinary user's, who still gets the other signals."""
+    import select
+    import time
+    from junodbus import PrivateBus, Proxy
+
+    def monitor(user):
+        # line-buffered: gdbus writes to a pipe in blocks otherwise
+        cmd = ["stdbuf", "-oL", "gdbus", "monitor", "--address", system_bus.address,
+               "--dest", "org.juno.Broker1"]
+        if user:
+            cmd = ["setpriv", "--reuid=%s" % user, "--regid=%s" % user, "--clear-groups"] + cmd
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+        assert wait_readable(p.stdout, TIMEOUT) and p.stdout.readline().startswith("Monitoring")
+        return p
+
+    def read_until(p, what, deadline):
+        seen = []
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([p.stdout], [], [], 0.1)
+            if r:
+                line = p.stdout.readline()
+                if not line:
+                    break
+                seen.append(line)
+                if what in line:
+                    return seen
+        raise AssertionError("no %r in %r" % (what, seen))
+
+    bus = PrivateBus.__new__(PrivateBus)  # only its connect(): to this bus
+    bus.address = system_bus.address
+    conn = bus.connect()
+    root_mon, user_mon = monitor(None), monitor("65534")
+    try:
+        subscriber = Proxy.__new__(Proxy)
+        subscriber.conn, subscriber.path, subscriber.iface = conn, "/org/juno/Broker1", "org.juno.Broker1"
+        subscriber.call("Subscribe")
+        deadline = time.monotonic() + TIMEOUT
+        # gdbus adds its match rule after printing that the name has an
+        # owner: register warm-up modules until both monitors see one
+        warm = []
+        for mon in (root_mon, user_mon):
+            while True:
+                warm.append(policy_broker.module("warmup%d" % len(warm)))
+                try:
+                    read_until(mon, "'warmup%d'" % (len(warm) - 1), time.monotonic() + 0.5)
+                    break
+                except AssertionError:
+                    assert time.monotonic() < deadline, "the monitors never saw a module register"
+        m = policy_broker.module("alpha")
+        m.trigger("secret", {"pin": 1234})
+        root_seen = read_until(root_mon, "HookTriggered", deadline)
+        assert any("alpha.secret" in line for line in root_seen), root_seen
+        # beta registers after the hook: once the user sees that, a
+        # HookTriggered would have been seen too
+        policy_broker.module("beta")
+        user_seen = read_until(user_mon, "'beta'", deadline)
+        assert any("'alpha'" in line for line in user_seen), user_seen
+        assert not any("HookTriggered" in line or "1234" in line for line in user_seen), user_seen
+    finally:
+        for p in (root_mon, user_mon):
+            p.terminate()
+            p.wait(10)
+            p.stdout.close()
+        conn.close_sync(None)
+
+
 def test_only_root_owns_the_name(system_bus, policy_broker):
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                         "gdbus", "call", "--address", system_bus.address, "--dest",

@@ -1,7 +1,20 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """org.juno.Broker1 signals, each matched to what real modules do."""
 
-from junodbus import IFACE, SignalRecorder
+from junodbus import IFACE, Proxy, SignalRecorder, wait_until
+
+
+def hook_then_sentinel(broker, rec, module, hook):
+    """Triggers a.@hook from @module, then registers a module of a new name;
+    the broker's signals arrive in order, so once that ModuleRegistered is
+    seen, a HookTriggered for the hook would have been seen too."""
+    module.trigger(hook, {})
+    name = "sentinel-" + hook
+    sentinel = broker.module(name)
+    wait_until(lambda: any(s[3][0] == name for s in rec.named("ModuleRegistered")),
+               what="ModuleRegistered of " + name)
+    sentinel.close()
+    return [s for s in rec.named("HookTriggered") if s[3][0] == "a." + hook]
 
 
 def test_lifecycle_signals(bus, broker, proxy):
@@ -33,6 +46,7 @@ def test_disconnect_without_register(bus, broker, proxy):
 
 def test_hook_triggered(bus, broker, proxy):
     rec = SignalRecorder(bus, IFACE, "HookTriggered")
+    proxy.call("Subscribe")
     a = broker.module("a")
     a.trigger("saved", {"file": "x"})
     (sig,) = rec.wait_for("HookTriggered")
@@ -42,3 +56,44 @@ def test_hook_triggered(bus, broker, proxy):
     assert json.loads(data) == {"file": "x"}
     proxy.call("TriggerHook", "ss", ["a.other", '{"k": true}'])
     rec.wait_for("HookTriggered", ("a.other", '{"k": true}'))
+
+
+def test_no_hook_signals_without_subscribers(bus, broker, proxy):
+    rec = SignalRecorder(bus, IFACE)
+    a = broker.module("a")
+    assert hook_then_sentinel(broker, rec, a, "quiet") == []
+    proxy.call("TriggerHook", "ss", ["a.quiet2", ""])
+    assert hook_then_sentinel(broker, rec, a, "quiet3") == []
+    assert rec.named("HookTriggered") == []
+
+
+def test_subscribe_unsubscribe(bus, broker, proxy):
+    rec = SignalRecorder(bus, IFACE)
+    a = broker.module("a")
+    proxy.call("Subscribe")
+    proxy.call("Subscribe")  # the same as once
+    assert len(hook_then_sentinel(broker, rec, a, "on")) == 1
+    proxy.call("Unsubscribe")
+    assert hook_then_sentinel(broker, rec, a, "off") == []
+    assert proxy.call_error("Unsubscribe", "", []) == "org.juno.Broker1.Error.NotSubscribed"
+
+
+def test_subscription_ends_with_the_connection(bus, broker, proxy):
+    rec = SignalRecorder(bus, IFACE)
+    a = broker.module("a")
+    other = bus.connect()
+    other_proxy = Proxy(bus)
+    other_proxy.conn = other
+    other_proxy.call("Subscribe")
+    assert len(hook_then_sentinel(broker, rec, a, "while")) == 1
+    # a second subscriber keeps the signal on when the first leaves
+    proxy.call("Subscribe")
+    other.close_sync(None)
+    assert len(hook_then_sentinel(broker, rec, a, "still")) == 1
+    proxy.call("Unsubscribe")
+    assert hook_then_sentinel(broker, rec, a, "after") == []
+    # the broker noticed the first subscriber leave: nobody is subscribed
+    other2 = bus.connect()
+    other_proxy.conn = other2
+    assert other_proxy.call_error("Unsubscribe", "", []) == "org.juno.Broker1.Error.NotSubscribed"
+    other2.close_sync(None)

@@ -252,8 +252,11 @@ target(">= 1 000 000 deliveries/s, 10 listeners", d, 1e6, (d >= 1e6) if d else N
 target(">= NATS pub/sub, 10 listeners", d, nd, (d >= nd) if d and nd else None,
        "%.2fx NATS (%s/s)" % (d / nd, fmt(nd)) if d and nd else "-")
 rss0, anon0 = med("idle", "modules=0", "rss_kb"), med("idle", "modules=0", "rss_anon_kb")
-target("broker RSS idle <= 3 MB", rss0, 3072, (rss0 <= 3072) if rss0 else None,
-       "%s kB VmRSS (of which RssAnon %s kB)" % (fmt(rss0), fmt(anon0)))
+gio0 = med("idle", "modules=0", "gio_floor_rss_kb")
+target("broker RSS idle, D-Bus connected <= 3 MB", rss0, 3072, (rss0 <= 3072) if rss0 else None,
+       "%s kB VmRSS (of which RssAnon %s kB)%s" % (fmt(rss0), fmt(anon0),
+       "; the smallest GIO service on the same bus: %s kB (juno = %.2fx, +%s kB)" % (
+           fmt(gio0), rss0 / gio0, fmt(rss0 - gio0)) if rss0 and gio0 else ""))
 n = largest("idle", "bytes_per_module")
 bpm = med("idle", "modules=%d" % n, "bytes_per_module") if n else None
 target("RSS per idle module <= 4 KB", bpm, 4096, (bpm <= 4096) if bpm else None,

@@ -28,7 +28,7 @@ usage (const char *prog, const BenchSystem *const *systems)
            "usage: %s [--system NAME] [--server PATH] [--workload call|hook|idle|scale|fanin|all]\n"
            "       [--duration S] [--warmup S] [--payload BYTES] [--quick]\n"
            "       [--inflight LIST] [--listeners LIST] [--modules LIST] [--scale LIST]\n"
-           "       [--callers N] [--max-modules N]\n"
+           "       [--callers N] [--max-modules N] [--no-bus]\n"
            "systems:",
            prog);
   for (int i = 0; systems[i]; i++)
@@ -93,6 +93,7 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
     { "scale", required_argument, NULL, 'c' },
     { "callers", required_argument, NULL, 'f' },
     { "max-modules", required_argument, NULL, 'M' },
+    { "no-bus", no_argument, NULL, 'B' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -131,6 +132,7 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
         case 'c': lists.scale = optarg; break;
         case 'f': ctx.fanin_callers = atoi (optarg); break;
         case 'M': ctx.max_modules = atol (optarg); break;
+        case 'B': ctx.no_bus = true; break;
         default:
           usage (argv[0], systems);
           return opt == 'h' ? 0 : 2;

@@ -88,6 +88,7 @@ struct BenchCtx
   long max_modules;           /* cap for idle/scale sweeps */
   int fanin_callers;
   bool quick;
+  bool no_bus;                /* juno: no private D-Bus bus beside it */
   const char *only;           /* comma list of params to run, or NULL */
   void *priv;                 /* system private data */
 };

@@ -4,6 +4,12 @@
  * no call timeout and room for a million connections, waits for READY=1 on
  * a private NOTIFY_SOCKET (or for the socket to accept), and speaks the
  * register/declare/listen handshake for the shared line roles.
+ *
+ * As it runs for its users, juno is on D-Bus: a private dbus-daemon is
+ * started beside it (unless --no-bus) and juno owns its name there before
+ * READY=1. The idle workload also reports the VmRSS of the smallest GIO
+ * service on the same bus (juno-bench-gio-floor), the floor of any
+ * GLib-based broker.
  */
 #include "sys-line.h"
 
@@ -18,6 +24,67 @@
 #include <unistd.h>
 
 static LineFlavor juno_flavor;
+static char bus_env[600];
+
+/* A session-type dbus-daemon on DIR/bus; sets bus_env. */
+static bool
+start_bus (BenchCtx *ctx)
+{
+  char sock[300], address[320];
+  char *argv[] = { "dbus-daemon", "--session", address, "--nofork", "--nopidfile", NULL };
+
+  snprintf (sock, sizeof sock, "%s/bus", ctx->dir);
+  snprintf (address, sizeof address, "--address=unix:path=%s", sock);
+  ctx->aux_pid = bench_spawn (ctx, argv, "bus.log", NULL);
+  if (ctx->aux_pid <= 0 || !bench_wait_connect_unix (sock, ctx->aux_pid, 15))
+    {
+      bench_fail (ctx, "juno: the private dbus-daemon did not start (--no-bus runs without one)");
+      bench_print_log (ctx, "bus.log");
+      return false;
+    }
+  snprintf (bus_env, sizeof bus_env, "DBUS_SESSION_BUS_ADDRESS=unix:path=%s", sock);
+  return true;
+}
+
+/* VmRSS of juno-bench-gio-floor on the same bus, in kB; 0 if unavailable. */
+static long
+gio_floor_rss (BenchCtx *ctx)
+{
+  char self[4096], path[4200], ready[300];
+  char *envp[] = { bus_env, NULL };
+  ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
+  double deadline = bench_now () + 15;
+  long rss = 0;
+  pid_t pid;
+
+  if (n < 0)
+    return 0;
+  self[n] = '\0';
+  *strrchr (self, '/') = '\0';
+  snprintf (path, sizeof path, "%s/juno-bench-gio-floor", self);
+  snprintf (ready, sizeof ready, "%s/gio-floor.ready", ctx->dir);
+  if (access (path, X_OK) != 0)
+    return 0;
+  {
+    char *argv[] = { path, ready, NULL };
+
+    pid = bench_spawn (ctx, argv, "gio-floor.log", envp);
+  }
+  if (pid <= 0)
+    return 0;
+  while (access (ready, F_OK) != 0 && bench_now () < deadline)
+    bench_sleep (0.01);
+  if (access (ready, F_OK) == 0)
+    {
+      bench_sleep (0.3); /* as juno is measured: settled, after start-up */
+      rss = bench_rss_kb (pid);
+    }
+  else
+    bench_print_log (ctx, "gio-floor.log");
+  bench_stop_process (pid);
+  unlink (ready);
+  return rss;
+}
 
 bool
 juno_expect (BenchCtx *ctx, LineConn *c, long type, const char *hook, double timeout)
@@ -116,8 +183,24 @@ juno_start (BenchCtx *ctx)
   char notify_path[300], notify_env[320];
   struct sockaddr_un sa = { .sun_family = AF_UNIX };
   int nfd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  char *envp[] = { notify_env, NULL };
+  char *envp[] = { notify_env, NULL, NULL };
   bool ok;
+
+  ctx->aux_pid = 0;
+  if (!ctx->no_bus && system ("command -v dbus-daemon >/dev/null 2>&1") != 0)
+    {
+      fprintf (stderr, "juno: no dbus-daemon on PATH: measuring juno without D-Bus, as with --no-bus\n");
+      ctx->no_bus = true;
+    }
+  if (!ctx->no_bus)
+    {
+      if (!start_bus (ctx))
+        {
+          close (nfd);
+          return false;
+        }
+      envp[1] = bus_env;
+    }
 
   snprintf (ctx->address, sizeof ctx->address, "%s/juno.sock", ctx->dir);
   snprintf (notify_path, sizeof notify_path, "%s/notify", ctx->dir);
@@ -147,7 +230,17 @@ juno_start (BenchCtx *ctx)
     {
       bench_fail (ctx, "juno (%s) did not become ready", ctx->server_path);
       bench_print_log (ctx, "juno.log");
+      if (ctx->aux_pid > 0)
+        bench_stop_process (ctx->aux_pid);
+      ctx->aux_pid = 0;
       return false;
+    }
+  if (!ctx->no_bus && strcmp (ctx->workload, "idle") == 0)
+    {
+      long floor = gio_floor_rss (ctx);
+
+      if (floor > 0)
+        bench_result (ctx, "modules=0", "gio_floor_rss_kb", (double) floor);
     }
   juno_flavor = (LineFlavor){
     .handshake = true,
@@ -165,6 +258,9 @@ juno_stop (BenchCtx *ctx)
 {
   bench_stop_process (ctx->server_pid);
   ctx->server_pid = 0;
+  if (ctx->aux_pid > 0)
+    bench_stop_process (ctx->aux_pid);
+  ctx->aux_pid = 0;
 }
 
 const BenchSystem bench_system_juno = {

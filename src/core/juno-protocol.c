@@ -64,7 +64,7 @@ static const gsize message_key_lens[JUNO_N_KEYS] = {
 
 static ScanStatus scan_value (Scanner *s, guint depth, JunoJsonValue *out, const Capture *capture);
 
-static inline void
+G_ALWAYS_INLINE static inline void
 skip_ws (Scanner *s)
 {
   while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
@@ -137,7 +137,7 @@ all_plain (guint64 w)
   return (special & HIGHS) == 0;
 }
 
-static ScanStatus
+G_ALWAYS_INLINE static inline ScanStatus
 scan_string (Scanner *s, gboolean *escaped)
 {
   s->p++; /* opening quote */
@@ -201,7 +201,7 @@ scan_string (Scanner *s, gboolean *escaped)
   return SCAN_INVALID;
 }
 
-static gboolean
+G_ALWAYS_INLINE static inline gboolean
 scan_digits (Scanner *s)
 {
   const char *start = s->p;
@@ -211,7 +211,7 @@ scan_digits (Scanner *s)
   return s->p > start;
 }
 
-static ScanStatus
+G_ALWAYS_INLINE static inline ScanStatus
 scan_number (Scanner *s)
 {
   if (*s->p == '-')
@@ -240,10 +240,10 @@ scan_number (Scanner *s)
   return SCAN_OK;
 }
 
-static ScanStatus
+G_ALWAYS_INLINE static inline ScanStatus
 scan_literal (Scanner *s, const char *word)
 {
-  gsize n = strlen (word);
+  gsize n = word[0] == 'f' ? 5 : 4; /* true, false, null */
 
   if ((gsize) (s->end - s->p) < n || memcmp (s->p, word, n) != 0)
     return SCAN_INVALID;
@@ -268,7 +268,8 @@ capture_index (const Capture *capture, const char *key, gsize len, gboolean esca
     }
 
   for (guint i = 0; i < capture->n_names; i++)
-    if (capture->name_lens[i] == len && memcmp (capture->names[i], key, len) == 0)
+    if (capture->name_lens[i] == len && (len == 0 || capture->names[i][0] == key[0]) &&
+        memcmp (capture->names[i], key, len) == 0)
       return (int) i;
   return -1;
 }
@@ -306,10 +307,9 @@ scan_object (Scanner *s, guint depth, const Capture *capture)
         return SCAN_INVALID;
       s->p++;
       skip_ws (s);
-      if ((st = scan_value (s, depth, &value, NULL)) != SCAN_OK)
+      /* recorded in place: no copy of the value afterwards */
+      if ((st = scan_value (s, depth, slot >= 0 ? &capture->values[slot] : &value, NULL)) != SCAN_OK)
         return st;
-      if (slot >= 0)
-        capture->values[slot] = value;
 
       skip_ws (s);
       if (s->p >= s->end)
@@ -325,37 +325,90 @@ scan_object (Scanner *s, guint depth, const Capture *capture)
     }
 }
 
+/* Validates the object or array at s->p, which @depth containers enclose,
+ * without recording anything: the arguments and data a message carries
+ * are checked here in one loop, with an explicit stack instead of
+ * recursion. */
 static ScanStatus
-scan_array (Scanner *s, guint depth)
+skip_container (Scanner *s, guint depth)
 {
-  s->p++; /* '[' */
+  gboolean is_object[JUNO_JSON_MAX_DEPTH];
+  gboolean escaped;
+  guint level = 0;
+  ScanStatus st;
+
+open:
+  /* s->p is at '{' or '[' */
+  if (depth + level >= JUNO_JSON_MAX_DEPTH)
+    return SCAN_TOO_DEEP;
+  is_object[level++] = *s->p == '{';
+  s->p++;
   skip_ws (s);
-  if (s->p < s->end && *s->p == ']')
+  if (s->p >= s->end)
+    return SCAN_INVALID;
+  if (*s->p == (is_object[level - 1] ? '}' : ']'))
     {
       s->p++;
-      return SCAN_OK;
+      goto closed;
     }
 
-  for (;;)
+element:
+  if (is_object[level - 1])
     {
-      JunoJsonValue value;
-      ScanStatus st;
-
-      skip_ws (s);
-      if ((st = scan_value (s, depth, &value, NULL)) != SCAN_OK)
+      if (s->p >= s->end || *s->p != '"')
+        return SCAN_INVALID;
+      if ((st = scan_string (s, &escaped)) != SCAN_OK)
         return st;
       skip_ws (s);
-      if (s->p >= s->end)
-        return SCAN_INVALID;
-      if (*s->p == ']')
-        {
-          s->p++;
-          return SCAN_OK;
-        }
-      if (*s->p != ',')
+      if (s->p >= s->end || *s->p != ':')
         return SCAN_INVALID;
       s->p++;
+      skip_ws (s);
     }
+  if (s->p >= s->end)
+    return SCAN_INVALID;
+  switch (*s->p)
+    {
+    case '{':
+    case '[':
+      goto open;
+    case '"':
+      st = scan_string (s, &escaped);
+      break;
+    case 't':
+      st = scan_literal (s, "true");
+      break;
+    case 'f':
+      st = scan_literal (s, "false");
+      break;
+    case 'n':
+      st = scan_literal (s, "null");
+      break;
+    default:
+      st = scan_number (s);
+      break;
+    }
+  if (st != SCAN_OK)
+    return st;
+
+next:
+  skip_ws (s);
+  if (s->p >= s->end)
+    return SCAN_INVALID;
+  if (*s->p == ',')
+    {
+      s->p++;
+      skip_ws (s);
+      goto element;
+    }
+  if (*s->p != (is_object[level - 1] ? '}' : ']'))
+    return SCAN_INVALID;
+  s->p++;
+
+closed:
+  if (--level == 0)
+    return SCAN_OK;
+  goto next;
 }
 
 /* @depth counts the containers already open around this value. */
@@ -375,13 +428,13 @@ scan_value (Scanner *s, guint depth, JunoJsonValue *out, const Capture *capture)
       if (depth >= JUNO_JSON_MAX_DEPTH)
         return SCAN_TOO_DEEP;
       out->kind = JUNO_JSON_OBJECT;
-      st = scan_object (s, depth + 1, capture);
+      st = capture != NULL ? scan_object (s, depth + 1, capture) : skip_container (s, depth);
       break;
     case '[':
       if (depth >= JUNO_JSON_MAX_DEPTH)
         return SCAN_TOO_DEEP;
       out->kind = JUNO_JSON_ARRAY;
-      st = scan_array (s, depth + 1);
+      st = skip_container (s, depth);
       break;
     case '"':
       out->kind = JUNO_JSON_STRING;
@@ -545,6 +598,21 @@ juno_json_value_get_int64 (const JunoJsonValue *value, gint64 *out)
 
   if (value->kind != JUNO_JSON_NUMBER || value->len >= sizeof buf)
     return FALSE;
+  if (value->len <= 9 && value->text[0] != '-')
+    {
+      /* the usual case, a message type: digits only, no overflow possible */
+      v = 0;
+      for (guint i = 0; i < value->len; i++)
+        {
+          if (!g_ascii_isdigit (value->text[i]))
+            goto general;
+          v = v * 10 + (value->text[i] - '0');
+        }
+      *out = v;
+      return TRUE;
+    }
+
+general:
   if (memchr (value->text, '.', value->len) || memchr (value->text, 'e', value->len) ||
       memchr (value->text, 'E', value->len))
     return FALSE;

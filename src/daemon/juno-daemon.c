@@ -15,6 +15,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,7 +29,9 @@
 #define DEFAULT_CALL_TIMEOUT 30.0
 #define DEFAULT_MAX_MESSAGE_SIZE (1024 * 1024)
 #define DEFAULT_MAX_CALLS_IN_FLIGHT 1024
-#define DEFAULT_MAX_CONNECTIONS 16384
+#define DEFAULT_MAX_CONNECTIONS 0 /* from the file descriptor limit */
+/* descriptors kept for listeners, D-Bus, the journal, epoll and the like */
+#define RESERVED_FDS 32
 #define DEFAULT_MAX_OUTPUT_BACKLOG (16 * 1024 * 1024)
 #define BUS_READY_TIMEOUT_SEC 10
 #define STATUS_DELAY_MSEC 250
@@ -347,12 +350,28 @@ setup_dbus (JunoDaemon *self, const JunoDaemonOptions *options)
   self->dbus = juno_dbus_service_new (self->broker, (const char *const *) addresses);
 }
 
+/* --max-connections 0: as many as the descriptor limit leaves room for, so
+ * raising the limit (LimitNOFILE=, ulimit -n) is all 100 000 modules need. */
+static guint
+max_connections (const JunoDaemonOptions *options)
+{
+  struct rlimit limit;
+  rlim_t n;
+
+  if (options->max_connections > 0)
+    return (guint) options->max_connections;
+  if (getrlimit (RLIMIT_NOFILE, &limit) < 0 || limit.rlim_cur == RLIM_INFINITY)
+    return G_MAXINT;
+  n = limit.rlim_cur > 2 * RESERVED_FDS ? limit.rlim_cur - RESERVED_FDS : limit.rlim_cur / 2;
+  return (guint) MAX (1, MIN (n, (rlim_t) G_MAXINT));
+}
+
 JunoDaemon *
 juno_daemon_new (const JunoDaemonOptions *options, GError **error)
 {
   g_autoptr(JunoDaemon) self = g_new0 (JunoDaemon, 1);
   JunoListenerLimits limits = {
-    .max_connections = (guint) options->max_connections,
+    .max_connections = max_connections (options),
     .max_message_size = (gsize) options->max_message_size,
     .max_output_backlog = (gsize) options->max_output_backlog,
   };
@@ -365,6 +384,7 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
   self->listener = juno_listener_new (self->broker, &limits, error);
   if (self->listener == NULL)
     return NULL;
+  g_info ("Serving at most %u connections at once", limits.max_connections);
   if (!setup_sockets (self, options, error))
     return NULL;
   setup_dbus (self, options);

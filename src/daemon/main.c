@@ -84,8 +84,8 @@ check_options (JunoDaemonOptions *options, GError **error)
     bad = _("--max-message-size must be at least 64 bytes");
   else if (options->max_calls_in_flight < 1)
     bad = _("--max-calls-in-flight must be at least 1");
-  else if (options->max_connections < 1)
-    bad = _("--max-connections must be at least 1");
+  else if (options->max_connections < 0)
+    bad = _("--max-connections must be a number of connections, 0 for as many as the file descriptor limit allows");
   else if (options->max_output_backlog < 4096)
     bad = _("--max-output-backlog must be at least 4096 bytes");
   else if (options->socket_path != NULL && options->socket_path[0] == '\0')
@@ -136,7 +136,7 @@ main (int argc, char **argv)
       { "max-calls-in-flight", 0, 0, G_OPTION_ARG_INT, &options.max_calls_in_flight,
         N_("Calls one module may have waiting for answers (default 1024)"), N_("N") },
       { "max-connections", 0, 0, G_OPTION_ARG_INT, &options.max_connections,
-        N_("Connections open at once (default 16384)"), N_("N") },
+        N_("Connections open at once (default 0: the file descriptor limit less 32)"), N_("N") },
       { "max-output-backlog", 0, 0, G_OPTION_ARG_INT64, &options.max_output_backlog,
         N_("Unread output after which a connection is cut off, in bytes (default 16777216)"), N_("BYTES") },
       { "bus", 0, 0, G_OPTION_ARG_STRING, &options.bus,

@@ -114,6 +114,25 @@ def test_max_connections(broker_factory):
         m.ping()
 
 
+@pytest.mark.parametrize("args", [[], ["--max-connections", "0"]], ids=["default", "zero"])
+def test_max_connections_follows_the_fd_limit(broker_factory, args):
+    """By default the broker serves as many connections as its descriptor
+    limit leaves room for (the limit less 32), so raising the limit is all
+    a big deployment needs."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (96, 96))
+    b = broker_factory(args=["-V"] + args, preexec_fn=limit)
+    assert "Serving at most 64 connections at once" in b.read_log(), b.read_log()
+    conns = [b.connect() for _ in range(63)]
+    last = b.module("last")
+    last.ping()
+    b.connect().expect_closed()
+    last.ping()
+    assert len(conns) == 63
+
+
 def test_max_connections_refused_client_sees_close_quickly(broker_factory):
     b = broker_factory(args=["--max-connections", "1"])
     only = b.module("only")
@@ -229,7 +248,8 @@ def test_running_out_of_file_descriptors(broker_factory):
     def low():
         resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 
-    b = broker_factory(preexec_fn=low)
+    # a connection limit above the descriptors, so that they run out first
+    b = broker_factory(preexec_fn=low, args=["--max-connections", "1000"])
     pinger = b.module("pinger")
     w = b.module("w")
     w.listen("juno.moduleConnected")

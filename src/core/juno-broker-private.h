@@ -5,8 +5,6 @@
  */
 #pragma once
 
-#include <string.h>
-
 #include "juno-broker.h"
 #include "juno-protocol.h"
 #include "juno-semver.h"
@@ -135,23 +133,6 @@ void juno_broker_begin_reply (JunoBroker *self, const JunoJsonValue *request_id,
 void juno_broker_begin_broker_message (JunoBroker *self, JunoMessageType type);
 void juno_append_uint (GString *out, guint64 value);
 
-/* Appends to the message being built: a copy into spare room when there is
- * some (the common case once self->out has grown), else GString's append. */
-static inline void
-juno_out_append (GString *out, const char *data, gsize len)
-{
-  if (G_LIKELY (out->len + len < out->allocated_len))
-    {
-      memcpy (out->str + out->len, data, len);
-      out->len += len;
-      out->str[out->len] = '\0';
-    }
-  else
-    g_string_append_len (out, data, (gssize) len);
-}
-
-/* The same for a string literal. */
-#define JUNO_OUT_LITERAL(out, literal) juno_out_append ((out), "" literal, sizeof (literal) - 1)
 void juno_broker_log_peer (JunoBroker *self, JunoEndpoint *endpoint, GLogLevelFlags level,
                            const char *format, ...) G_GNUC_PRINTF (4, 5);
 

@@ -397,7 +397,7 @@ juno_append_uint (GString *out, guint64 value)
       value /= 10;
     }
   while (value != 0);
-  g_string_append_len (out, buf + i, (gssize) (sizeof buf - (gsize) i));
+  juno_out_append (out, buf + i, sizeof buf - (gsize) i);
 }
 
 /* Starts self->out with {"requestId":<literal>,"type":N where the literal is

@@ -630,8 +630,14 @@ general:
 void
 juno_json_append_string (GString *out, const char *str)
 {
+  const char *p = str;
+
+  /* the plain prefix (usually all of it) in one copy */
+  while (*p != '\0' && *p != '"' && *p != '\\' && (guchar) *p >= 0x20)
+    p++;
   g_string_append_c (out, '"');
-  for (const char *p = str; *p; p++)
+  juno_out_append (out, str, (gsize) (p - str));
+  for (; *p; p++)
     {
       guchar c = (guchar) *p;
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <glib.h>
+#include <string.h>
 
 #include "juno-names.h"
 
@@ -70,6 +71,24 @@ typedef enum
 } JunoParseResult;
 
 JunoParseResult juno_message_parse (const char *line, gsize len, JunoMessage *msg);
+
+/* Appends to the message being built: a copy into spare room when there is
+ * some (the common case once self->out has grown), else GString's append. */
+static inline void
+juno_out_append (GString *out, const char *data, gsize len)
+{
+  if (G_LIKELY (out->len + len < out->allocated_len))
+    {
+      memcpy (out->str + out->len, data, len);
+      out->len += len;
+      out->str[out->len] = '\0';
+    }
+  else
+    g_string_append_len (out, data, (gssize) len);
+}
+
+/* The same for a string literal. */
+#define JUNO_OUT_LITERAL(out, literal) juno_out_append ((out), "" literal, sizeof (literal) - 1)
 
 /* Looks up one top-level key of a JSON object given as text (the raw span of
  * an argument object, say). The text must already be valid. */

@@ -173,13 +173,10 @@ send_forced_hook (JunoBroker *self, JunoEndpoint *ep, const char *hook)
 /* Sends the finished message in self->out to every active listener of
  * self->key; returns how many got it. */
 static guint
-deliver_to_listeners (JunoBroker *self)
+deliver_to_listeners (JunoBroker *self, GPtrArray *listeners)
 {
-  GPtrArray *listeners = g_hash_table_lookup (self->listeners, self->key->str);
   guint delivered = 0;
 
-  if (listeners == NULL)
-    return 0;
   for (guint i = 0; i < listeners->len; i++)
     {
       JunoListen *listen = g_ptr_array_index (listeners, i);
@@ -197,9 +194,12 @@ deliver_to_listeners (JunoBroker *self)
 void
 juno_registry_broadcast (JunoBroker *self, const char *hook, const char *data_json)
 {
+  GPtrArray *listeners;
+
   g_string_assign (self->key, JUNO_BUILTIN_MODULE_ID ".");
   g_string_append (self->key, hook);
-  if (!g_hash_table_contains (self->listeners, self->key->str))
+  listeners = g_hash_table_lookup (self->listeners, self->key->str);
+  if (listeners == NULL)
     return;
 
   juno_broker_begin_broker_message (self, JUNO_MSG_HOOK_TRIGGERED);
@@ -208,7 +208,7 @@ juno_registry_broadcast (JunoBroker *self, const char *hook, const char *data_js
   g_string_append (self->out, "\",\"data\":");
   g_string_append (self->out, data_json);
   juno_broker_finish_message (self);
-  deliver_to_listeners (self);
+  deliver_to_listeners (self, listeners);
 }
 
 static void
@@ -611,13 +611,23 @@ juno_registry_handle_trigger (JunoBroker *self, JunoEndpoint *ep, const JunoMess
   const JunoJsonValue *value = &msg->keys[JUNO_KEY_HOOK];
   const JunoJsonValue *data = &msg->keys[JUNO_KEY_DATA];
   const JunoJsonValue *rid = &msg->keys[JUNO_KEY_REQUEST_ID];
-  g_autofree char *hook = NULL;
+  g_autofree char *decoded = NULL;
+  char buffer[128];
+  char *hook;
 
   if (value->kind != JUNO_JSON_STRING)
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is missing or not a string");
   if (!require_active (self, ep, msg))
     return;
-  hook = juno_json_value_dup_string (value);
+  if (!value->escaped && value->len - 2 < sizeof buffer)
+    {
+      /* the usual case: the name as it stands, without a heap copy */
+      memcpy (buffer, value->text + 1, value->len - 2);
+      buffer[value->len - 2] = '\0';
+      hook = buffer;
+    }
+  else
+    hook = decoded = juno_json_value_dup_string (value);
   if (hook == NULL || hook[0] == '\0' || strchr (hook, '.') != NULL)
     return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook must be a bare name");
 
@@ -637,12 +647,14 @@ juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char 
                             const char *data, gsize data_len)
 {
   guint delivered = 0;
+  GPtrArray *listeners;
 
   g_string_assign (self->key, module_id);
   g_string_append_c (self->key, '.');
   g_string_append (self->key, hook);
   self->stats.hooks_triggered++;
-  if (g_hash_table_contains (self->listeners, self->key->str))
+  listeners = g_hash_table_lookup (self->listeners, self->key->str);
+  if (listeners != NULL)
     {
       juno_broker_begin_broker_message (self, JUNO_MSG_HOOK_TRIGGERED);
       JUNO_OUT_LITERAL (self->out, ",\"hook\":");
@@ -650,7 +662,7 @@ juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char 
       JUNO_OUT_LITERAL (self->out, ",\"data\":");
       juno_out_append (self->out, data, data_len);
       juno_broker_finish_message (self);
-      delivered = deliver_to_listeners (self);
+      delivered = deliver_to_listeners (self, listeners);
     }
 
   if (g_signal_has_handler_pending (self, juno_broker_signals[SIGNAL_HOOK_TRIGGERED], 0, FALSE))

@@ -11,7 +11,6 @@
 
 G_BEGIN_DECLS
 
-typedef struct _JunoModule JunoModule;
 typedef struct _JunoCall JunoCall;
 
 struct _JunoEndpoint

@@ -23,6 +23,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (JunoBroker, juno_broker, JUNO, BROKER, GObject)
 
 typedef struct _JunoEndpoint JunoEndpoint;
+/* A registered module (juno included), owned by the registry: valid until
+ * the module leaves, so read it and let it go in the same main-loop turn. */
+typedef struct _JunoModule JunoModule;
 
 typedef struct
 {
@@ -113,6 +116,35 @@ JunoEndpoint *juno_broker_lookup_endpoint (JunoBroker *self, guint64 connection_
 /* The endpoint of a registered module; NULL for juno itself or unknown ids. */
 JunoEndpoint *juno_broker_lookup_module_endpoint (JunoBroker *self, const char *module_id);
 const JunoEndpointStats *juno_endpoint_get_stats (JunoEndpoint *endpoint);
+
+/* Registered modules, read in place rather than through their JSON (the
+ * D-Bus control plane reads them so). */
+
+/* The module registered as @module_id, juno included; NULL when none is. */
+JunoModule *juno_broker_lookup_module (JunoBroker *self, const char *module_id);
+/* Every registered module but juno, sorted by moduleId, NULL-terminated;
+ * @n_modules (optional) gets the count. Free the array with g_free, not the
+ * modules. */
+JunoModule **juno_broker_dup_modules (JunoBroker *self, guint *n_modules);
+
+const char *juno_module_get_id (JunoModule *module);
+const char *juno_module_get_version (JunoModule *module);
+/* Every dependency is an active module of a matching version. */
+gboolean juno_module_get_active (JunoModule *module);
+/* Its connection; NULL for juno. */
+JunoEndpoint *juno_module_get_endpoint (JunoModule *module);
+guint juno_module_get_n_dependencies (JunoModule *module);
+/* The @index-th dependency, in registration order: a moduleId and its
+ * version requirement as the module wrote it. */
+void juno_module_get_dependency (JunoModule *module,
+                                 guint index,
+                                 const char **module_id,
+                                 const char **requirement);
+/* The functions it declared (bare names) and the hooks it listens for
+ * ("module.hook"), sorted, NULL-terminated; @n (optional) gets the count.
+ * The strings belong to the module: free only the array, with g_free. */
+const char **juno_module_dup_functions (JunoModule *module, guint *n);
+const char **juno_module_dup_hooks (JunoModule *module, guint *n);
 
 /* JSON text of the module object (as juno.getModuleInfo returns it), or NULL. */
 char *juno_broker_dup_module_json (JunoBroker *self, const char *module_id);

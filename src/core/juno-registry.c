@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <json-glib/json-glib.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "juno-broker-private.h"
@@ -156,6 +157,125 @@ juno_registry_append_module_json (JunoBroker *self, GString *out, JunoModule *mo
   g_string_append (out, ",\"registeredHooks\":");
   append_string_array (out, module->listens);
   g_string_append_c (out, '}');
+}
+
+/* Public accessors */
+
+static int
+compare_module_ids (const void *a, const void *b)
+{
+  return strcmp ((*(JunoModule *const *) a)->id, (*(JunoModule *const *) b)->id);
+}
+
+static int
+compare_strings (const void *a, const void *b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The keys of @set (or none), sorted: the registry's order is a hash
+ * table's. */
+static const char **
+dup_sorted_keys (GHashTable *set, guint *n)
+{
+  const char **keys;
+  guint len = 0;
+
+  if (set != NULL)
+    keys = (const char **) g_hash_table_get_keys_as_array (set, &len);
+  else
+    keys = g_new0 (const char *, 1);
+  qsort (keys, len, sizeof *keys, compare_strings);
+  if (n != NULL)
+    *n = len;
+  return keys;
+}
+
+JunoModule *
+juno_broker_lookup_module (JunoBroker *self, const char *module_id)
+{
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+  g_return_val_if_fail (module_id != NULL, NULL);
+
+  return g_hash_table_lookup (self->modules, module_id);
+}
+
+JunoModule **
+juno_broker_dup_modules (JunoBroker *self, guint *n_modules)
+{
+  JunoModule **modules;
+  GHashTableIter iter;
+  gpointer value;
+  guint n = 0;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+
+  modules = g_new (JunoModule *, g_hash_table_size (self->modules) + 1);
+  g_hash_table_iter_init (&iter, self->modules);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (value != self->builtin)
+      modules[n++] = value;
+  modules[n] = NULL;
+  qsort (modules, n, sizeof *modules, compare_module_ids);
+  if (n_modules != NULL)
+    *n_modules = n;
+  return modules;
+}
+
+const char *
+juno_module_get_id (JunoModule *module)
+{
+  return module->id;
+}
+
+const char *
+juno_module_get_version (JunoModule *module)
+{
+  return module->version_text;
+}
+
+gboolean
+juno_module_get_active (JunoModule *module)
+{
+  return module->active;
+}
+
+JunoEndpoint *
+juno_module_get_endpoint (JunoModule *module)
+{
+  return module->endpoint;
+}
+
+guint
+juno_module_get_n_dependencies (JunoModule *module)
+{
+  return module->dependencies != NULL ? module->dependencies->len : 0;
+}
+
+void
+juno_module_get_dependency (JunoModule *module, guint index, const char **module_id, const char **requirement)
+{
+  JunoDependency *dep;
+
+  g_return_if_fail (index < juno_module_get_n_dependencies (module));
+
+  dep = g_ptr_array_index (module->dependencies, index);
+  if (module_id != NULL)
+    *module_id = dep->name;
+  if (requirement != NULL)
+    *requirement = dep->requirement;
+}
+
+const char **
+juno_module_dup_functions (JunoModule *module, guint *n)
+{
+  return dup_sorted_keys (module->functions, n);
+}
+
+const char **
+juno_module_dup_hooks (JunoModule *module, guint *n)
+{
+  return dup_sorted_keys (module->listens, n);
 }
 
 /* Hooks */

@@ -1,9 +1,10 @@
 /* juno-dbus-service.c: see juno-dbus-service.h
  *
  * Rules: every handler returns a value or a GError that becomes
- * org.juno.Broker1.Error.<Name>; counters are published by one timer, at
- * most PUBLISH_INTERVAL_MSEC apart and only when they changed; module
- * objects follow the broker's lifecycle signals.
+ * org.juno.Broker1.Error.<Name>; the broker's counters are published by
+ * one timer, at most PUBLISH_INTERVAL_MSEC apart and only when they
+ * changed; module objects (juno-dbus-module.c) cost nothing per module,
+ * read the core when asked and signal the broker's lifecycle signals.
  */
 #include "config.h"
 
@@ -25,8 +26,7 @@ struct _JunoDBusService
   GStrv addresses;
   gint64 start_time;
   JunoDBusBroker1 *skeleton;
-  GDBusObjectManagerServer *manager;
-  GHashTable *modules;        /* moduleId -> JunoDBusObjectSkeleton */
+  JunoDBusModules *modules;   /* the module objects and the ObjectManager */
   GDBusConnection *connection;
   GCancellable *cancellable;
   guint owner_id;
@@ -49,9 +49,8 @@ juno_dbus_service_dispose (GObject *object)
 
   juno_dbus_service_stop (self);
   g_clear_pointer (&self->subscribers, g_hash_table_unref);
-  g_clear_object (&self->manager);
   g_clear_object (&self->skeleton);
-  g_clear_pointer (&self->modules, g_hash_table_unref);
+  g_clear_pointer (&self->modules, juno_dbus_modules_free);
   g_clear_object (&self->broker);
   G_OBJECT_CLASS (juno_dbus_service_parent_class)->dispose (object);
 }
@@ -68,7 +67,6 @@ juno_dbus_service_finalize (GObject *object)
 static void
 juno_dbus_service_init (JunoDBusService *self)
 {
-  self->modules = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_object_unref);
   self->start_time = g_get_real_time ();
 }
 
@@ -140,9 +138,7 @@ check_json_object (const char *what, const char *text, GError **error)
 static gboolean
 module_known (JunoDBusService *self, const char *module_id)
 {
-  g_autofree char *json = juno_broker_dup_module_json (self->broker, module_id);
-
-  return json != NULL;
+  return juno_broker_lookup_module (self->broker, module_id) != NULL;
 }
 
 static void
@@ -181,21 +177,7 @@ hook_address_valid (const char *hook)
 static gboolean
 handle_list_modules (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation, JunoDBusService *self)
 {
-  g_auto(GVariantBuilder) list = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(ssbo)"));
-  g_autoptr(GList) ids = g_hash_table_get_keys (self->modules);
-
-  ids = g_list_sort (ids, (GCompareFunc) g_strcmp0);
-  for (GList *l = ids; l != NULL; l = l->next)
-    {
-      JunoDBusObjectSkeleton *object = g_hash_table_lookup (self->modules, l->data);
-      g_autoptr(JunoDBusModule1) module = juno_dbus_object_get_module1 (JUNO_DBUS_OBJECT (object));
-
-      juno_dbus_module_object_refresh (object, self->broker);
-      g_variant_builder_add (&list, "(ssbo)", juno_dbus_module1_get_module_id (module),
-                             juno_dbus_module1_get_version (module), juno_dbus_module1_get_active (module),
-                             g_dbus_object_get_object_path (G_DBUS_OBJECT (object)));
-    }
-  juno_dbus_broker1_complete_list_modules (skeleton, invocation, g_variant_builder_end (&list));
+  juno_dbus_broker1_complete_list_modules (skeleton, invocation, juno_dbus_module_list (self->broker));
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -203,8 +185,7 @@ static gboolean
 handle_get_module_info (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation,
                         const char *module_id, JunoDBusService *self)
 {
-  GVariant *info = juno_dbus_module_info (self->broker, module_id,
-                                          g_hash_table_contains (self->modules, module_id));
+  GVariant *info = juno_dbus_module_info (self->broker, module_id);
 
   if (info == NULL)
     {
@@ -410,9 +391,10 @@ static void
 publish_stats (JunoDBusService *self)
 {
   const JunoStats *s = juno_broker_get_stats (self->broker);
-  GHashTableIter iter;
-  gpointer value;
 
+  /* the broker's own counters only: a module's are read live on Get,
+   * GetAll and GetManagedObjects, so this costs the same for any number
+   * of modules */
   if (memcmp (s, &self->published, sizeof *s) != 0)
     {
       self->published = *s;
@@ -427,10 +409,6 @@ publish_stats (JunoDBusService *self)
       juno_dbus_broker1_set_calls_failed (self->skeleton, s->calls_failed);
       juno_dbus_broker1_set_calls_timed_out (self->skeleton, s->calls_timed_out);
       juno_dbus_broker1_set_hooks_delivered (self->skeleton, s->hooks_delivered);
-      /* a module's counters move only when the broker's do */
-      g_hash_table_iter_init (&iter, self->modules);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        juno_dbus_module_object_refresh_counters (value, self->broker);
     }
 }
 
@@ -448,6 +426,8 @@ on_module_connected (JunoBroker *broker, guint64 connection_id, JunoDBusService 
 {
   g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
 
+  /* an InterfacesAdded still waiting goes out first, in order */
+  juno_dbus_modules_flush (self->modules);
   juno_dbus_broker1_emit_module_connected (self->skeleton, id);
 }
 
@@ -455,36 +435,22 @@ static void
 on_module_registered (JunoBroker *broker, const char *module_id, guint64 connection_id, JunoDBusService *self)
 {
   g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
-  g_autoptr(JunoDBusObjectSkeleton) object = juno_dbus_module_object_new (broker, module_id);
 
-  if (object != NULL)
-    {
-      g_dbus_object_manager_server_export (self->manager, G_DBUS_OBJECT_SKELETON (object));
-      g_hash_table_replace (self->modules, g_strdup (module_id), g_steal_pointer (&object));
-    }
+  juno_dbus_modules_emit_added (self->modules, module_id);
   juno_dbus_broker1_emit_module_registered (self->skeleton, module_id, id);
-}
-
-static void
-refresh_module (JunoDBusService *self, const char *module_id)
-{
-  JunoDBusObjectSkeleton *object = g_hash_table_lookup (self->modules, module_id);
-
-  if (object != NULL)
-    juno_dbus_module_object_refresh (object, self->broker);
 }
 
 static void
 on_module_activated (JunoBroker *broker, const char *module_id, JunoDBusService *self)
 {
-  refresh_module (self, module_id);
+  juno_dbus_modules_emit_changed (self->modules, module_id, JUNO_DBUS_MODULE_CHANGED_ACTIVE);
   juno_dbus_broker1_emit_module_activated (self->skeleton, module_id);
 }
 
 static void
 on_module_deactivated (JunoBroker *broker, const char *module_id, JunoDBusService *self)
 {
-  refresh_module (self, module_id);
+  juno_dbus_modules_emit_changed (self->modules, module_id, JUNO_DBUS_MODULE_CHANGED_ACTIVE);
   juno_dbus_broker1_emit_module_deactivated (self->skeleton, module_id);
 }
 
@@ -493,20 +459,21 @@ on_module_disconnected (JunoBroker *broker, guint64 connection_id, const char *m
 {
   g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
 
-  if (module_id != NULL && g_hash_table_contains (self->modules, module_id))
-    {
-      g_autofree char *path = juno_dbus_module_path (module_id);
-
-      g_dbus_object_manager_server_unexport (self->manager, path);
-      g_hash_table_remove (self->modules, module_id);
-    }
+  if (module_id != NULL)
+    juno_dbus_modules_emit_removed (self->modules, module_id);
   juno_dbus_broker1_emit_module_disconnected (self->skeleton, id, module_id ? module_id : "");
 }
 
 static void
-on_module_changed (JunoBroker *broker, const char *module_id, const char *name, JunoDBusService *self)
+on_function_declared (JunoBroker *broker, const char *module_id, const char *function, JunoDBusService *self)
 {
-  refresh_module (self, module_id);
+  juno_dbus_modules_emit_changed (self->modules, module_id, JUNO_DBUS_MODULE_CHANGED_FUNCTIONS);
+}
+
+static void
+on_hook_registered (JunoBroker *broker, const char *module_id, const char *hook, JunoDBusService *self)
+{
+  juno_dbus_modules_emit_changed (self->modules, module_id, JUNO_DBUS_MODULE_CHANGED_HOOKS);
 }
 
 /* Public API */
@@ -520,7 +487,7 @@ juno_dbus_service_new (JunoBroker *broker, const char *const *addresses)
   self->addresses = g_strdupv ((char **) addresses);
   self->skeleton = juno_dbus_broker1_skeleton_new ();
   self->subscribers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unwatch_name);
-  self->manager = g_dbus_object_manager_server_new (JUNO_DBUS_PATH);
+  self->modules = juno_dbus_modules_new (broker);
 
   juno_dbus_broker1_set_version (self->skeleton, juno_broker_get_version (broker));
   juno_dbus_broker1_set_start_time (self->skeleton, (guint64) self->start_time);
@@ -540,8 +507,8 @@ juno_dbus_service_new (JunoBroker *broker, const char *const *addresses)
   g_signal_connect_object (broker, "module-activated", G_CALLBACK (on_module_activated), self, 0);
   g_signal_connect_object (broker, "module-deactivated", G_CALLBACK (on_module_deactivated), self, 0);
   g_signal_connect_object (broker, "module-disconnected", G_CALLBACK (on_module_disconnected), self, 0);
-  g_signal_connect_object (broker, "function-declared", G_CALLBACK (on_module_changed), self, 0);
-  g_signal_connect_object (broker, "hook-registered", G_CALLBACK (on_module_changed), self, 0);
+  g_signal_connect_object (broker, "function-declared", G_CALLBACK (on_function_declared), self, 0);
+  g_signal_connect_object (broker, "hook-registered", G_CALLBACK (on_hook_registered), self, 0);
   return self;
 }
 
@@ -624,7 +591,13 @@ on_bus_connected (GObject *source, GAsyncResult *result, gpointer data)
       g_object_unref (self);
       return;
     }
-  g_dbus_object_manager_server_set_connection (self->manager, connection);
+  if (!juno_dbus_modules_export (self->modules, connection, &error))
+    {
+      g_warning ("Cannot export the module objects under %s: %s", JUNO_DBUS_PATH, error->message);
+      report_ready (self, FALSE);
+      g_object_unref (self);
+      return;
+    }
   self->publish_id = g_timeout_add (PUBLISH_INTERVAL_MSEC, on_publish_timeout, self);
   self->owner_id = g_bus_own_name_on_connection (connection, JUNO_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
                                                  on_name_acquired, on_name_lost, self, NULL);
@@ -675,8 +648,8 @@ juno_dbus_service_stop (JunoDBusService *self)
     }
   if (self->connection != NULL)
     {
-      if (self->manager != NULL)
-        g_dbus_object_manager_server_set_connection (self->manager, NULL);
+      if (self->modules != NULL)
+        juno_dbus_modules_unexport (self->modules);
       if (self->skeleton != NULL)
         g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
       g_dbus_connection_flush_sync (self->connection, NULL, NULL);

@@ -1668,6 +1668,106 @@ test_builtin_functions (Fixture *f, gconstpointer data)
   assert_quiet (f);
 }
 
+/* The accessors the D-Bus control plane reads modules with: the same
+ * facts as the module JSON, read in place. */
+static void
+test_module_accessors (Fixture *f, gconstpointer data)
+{
+  FakePeer *svc = peer_new (f);
+  FakePeer *user = peer_new (f);
+  JunoModule *juno = juno_broker_lookup_module (f->broker, "juno");
+  JunoModule *module;
+  g_autofree JunoModule **modules = NULL;
+  g_autofree const char **names = NULL;
+  const char *name, *requirement;
+  gboolean seen_svc = FALSE, seen_juno = FALSE;
+  guint n;
+
+  /* juno: no connection, never listed */
+  g_assert_nonnull (juno);
+  g_assert_cmpstr (juno_module_get_id (juno), ==, "juno");
+  g_assert_cmpstr (juno_module_get_version (juno), ==, juno_broker_get_version (f->broker));
+  g_assert_true (juno_module_get_active (juno));
+  g_assert_null (juno_module_get_endpoint (juno));
+  g_assert_cmpuint (juno_module_get_n_dependencies (juno), ==, 0);
+  names = juno_module_dup_functions (juno, &n);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpstr (names[0], ==, "getModuleInfo");
+  g_assert_cmpstr (names[1], ==, "listModules");
+  g_assert_null (names[2]);
+  g_clear_pointer (&names, g_free);
+  names = juno_module_dup_hooks (juno, NULL);
+  g_assert_null (names[0]);
+  g_clear_pointer (&names, g_free);
+  modules = juno_broker_dup_modules (f->broker, &n);
+  g_assert_cmpuint (n, ==, 0);
+  g_assert_null (modules[0]);
+  g_clear_pointer (&modules, g_free);
+  g_assert_null (juno_broker_lookup_module (f->broker, "nobody"));
+
+  register_module (user, "user", "0.3.0", "{'svc':'^1.2','juno':'*'}");
+  register_module (svc, "svc", "1.2.3", NULL);
+  pop_hook (svc, "juno.activated", "{}");
+  pop_hook (user, "juno.activated", "{}");
+  declare (user, "zeta");
+  declare (user, "alpha");
+  declare (user, "zeta");
+  listen_hook (user, "svc.b");
+  listen_hook (user, "svc.a");
+
+  module = juno_broker_lookup_module (f->broker, "user");
+  g_assert_nonnull (module);
+  g_assert_cmpstr (juno_module_get_id (module), ==, "user");
+  g_assert_cmpstr (juno_module_get_version (module), ==, "0.3.0");
+  g_assert_true (juno_module_get_active (module));
+  g_assert_true (juno_module_get_endpoint (module) == user->ep);
+  g_assert_true (juno_broker_lookup_module_endpoint (f->broker, "user") == user->ep);
+  g_assert_cmpuint (juno_module_get_n_dependencies (module), ==, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      juno_module_get_dependency (module, i, &name, &requirement);
+      if (g_str_equal (name, "svc"))
+        {
+          g_assert_cmpstr (requirement, ==, "^1.2");
+          seen_svc = TRUE;
+        }
+      else
+        {
+          g_assert_cmpstr (name, ==, "juno");
+          g_assert_cmpstr (requirement, ==, "*");
+          seen_juno = TRUE;
+        }
+    }
+  g_assert_true (seen_svc && seen_juno);
+  names = juno_module_dup_functions (module, &n);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpstr (names[0], ==, "alpha");
+  g_assert_cmpstr (names[1], ==, "zeta");
+  g_assert_null (names[2]);
+  g_clear_pointer (&names, g_free);
+  names = juno_module_dup_hooks (module, &n);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpstr (names[0], ==, "svc.a");
+  g_assert_cmpstr (names[1], ==, "svc.b");
+  g_clear_pointer (&names, g_free);
+
+  /* every module but juno, sorted */
+  modules = juno_broker_dup_modules (f->broker, &n);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpstr (juno_module_get_id (modules[0]), ==, "svc");
+  g_assert_cmpstr (juno_module_get_id (modules[1]), ==, "user");
+  g_assert_null (modules[2]);
+  g_clear_pointer (&modules, g_free);
+
+  peer_remove (svc);
+  pop_hook (user, "juno.deactivated", "{}");
+  g_assert_null (juno_broker_lookup_module (f->broker, "svc"));
+  g_assert_false (juno_module_get_active (juno_broker_lookup_module (f->broker, "user")));
+  modules = juno_broker_dup_modules (f->broker, NULL);
+  g_assert_cmpstr (juno_module_get_id (modules[0]), ==, "user");
+  g_assert_null (modules[1]);
+}
+
 /* ------------------------------------------------------------------ */
 /* Hooks                                                               */
 /* ------------------------------------------------------------------ */
@@ -2397,6 +2497,7 @@ main (int argc, char *argv[])
   ADD ("/core/broker/register/dependency-limit", test_register_dependency_limit);
   ADD ("/core/broker/register/line-ending", test_line_ending);
   ADD ("/core/broker/builtin/functions", test_builtin_functions);
+  ADD ("/core/broker/module-accessors", test_module_accessors);
   ADD ("/core/broker/hooks/deliver", test_hooks_deliver);
   ADD ("/core/broker/hooks/lifecycle", test_hooks_lifecycle);
   ADD ("/core/broker/signals", test_signals);

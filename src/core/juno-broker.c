@@ -669,21 +669,19 @@ juno_broker_dup_module_json (JunoBroker *self, const char *module_id)
 char *
 juno_broker_dup_modules_json (JunoBroker *self)
 {
+  g_autofree JunoModule **modules = NULL;
   GString *out;
-  GHashTableIter iter;
-  gpointer value;
-  gboolean first = TRUE;
 
   g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
 
+  /* juno first, then every module sorted by moduleId */
   out = g_string_new ("[");
-  g_hash_table_iter_init (&iter, self->modules);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
+  juno_registry_append_module_json (self, out, self->builtin);
+  modules = juno_broker_dup_modules (self, NULL);
+  for (JunoModule **m = modules; *m != NULL; m++)
     {
-      if (!first)
-        g_string_append_c (out, ',');
-      first = FALSE;
-      juno_registry_append_module_json (self, out, value);
+      g_string_append_c (out, ',');
+      juno_registry_append_module_json (self, out, *m);
     }
   g_string_append_c (out, ']');
   return g_string_free (out, FALSE);

@@ -110,22 +110,22 @@ juno_registry_add_builtin (JunoBroker *self)
 
 /* Module objects */
 
+static const char **dup_sorted_keys (GHashTable *set, guint *n);
+
+/* Sorted, so that juno.listModules and juno.getModuleInfo answer the same
+ * bytes for the same state. */
 static void
 append_string_array (GString *out, GHashTable *set)
 {
-  g_autofree const char **names = NULL;
-  guint n = 0;
+  guint n;
+  g_autofree const char **names = dup_sorted_keys (set, &n);
 
   g_string_append_c (out, '[');
-  if (set != NULL)
+  for (guint i = 0; i < n; i++)
     {
-      names = (const char **) g_hash_table_get_keys_as_array (set, &n);
-      for (guint i = 0; i < n; i++)
-        {
-          if (i > 0)
-            g_string_append_c (out, ',');
-          juno_json_append_string (out, names[i]);
-        }
+      if (i > 0)
+        g_string_append_c (out, ',');
+      juno_json_append_string (out, names[i]);
     }
   g_string_append_c (out, ']');
 }

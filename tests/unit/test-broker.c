@@ -986,7 +986,7 @@ test_declare (Fixture *f, gconstpointer data)
     g_assert_cmpstr (get_str (reply, "function"), ==, "fn");
   }
   info = module_info (f, "svc");
-  assert_member_json (info, "declaredFunctions", "['getUser_2','fn']");
+  assert_member_json (info, "declaredFunctions", "['fn','getUser_2']");
   g_assert_cmpuint (count_events (f, "declared svc getUser_2"), ==, 2);
   g_assert_cmpuint (count_events (f, "declared svc fn"), ==, 1);
   assert_quiet (f);
@@ -1632,6 +1632,14 @@ test_builtin_functions (Fixture *f, gconstpointer data)
               seen[j] = TRUE;
             }
       }
+    /* juno first, then by moduleId; names sorted inside each module */
+    g_assert_cmpstr (get_str (json_array_get_object_element (modules, 0), "moduleId"), ==, "juno");
+    g_assert_cmpstr (get_str (json_array_get_object_element (modules, 1), "moduleId"), ==, "caller");
+    g_assert_cmpstr (get_str (json_array_get_object_element (modules, 2), "moduleId"), ==, "idle");
+    g_assert_cmpstr (get_str (json_array_get_object_element (modules, 3), "moduleId"), ==, "svc");
+    g_assert_true (strstr (direct, "\"declaredFunctions\":[\"getModuleInfo\",\"listModules\"]") != NULL);
+    g_assert_true (strstr (direct, "\"declaredFunctions\":[\"f\",\"g\"]") != NULL);
+    g_assert_true (strstr (direct, "\"registeredHooks\":[\"juno.moduleConnected\",\"svc.ev\"]") != NULL);
   }
 
   for (guint j = 0; j < 4; j++)

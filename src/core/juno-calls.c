@@ -83,12 +83,20 @@ juno_calls_clear (JunoBroker *self)
     }
 }
 
+/* The deadline source fires at the earliest deadline, or later: it is only
+ * ever moved earlier here. When calls leave the queue it keeps its ready
+ * time, and on firing finds what is due and moves to the next deadline
+ * (expire_calls). Every change of a ready time wakes the main context up (an
+ * eventfd written, then read), so following the queue's head with every
+ * call and answer would cost two system calls per message; this way it
+ * changes about once per call timeout. */
 static void
-reschedule (JunoBroker *self)
+schedule_deadline (JunoBroker *self, gint64 deadline)
 {
-  GList *head = self->deadlines.head;
+  gint64 ready = g_source_get_ready_time (self->timeout_source);
 
-  g_source_set_ready_time (self->timeout_source, head ? ((JunoCall *) head->data)->deadline : -1);
+  if (ready < 0 || deadline < ready)
+    g_source_set_ready_time (self->timeout_source, deadline);
 }
 
 /* Answers the caller with an error code and forgets the call. */
@@ -120,22 +128,19 @@ expire_calls (JunoBroker *self)
       self->stats.calls_timed_out++;
       fail_call (self, call, JUNO_PROTOCOL_ERROR_CALL_TIMED_OUT);
     }
-  reschedule (self);
+  g_source_set_ready_time (self->timeout_source, head != NULL ? ((JunoCall *) head->data)->deadline : -1);
 }
 
 void
 juno_calls_drop_endpoint (JunoBroker *self, JunoEndpoint *ep)
 {
   GList *link;
-  gboolean had_deadlines = self->deadlines.length > 0;
 
   while ((link = ep->calls_in.head) != NULL)
     fail_call (self, link->data, JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED);
   /* the callees' answers to these will find no call and be dropped */
   while ((link = ep->calls_out.head) != NULL)
     call_free (self, link->data);
-  if (had_deadlines)
-    reschedule (self);
 }
 
 static gboolean
@@ -254,8 +259,7 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
         g_queue_insert_after_link (&self->deadlines, before, &call->deadline_link);
       else
         g_queue_push_head_link (&self->deadlines, &call->deadline_link);
-      if (self->deadlines.head == &call->deadline_link)
-        reschedule (self);
+      schedule_deadline (self, call->deadline);
     }
 
   g_string_truncate (self->out, 0);
@@ -334,7 +338,5 @@ juno_calls_handle_answer (JunoBroker *self, JunoEndpoint *ep, JunoMessageType ty
       self->stats.calls_failed++;
     }
   call_free (self, call);
-  if (self->deadlines.length == 0)
-    reschedule (self);
   juno_broker_send (self, caller);
 }

@@ -97,6 +97,11 @@ juno_poller_new (GMainContext *context,
   poller->source = g_source_new (&poller_source_funcs, sizeof (PollerSource));
   ((PollerSource *) poller->source)->poller = poller;
   g_source_set_name (poller->source, "juno sockets");
+  /* GLib takes a non-recursive source's fds out of the poll set while it
+   * dispatches and puts them back after, and each of those wakes the main
+   * context up: two eventfd writes and a read per main-loop turn. Nothing
+   * run from a dispatch iterates this context, so let it "recurse". */
+  g_source_set_can_recurse (poller->source, TRUE);
   poller->epoll_tag = g_source_add_unix_fd (poller->source, fd, G_IO_IN);
   g_source_attach (poller->source, context);
   return poller;

@@ -326,6 +326,27 @@ def test_call_timeout(broker_factory):
     expect_nothing_all([caller, svc], 0.8)
 
 
+def test_timeout_after_the_queue_emptied(broker_factory):
+    """The deadline timer is not moved back when calls are answered: it fires
+    at an answered call's old deadline, finds nothing due, and must then
+    still time out a later call at that call's own deadline."""
+    b = broker_factory(args=["--call-timeout", "0.6"])
+    svc = b.module("svc")
+    svc.declare("f")
+    caller = b.module("caller")
+    rid = caller.send_call("svc.f")
+    svc.respond(svc.expect_call("f")["requestId"], "ok")
+    assert caller.recv() == {"requestId": rid, "type": 4, "data": "ok"}
+    time.sleep(0.3)  # the answered call's deadline comes first
+    start = time.monotonic()
+    rid = caller.send_call("svc.f")
+    svc.expect_call("f")
+    assert caller.recv(timeout=10) == {"requestId": rid, "type": 0, "error": E_TIMEOUT}
+    elapsed = time.monotonic() - start
+    assert elapsed >= 0.55, "timed out after %.2f s, configured 0.6 s" % elapsed
+    expect_nothing_all([caller, svc], 0.3)
+
+
 def test_no_timeout_with_zero(broker_factory):
     b = broker_factory(args=["--call-timeout", "0"])
     svc = b.module("svc")

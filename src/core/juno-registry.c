@@ -417,6 +417,36 @@ collect_dependents (JunoBroker *self, const char *name, GPtrArray *set)
     }
 }
 
+/* An info line about @module's life, with the journal fields that
+ * `journalctl JUNO_MODULE=x` finds (JUNO_CONNECTION too while it has
+ * one); @message_id is NULL or a MESSAGE_ID. */
+static void
+log_module (JunoModule *module, const char *message_id, const char *format, ...) G_GNUC_PRINTF (3, 4);
+
+static void
+log_module (JunoModule *module, const char *message_id, const char *format, ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+  GLogField fields[6] = {
+    { "MESSAGE", NULL, -1 },
+    { "PRIORITY", "6", -1 },
+    { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+    { JUNO_LOG_FIELD_MODULE_ID, module->id, -1 },
+  };
+  gsize n = 4;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  fields[0].value = message;
+  if (module->endpoint != NULL)
+    fields[n++] = (GLogField) { JUNO_LOG_FIELD_CONNECTION_ID, module->endpoint->id_str, -1 };
+  if (message_id != NULL)
+    fields[n++] = (GLogField) { "MESSAGE_ID", message_id, -1 };
+  g_log_structured_array (G_LOG_LEVEL_INFO, fields, n);
+}
+
 static void
 apply_transition (JunoBroker *self, JunoModule *module, gboolean active)
 {
@@ -426,7 +456,7 @@ apply_transition (JunoBroker *self, JunoModule *module, gboolean active)
   else
     self->stats.active_modules--;
 
-  g_info ("Module '%s' %s", module->id, active ? "activated" : "deactivated");
+  log_module (module, NULL, "Module '%s' %s", module->id, active ? "activated" : "deactivated");
   send_forced_hook (self, module->endpoint, active ? JUNO_HOOK_ACTIVATED : JUNO_HOOK_DEACTIVATED);
   broadcast_module_state (self, module, active);
   g_signal_emit (self, juno_broker_signals[active ? SIGNAL_MODULE_ACTIVATED : SIGNAL_MODULE_DEACTIVATED],
@@ -649,7 +679,16 @@ juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMes
   juno_broker_begin_reply (self, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_MSG_MODULE_REGISTERED);
   juno_broker_send (self, ep);
 
-  g_info ("Module '%s' %s registered on connection %s", module->id, module->version_text, ep->id_str);
+  {
+    g_autofree char *peer = NULL;
+    pid_t pid;
+    uid_t uid;
+
+    if (juno_endpoint_get_peer_credentials (ep, &pid, &uid, NULL))
+      peer = g_strdup_printf (", pid %d, uid %u", (int) pid, (unsigned) uid);
+    log_module (module, JUNO_MESSAGE_ID_MODULE_REGISTERED, "Module '%s' %s registered on connection %s (%s%s)",
+                module->id, module->version_text, ep->id_str, juno_endpoint_get_transport (ep), peer ? peer : "");
+  }
   g_signal_emit (self, juno_broker_signals[SIGNAL_MODULE_REGISTERED], 0, module->id, ep->id);
   update_activity (self, module);
 }
@@ -814,7 +853,7 @@ juno_registry_remove_module (JunoBroker *self, JunoEndpoint *ep)
     {
       module->active = FALSE;
       self->stats.active_modules--;
-      g_info ("Module '%s' deactivated: its connection closed", module->id);
+      log_module (module, NULL, "Module '%s' deactivated: its connection closed", module->id);
       broadcast_module_state (self, module, FALSE);
       g_signal_emit (self, juno_broker_signals[SIGNAL_MODULE_DEACTIVATED], 0, module->id);
     }
@@ -822,6 +861,6 @@ juno_registry_remove_module (JunoBroker *self, JunoEndpoint *ep)
   g_hash_table_remove (self->modules, module->id);
   index_dependencies (self, module, FALSE);
   self->stats.modules--;
-  g_info ("Module '%s' left", module->id);
+  log_module (module, NULL, "Module '%s' left", module->id);
   update_activity (self, module);
 }

@@ -223,35 +223,6 @@ on_broker_lifecycle (JunoDaemon *self)
 }
 
 static void
-on_module_registered (JunoBroker *broker, const char *module_id, guint64 connection_id, gpointer data)
-{
-  g_autofree char *connection = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
-  JunoEndpoint *endpoint = juno_broker_lookup_endpoint (broker, connection_id);
-  g_autofree char *peer = NULL;
-  g_autofree char *message = NULL;
-  pid_t pid;
-  uid_t uid;
-
-  /* the core says that it registered; this line adds who the peer is,
-   * with journal fields */
-  if (endpoint != NULL && juno_endpoint_get_peer_credentials (endpoint, &pid, &uid, NULL))
-    peer = g_strdup_printf (", pid %d, uid %u", (int) pid, (unsigned) uid);
-  message = g_strdup_printf ("Module '%s' is connection %s (%s%s)", module_id, connection,
-                             endpoint ? juno_endpoint_get_transport (endpoint) : "unknown", peer ? peer : "");
-  const GLogField fields[] = {
-    { "MESSAGE", message, -1 },
-    { "MESSAGE_ID", JUNO_MESSAGE_ID_MODULE_REGISTERED, -1 },
-    { "PRIORITY", "6", -1 },
-    { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
-    { JUNO_LOG_FIELD_MODULE_ID, module_id, -1 },
-    { JUNO_LOG_FIELD_CONNECTION_ID, connection, -1 },
-  };
-
-  g_log_structured_array (G_LOG_LEVEL_INFO, fields, G_N_ELEMENTS (fields));
-  on_broker_lifecycle (data);
-}
-
-static void
 log_ready (JunoDaemon *self)
 {
   g_auto(GStrv) addresses = juno_listener_dup_addresses (self->listener);
@@ -390,7 +361,7 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
   setup_dbus (self, options);
 
   g_signal_connect_swapped (self->broker, "module-connected", G_CALLBACK (on_broker_lifecycle), self);
-  g_signal_connect (self->broker, "module-registered", G_CALLBACK (on_module_registered), self);
+  g_signal_connect_swapped (self->broker, "module-registered", G_CALLBACK (on_broker_lifecycle), self);
   g_signal_connect_swapped (self->broker, "module-activated", G_CALLBACK (on_broker_lifecycle), self);
   g_signal_connect_swapped (self->broker, "module-deactivated", G_CALLBACK (on_broker_lifecycle), self);
   g_signal_connect_swapped (self->broker, "module-disconnected", G_CALLBACK (on_broker_lifecycle), self);

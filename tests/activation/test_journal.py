@@ -112,7 +112,7 @@ def test_structured_fields(tmp_path):
         entries = [e for e in entries if e.get("JUNO_MODULE") == module_id]
     assert entries, "no journal entry with JUNO_MODULE=%s" % module_id
     messages = [e["MESSAGE"] for e in entries]
-    assert any("is connection" in msg and "(unix, pid " in msg for msg in messages), messages
+    assert any("registered on connection" in msg and "(unix, pid " in msg for msg in messages), messages
     assert any("not JSON" in msg for msg in messages), messages
     assert all(e.get("JUNO_CONNECTION", "").isdigit() for e in entries), entries
     names = (Path(__file__).resolve().parents[2] / "src" / "common" / "juno-names.h").read_text()

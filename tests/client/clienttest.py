@@ -170,6 +170,16 @@ class RawModule:
         self.sock.close()
 
 
+def wait_back(raw, module_id, functions, hooks):
+    """Waits until @module_id is registered, active, and has declared
+    @functions and listened to @hooks again (after a broker restart)."""
+    def back():
+        info = raw.module(module_id)
+        return (info is not None and info["registered"] and sorted(info["declaredFunctions"]) == functions
+                and sorted(info["registeredHooks"]) == hooks)
+    wait_until(back, "%s to come back" % module_id)
+
+
 def junoctl(broker, *args, timeout=TIMEOUT, socket_path=None):
     """Runs junoctl to completion; returns the CompletedProcess."""
     path = socket_path if socket_path is not None else broker.socket_path

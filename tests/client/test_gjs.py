@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from clienttest import TIMEOUT, Broker, RawModule  # noqa: E402
+from clienttest import TIMEOUT, Broker, RawModule, wait_back  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 EXAMPLES = HERE.parents[1] / "examples"
@@ -47,6 +47,19 @@ def test_gjs_module(broker):
         driver.wait_for(lambda: any(h["hook"] == "gjsmod.went" for h in driver.hooks), "went")
         assert [h["data"] for h in driver.hooks if h["hook"] == "gjsmod.went"] == [{"n": 42}]
         assert [c["arguments"] for c in driver.calls] == [{"n": 41}]
+
+        # The broker restarts under the running script: it comes back by
+        # itself, registered, declared and listening again.
+        driver.close()
+        broker.stop()
+        broker.start()
+        driver = RawModule(broker, "driver", {"echo": lambda a: {"type": 4, "data": a}})
+        assert driver.request({"type": 5, "hook": "gjsmod.went"})["type"] == 6
+        wait_back(driver, "gjsmod", ["fail", "greet", "quit"], ["driver.go"])
+        assert driver.call("gjsmod.greet", {"name": "again"}) == {"greeting": "Hello, again", "caller": "driver"}
+        driver.request({"type": 7, "hook": "go", "data": {"n": 1}})
+        driver.wait_for(lambda: any(h["hook"] == "gjsmod.went" for h in driver.hooks), "went after the restart")
+        assert [h["data"] for h in driver.hooks if h["hook"] == "gjsmod.went"] == [{"n": 2}]
 
         assert driver.call("gjsmod.quit") is None
         out, err = proc.communicate(timeout=TIMEOUT)

@@ -129,6 +129,60 @@ def test_module(broker):
     peer.close()
 
 
+def test_module_comes_back_after_a_broker_restart(broker):
+    """The broker restarts under a PyGObject module: a call in flight fails
+    at once, and the module comes back by itself, registered, declared and
+    listening again."""
+    client = Juno.Client.new("pyback", "1.0.0")
+    client.props.address = str(broker.socket_path)
+    seen = []
+    held = []
+    client.declare_function("add", lambda c, inv: inv.return_value(node(sum(value(inv.get_arguments())["n"]))))
+    client.declare_function("hold", lambda c, inv: held.append(inv))
+    client.listen("peer.tick")
+    client.connect("hook-triggered::peer.tick", lambda c, h, d: seen.append(value(d)))
+    results = []
+    client.connect_async(None, lambda c, r: results.append(c.connect_finish(r)))
+    run_until(lambda: results)
+    assert client.props.active
+
+    failed = []
+
+    def finished(c, r):
+        try:
+            c.call_finish(r)
+            failed.append(None)
+        except GLib.Error as e:
+            failed.append(e)
+    client.call_async("pyback.hold", None, -1, None, finished)
+    run_until(lambda: held)
+    broker.stop()
+    run_until(lambda: failed)
+    assert failed[0] is not None and failed[0].matches(Juno.error_quark(), Juno.Error.DISCONNECTED)
+    assert not client.props.active
+
+    broker.start()
+    run_until(lambda: client.props.active)
+    client.roundtrip_sync(None)
+    peer = RawModule(broker, "peer")
+    info = peer.module("pyback")
+    assert info["registered"] and sorted(info["declaredFunctions"]) == ["add", "hold"]
+    assert info["registeredHooks"] == ["peer.tick"]
+
+    import threading
+    answers = []
+    t = threading.Thread(target=lambda: answers.append(peer.call("pyback.add", {"n": [1, 2, 39]})))
+    t.start()
+    run_until(lambda: answers)
+    t.join()
+    assert answers == [42]
+    peer.request({"type": 7, "hook": "tick", "data": {"n": 7}})
+    run_until(lambda: seen)
+    assert seen == [{"n": 7}]
+    client.close()
+    peer.close()
+
+
 def test_example_notify_service(broker):
     watcher = RawModule(broker, "history")
     env = dict(os.environ)

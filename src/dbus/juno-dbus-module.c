@@ -191,12 +191,13 @@ connection_id_variant (JunoEndpoint *endpoint)
                                                      endpoint ? juno_endpoint_get_id (endpoint) : 0));
 }
 
-/* A floating value of @module, which has an object (an endpoint). */
+/* A floating value of @module. Only the properties before PROP_TRANSPORT
+ * exist for juno, which has no endpoint. */
 static GVariant *
 property_value (JunoModule *module, ModuleProperty prop)
 {
   JunoEndpoint *endpoint = juno_module_get_endpoint (module);
-  const JunoEndpointStats *stats = juno_endpoint_get_stats (endpoint);
+  const JunoEndpointStats *stats = endpoint != NULL ? juno_endpoint_get_stats (endpoint) : NULL;
   pid_t pid = 0;
   uid_t uid = (uid_t) -1;
 
@@ -717,40 +718,28 @@ juno_dbus_module_info (JunoBroker *broker, const char *module_id)
   JunoModule *module = juno_broker_lookup_module (broker, module_id);
   GVariantBuilder info;
   JunoEndpoint *endpoint;
-  pid_t pid;
-  uid_t uid;
+  gboolean credentials;
 
   if (module == NULL)
     return NULL;
   endpoint = juno_module_get_endpoint (module);
+  credentials = endpoint != NULL && juno_endpoint_get_peer_credentials (endpoint, NULL, NULL, NULL);
   g_variant_builder_init (&info, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&info, "{sv}", "ModuleId", g_variant_new_string (juno_module_get_id (module)));
-  g_variant_builder_add (&info, "{sv}", "ConnectionId", connection_id_variant (endpoint));
-  g_variant_builder_add (&info, "{sv}", "Version", g_variant_new_string (juno_module_get_version (module)));
-  g_variant_builder_add (&info, "{sv}", "Active", g_variant_new_boolean (juno_module_get_active (module)));
-  g_variant_builder_add (&info, "{sv}", "Dependencies", dependencies_variant (module));
-  g_variant_builder_add (&info, "{sv}", "Functions", functions_variant (module));
-  g_variant_builder_add (&info, "{sv}", "Hooks", hooks_variant (module));
-
-  /* juno itself has no connection and no object */
+  /* the object's properties; juno itself has no connection and no object,
+   * and a peer without credentials (TCP) gets no PeerPid/PeerUid */
+  for (int i = 0; i < N_PROPS; i++)
+    {
+      if (endpoint == NULL && i >= PROP_TRANSPORT)
+        break;
+      if (!credentials && (i == PROP_PEER_PID || i == PROP_PEER_UID))
+        continue;
+      g_variant_builder_add (&info, "{sv}", property_names[i], property_value (module, (ModuleProperty) i));
+    }
   if (endpoint != NULL)
     {
-      const JunoEndpointStats *stats = juno_endpoint_get_stats (endpoint);
       g_autofree char *path = juno_dbus_module_path (module_id);
 
       g_variant_builder_add (&info, "{sv}", "ObjectPath", g_variant_new_object_path (path));
-      g_variant_builder_add (&info, "{sv}", "Transport", g_variant_new_string (juno_endpoint_get_transport (endpoint)));
-      if (juno_endpoint_get_peer_credentials (endpoint, &pid, &uid, NULL))
-        {
-          g_variant_builder_add (&info, "{sv}", "PeerPid", g_variant_new_uint32 ((guint32) pid));
-          g_variant_builder_add (&info, "{sv}", "PeerUid", g_variant_new_uint32 ((guint32) uid));
-        }
-      g_variant_builder_add (&info, "{sv}", "MessagesIn", g_variant_new_uint64 (stats->messages_in));
-      g_variant_builder_add (&info, "{sv}", "MessagesOut", g_variant_new_uint64 (stats->messages_out));
-      g_variant_builder_add (&info, "{sv}", "BytesIn", g_variant_new_uint64 (stats->bytes_in));
-      g_variant_builder_add (&info, "{sv}", "BytesOut", g_variant_new_uint64 (stats->bytes_out));
-      g_variant_builder_add (&info, "{sv}", "CallsMade", g_variant_new_uint64 (stats->calls_made));
-      g_variant_builder_add (&info, "{sv}", "CallsReceived", g_variant_new_uint64 (stats->calls_received));
     }
   return g_variant_builder_end (&info);
 }

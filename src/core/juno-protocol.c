@@ -653,3 +653,91 @@ juno_json_append_string (GString *out, const char *str)
     }
   g_string_append_c (out, '"');
 }
+
+static inline gboolean
+is_ws (char c)
+{
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Appends valid JSON @text without its whitespace: runs between blanks
+ * are copied whole, strings are stepped over (they hold no raw blank the
+ * grammar lets through, and their escapes stay as written). */
+static void
+append_compact (GString *out, const char *text, gsize len)
+{
+  const char *p = text, *end = text + len, *run = text;
+
+  while (p < end)
+    {
+      if (*p == '"')
+        {
+          for (p++; *p != '"'; p++)
+            if (*p == '\\')
+              p++;
+          p++;
+        }
+      else if (is_ws (*p))
+        {
+          juno_out_append (out, run, (gsize) (p - run));
+          while (p < end && is_ws (*p))
+            p++;
+          run = p;
+        }
+      else
+        p++;
+    }
+  juno_out_append (out, run, (gsize) (end - run));
+}
+
+JunoParseResult
+juno_json_normalize (const char *text, gsize len, GString *out, JunoJsonKind *kind)
+{
+  JunoJsonValue root;
+  ScanStatus st;
+
+  g_return_val_if_fail (text != NULL || len == 0, JUNO_PARSE_INVALID_JSON);
+  g_return_val_if_fail (out != NULL, JUNO_PARSE_INVALID_JSON);
+
+  if (kind != NULL)
+    *kind = JUNO_JSON_ABSENT;
+  if (len > G_MAXUINT32)
+    return JUNO_PARSE_INVALID_JSON;
+
+  st = scan_document (text, len, &root, NULL);
+  if (st == SCAN_BAD_UTF8)
+    return JUNO_PARSE_INVALID_UTF8;
+  if (st != SCAN_OK)
+    {
+      /* as juno_message_parse: text that is not UTF-8 is refused as such */
+      if (!g_utf8_validate_len (text, len, NULL))
+        return JUNO_PARSE_INVALID_UTF8;
+      return st == SCAN_TOO_DEEP ? JUNO_PARSE_TOO_DEEP : JUNO_PARSE_INVALID_JSON;
+    }
+  /* NUL bytes outside strings fail the grammar; inside, skip_utf8 and the
+   * plain-byte table refuse them */
+  append_compact (out, root.text, root.len);
+  if (kind != NULL)
+    *kind = (JunoJsonKind) root.kind;
+  return JUNO_PARSE_OK;
+}
+
+const char *
+juno_parse_result_to_string (JunoParseResult result)
+{
+  switch (result)
+    {
+    case JUNO_PARSE_OK:
+      return "is valid JSON";
+    case JUNO_PARSE_INVALID_JSON:
+      return "is not valid JSON";
+    case JUNO_PARSE_TOO_DEEP:
+      return "is nested deeper than " G_STRINGIFY (JUNO_JSON_MAX_DEPTH) " levels";
+    case JUNO_PARSE_NOT_OBJECT:
+      return "is not a JSON object";
+    case JUNO_PARSE_INVALID_UTF8:
+      return "is not valid UTF-8";
+    default:
+      return "cannot be read";
+    }
+}

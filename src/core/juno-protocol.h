@@ -102,4 +102,18 @@ gboolean juno_json_value_get_int64 (const JunoJsonValue *value, gint64 *out);
 /* Appends @str as a JSON string literal, quotes included. */
 void juno_json_append_string (GString *out, const char *str);
 
+/* Checks the JSON text @text (@len bytes, any JSON value) with the same
+ * grammar as juno_message_parse (nesting bounded by JUNO_JSON_MAX_DEPTH,
+ * strings UTF-8 without NUL) and appends it to @out in compact form: the
+ * same tokens with no whitespace between them. A raw newline can only be
+ * whitespace in valid JSON, so the result fits on one protocol line.
+ * Returns JUNO_PARSE_OK, or why the text was refused (never
+ * JUNO_PARSE_NOT_OBJECT); @out is then left as it was. @kind (optional)
+ * gets the kind of the top-level value. */
+JunoParseResult juno_json_normalize (const char *text, gsize len, GString *out, JunoJsonKind *kind);
+
+/* An English phrase for a refusal, for logs and D-Bus error messages:
+ * "is not valid JSON", "is nested too deeply", ... */
+const char *juno_parse_result_to_string (JunoParseResult result);
+
 G_END_DECLS

@@ -968,6 +968,126 @@ test_utf8_outside_strings (void)
   }
 }
 
+/* ------------------------------------------------------------------ */
+/* juno_json_normalize                                                 */
+/* ------------------------------------------------------------------ */
+
+typedef struct
+{
+  const char *name;
+  const char *text;
+  JunoParseResult result;
+  const char *compact; /* for JUNO_PARSE_OK */
+  JunoJsonKind kind;
+} NormalizeCase;
+
+static const NormalizeCase normalize_cases[] = {
+  { "compact", "{\"a\":1}", JUNO_PARSE_OK, "{\"a\":1}", JUNO_JSON_OBJECT },
+  { "pretty", "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {}\n}\n", JUNO_PARSE_OK,
+    "{\"a\":[1,2],\"b\":{}}", JUNO_JSON_OBJECT },
+  { "crlf-tabs", "\r\n\t{ \"a\" :\t\"x\" ,\r\n\"b\":null }\r\n", JUNO_PARSE_OK,
+    "{\"a\":\"x\",\"b\":null}", JUNO_JSON_OBJECT },
+  { "strings-kept", "{ \"a b\" : \" x\\n\\\" y \" }", JUNO_PARSE_OK, "{\"a b\":\" x\\n\\\" y \"}",
+    JUNO_JSON_OBJECT },
+  { "backslash-end", "[ \"\\\\\" , \"\\\"\" ]", JUNO_PARSE_OK, "[\"\\\\\",\"\\\"\"]", JUNO_JSON_ARRAY },
+  { "utf8", "{ \"\xc3\xa9\" : \"\xf0\x9f\x98\x80\" }", JUNO_PARSE_OK, "{\"\xc3\xa9\":\"\xf0\x9f\x98\x80\"}",
+    JUNO_JSON_OBJECT },
+  { "number", " -1.5e+3 ", JUNO_PARSE_OK, "-1.5e+3", JUNO_JSON_NUMBER },
+  { "string", "\"x\"", JUNO_PARSE_OK, "\"x\"", JUNO_JSON_STRING },
+  { "literals", "[ true , false , null ]", JUNO_PARSE_OK, "[true,false,null]", JUNO_JSON_ARRAY },
+  /* a message hidden in an argument stays inside its string */
+  { "injection", "{\"a\":\"x\\n{\\\"type\\\":7}\"}", JUNO_PARSE_OK,
+    "{\"a\":\"x\\n{\\\"type\\\":7}\"}", JUNO_JSON_OBJECT },
+  { "empty", "", JUNO_PARSE_INVALID_JSON, NULL, 0 },
+  { "blank", " \n ", JUNO_PARSE_INVALID_JSON, NULL, 0 },
+  { "two-values", "{}\n{}", JUNO_PARSE_INVALID_JSON, NULL, 0 },
+  { "raw-newline-in-string", "{\"a\":\"x\ny\"}", JUNO_PARSE_INVALID_JSON, NULL, 0 },
+  { "single-quotes", "{'a':1}", JUNO_PARSE_INVALID_JSON, NULL, 0 },
+  { "trailing-comma", "[1,]", JUNO_PARSE_INVALID_JSON, NULL, 0 },
+  { "leading-zero", "01", JUNO_PARSE_INVALID_JSON, NULL, 0 },
+  { "hex", "0x10", JUNO_PARSE_INVALID_JSON, NULL, 0 },
+  { "not-utf8", "{\"a\":\"\xff\"}", JUNO_PARSE_INVALID_UTF8, NULL, 0 },
+  { "surrogate-bytes", "\"\xed\xa0\x80\"", JUNO_PARSE_INVALID_UTF8, NULL, 0 },
+  { "not-utf8-outside", "[1,\xff]", JUNO_PARSE_INVALID_UTF8, NULL, 0 },
+};
+
+static void
+test_normalize (gconstpointer data)
+{
+  const NormalizeCase *c = data;
+  gsize len = strlen (c->text);
+  g_autofree char *copy = g_memdup2 (c->text, len);
+  g_autoptr(GString) out = g_string_new ("prefix:");
+  JunoJsonKind kind = JUNO_JSON_NULL;
+
+  g_assert_cmpint (juno_json_normalize (copy, len, out, &kind), ==, c->result);
+  if (c->result == JUNO_PARSE_OK)
+    {
+      g_assert_cmpstr (out->str + strlen ("prefix:"), ==, c->compact);
+      g_assert_cmpint (kind, ==, c->kind);
+      g_assert_null (memchr (out->str, '\n', out->len));
+    }
+  else
+    {
+      g_assert_cmpstr (out->str, ==, "prefix:");
+      g_assert_cmpint (kind, ==, JUNO_JSON_ABSENT);
+      g_assert_nonnull (juno_parse_result_to_string (c->result));
+    }
+}
+
+static void
+test_normalize_nul (void)
+{
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  g_assert_cmpint (juno_json_normalize ("{\"a\":\"x\0\"}", 10, out, NULL), ==, JUNO_PARSE_INVALID_UTF8);
+  g_assert_cmpint (juno_json_normalize ("{}\0", 3, out, NULL), ==, JUNO_PARSE_INVALID_UTF8);
+  g_assert_cmpuint (out->len, ==, 0);
+}
+
+static void
+test_normalize_depth (void)
+{
+  g_autoptr(GString) ok = g_string_new (NULL);
+  g_autoptr(GString) deep = g_string_new (NULL);
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  for (guint i = 0; i < JUNO_JSON_MAX_DEPTH; i++)
+    g_string_append (ok, "[ ");
+  for (guint i = 0; i < JUNO_JSON_MAX_DEPTH; i++)
+    g_string_append (ok, "] ");
+  g_assert_cmpint (juno_json_normalize (ok->str, ok->len, out, NULL), ==, JUNO_PARSE_OK);
+  g_assert_cmpuint (out->len, ==, 2 * JUNO_JSON_MAX_DEPTH);
+
+  g_string_truncate (out, 0);
+  g_string_append (deep, "[");
+  g_string_append_len (deep, ok->str, (gssize) ok->len);
+  g_string_append (deep, "]");
+  g_assert_cmpint (juno_json_normalize (deep->str, deep->len, out, NULL), ==, JUNO_PARSE_TOO_DEEP);
+  g_assert_cmpuint (out->len, ==, 0);
+}
+
+/* Whatever the scanner accepts as a message is accepted by normalize, and
+ * the compact form parses to the same verdict. */
+static void
+test_normalize_agrees (gconstpointer data)
+{
+  const struct ParseCase *c = data;
+  gsize len = c->len ? c->len : strlen (c->text);
+  g_autofree char *copy = g_memdup2 (c->text, len);
+  g_autoptr(GString) out = g_string_new (NULL);
+  JunoJsonKind kind;
+  JunoParseResult expected = c->result == JUNO_PARSE_NOT_OBJECT ? JUNO_PARSE_OK : c->result;
+  JunoMessage msg;
+
+  g_assert_cmpint (juno_json_normalize (copy, len, out, &kind), ==, expected);
+  if (expected == JUNO_PARSE_OK)
+    {
+      g_assert_cmpint (juno_message_parse (out->str, out->len, &msg), ==, c->result);
+      g_assert_null (memchr (out->str, '\n', out->len));
+    }
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -996,6 +1116,12 @@ main (int argc, char *argv[])
   g_test_add_func ("/core/protocol/utf8/longer", test_utf8_longer);
   g_test_add_func ("/core/protocol/utf8/outside-strings", test_utf8_outside_strings);
   g_test_add_func ("/core/protocol/long-strings", test_long_strings);
+  for (guint i = 0; i < G_N_ELEMENTS (normalize_cases); i++)
+    add_case ("/core/protocol/normalize", normalize_cases[i].name, &normalize_cases[i], test_normalize);
+  for (guint i = 0; i < G_N_ELEMENTS (parse_cases); i++)
+    add_case ("/core/protocol/normalize-agrees", parse_cases[i].name, &parse_cases[i], test_normalize_agrees);
+  g_test_add_func ("/core/protocol/normalize/nul", test_normalize_nul);
+  g_test_add_func ("/core/protocol/normalize/depth", test_normalize_depth);
   add_corpus_tests ();
 
   return g_test_run ();

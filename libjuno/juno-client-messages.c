@@ -13,7 +13,7 @@
 #include "juno.h"
 #include "juno-client-private.h"
 #include "juno-error-private.h"
-#include "juno-names.h"
+#include "juno-common.h"
 
 /* -- incoming messages -------------------------------------------------- */
 

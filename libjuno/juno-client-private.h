@@ -9,7 +9,7 @@
 #include "juno-client.h"
 #include "juno-invocation.h"
 #include "juno-link.h"
-#include "juno-names.h"
+#include "juno-common.h"
 
 G_BEGIN_DECLS
 

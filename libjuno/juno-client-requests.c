@@ -14,7 +14,7 @@
 #include "juno.h"
 #include "juno-client-private.h"
 #include "juno-error-private.h"
-#include "juno-names.h"
+#include "juno-common.h"
 
 /* -- requests ----------------------------------------------------------- */
 
@@ -389,7 +389,7 @@ juno_client_trigger_async (JunoClient          *client,
                                _("The data of a hook must be a JSON object"));
       return;
     }
-  if (hook[0] == '\0' || strchr (hook, '.') != NULL)
+  if (!juno_hook_name_is_valid (hook, -1))
     {
       g_task_return_new_error (task, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT,
                                _("Invalid hook name '%s': give the bare name, without the module"),

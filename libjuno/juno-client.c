@@ -20,7 +20,7 @@
 #include "juno-client-private.h"
 #include "juno-error-private.h"
 #include "juno-link.h"
-#include "juno-names.h"
+#include "juno-common.h"
 
 enum
 {
@@ -796,23 +796,6 @@ juno_client_close (JunoClient *client)
   }
 }
 
-static gboolean
-is_name_char (char c, gboolean allow_dash)
-{
-  return g_ascii_isalnum (c) || c == '_' || (allow_dash && c == '-');
-}
-
-static gboolean
-is_valid_name (const char *name, gsize len, gboolean allow_dash)
-{
-  if (len == 0)
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    if (!is_name_char (name[i], allow_dash))
-      return FALSE;
-  return TRUE;
-}
-
 /**
  * juno_client_declare_function:
  * @client: a #JunoClient
@@ -847,7 +830,7 @@ juno_client_declare_function (JunoClient          *client,
   g_return_val_if_fail (name != NULL, FALSE);
   g_return_val_if_fail (handler != NULL, FALSE);
 
-  if (!is_valid_name (name, strlen (name), FALSE))
+  if (!juno_function_name_is_valid (name, -1))
     {
       g_set_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT,
                    _("Invalid function name '%s': use letters, digits and '_'"), name);
@@ -865,17 +848,6 @@ juno_client_declare_function (JunoClient          *client,
   if (!known && client->declared)
     juno_client_send_declaration (client, name);
   return TRUE;
-}
-
-static gboolean
-is_valid_hook (const char *hook)
-{
-  const char *dot = strchr (hook, '.');
-
-  return dot != NULL &&
-         is_valid_name (hook, dot - hook, TRUE) &&
-         dot - hook <= JUNO_MODULE_ID_MAX_LENGTH &&
-         dot[1] != '\0' && strchr (dot + 1, '.') == NULL;
 }
 
 /**
@@ -901,7 +873,7 @@ juno_client_listen (JunoClient  *client,
   g_return_val_if_fail (JUNO_IS_CLIENT (client), FALSE);
   g_return_val_if_fail (hook != NULL, FALSE);
 
-  if (!is_valid_hook (hook))
+  if (!juno_hook_address_is_valid (hook, NULL))
     {
       g_set_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT,
                    _("Invalid hook name '%s': expected MODULE.HOOK"), hook);

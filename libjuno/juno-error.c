@@ -1,13 +1,14 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-error.c: the JUNO_ERROR domain and its messages
  *
- * The protocol codes are defined once, in juno-names.h; the static asserts
- * keep the public enum equal to them.
+ * The protocol codes and their texts are defined once, in the common
+ * library (juno-names.h, juno-protocol-error.c); the static asserts keep the
+ * public enum equal to them.
  */
 #include "config.h"
 
-#include <glib/gi18n-lib.h>
 
-#include "juno-names.h"
+#include "juno-common.h"
 #include "juno-error-private.h"
 
 G_STATIC_ASSERT ((int) JUNO_ERROR_MALFORMED_REQUEST == JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST);
@@ -70,47 +71,11 @@ juno_error_is_disconnected (const GError *error)
          g_error_matches (error, JUNO_ERROR, JUNO_ERROR_NOT_CONNECTED);
 }
 
-const char *
-juno_error_describe (int code)
-{
-  switch (code)
-    {
-    case JUNO_ERROR_MALFORMED_REQUEST:
-      return _("Malformed request");
-    case JUNO_ERROR_INVALID_REQUEST_ID:
-      return _("Invalid request id");
-    case JUNO_ERROR_UNKNOWN_TYPE:
-      return _("Unknown message type");
-    case JUNO_ERROR_NOT_ACTIVE:
-      return _("Module is not registered or not active");
-    case JUNO_ERROR_UNKNOWN_MODULE:
-      return _("Unknown module");
-    case JUNO_ERROR_UNKNOWN_FUNCTION:
-      return _("Unknown function");
-    case JUNO_ERROR_INVALID_MODULE_ID:
-      return _("Invalid module id");
-    case JUNO_ERROR_DUPLICATE_MODULE:
-      return _("A module with this id is already registered");
-    case JUNO_ERROR_CALLEE_DISCONNECTED:
-      return _("The called module disconnected before answering");
-    case JUNO_ERROR_CALL_TIMED_OUT:
-      return _("The broker timed out waiting for the answer");
-    case JUNO_ERROR_MESSAGE_TOO_LARGE:
-      return _("Message too large");
-    case JUNO_ERROR_TOO_MANY_CALLS:
-      return _("Too many calls in flight");
-    default:
-      return NULL;
-    }
-}
-
+/* A GError for a code from the broker or a callee, with the common text. */
 void
 juno_set_protocol_error (GError **error, int code)
 {
-  const char *text = juno_error_describe (code);
+  g_autofree char *message = juno_protocol_error_dup_message (code);
 
-  if (text != NULL)
-    g_set_error_literal (error, JUNO_ERROR, code, text);
-  else
-    g_set_error (error, JUNO_ERROR, code, _("The module answered with error %d"), code);
+  g_set_error_literal (error, JUNO_ERROR, code, message);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "juno-common.h"
 #include "juno-link.h"
 #include "juno.h"
 
@@ -202,24 +203,13 @@ on_connected (GObject *source, GAsyncResult *result, gpointer user_data)
     juno_link_send (self, NULL);
 }
 
-static char *
-default_socket_path (void)
-{
-  const char *runtime_dir = g_getenv ("XDG_RUNTIME_DIR");
-
-  if (runtime_dir != NULL && runtime_dir[0] != '\0')
-    return g_build_filename (runtime_dir, "juno.sock", NULL);
-  if (geteuid () == 0)
-    return g_strdup ("/run/juno/juno.sock");
-  return g_strdup ("juno.sock");
-}
-
 /**
  * juno_default_address:
  *
  * The address a client uses when none is set: the broker's default socket,
- * `$XDG_RUNTIME_DIR/juno.sock`, else `/run/juno/juno.sock` for root, else
- * `juno.sock` in the current directory.
+ * `$XDG_RUNTIME_DIR/juno.sock` when `XDG_RUNTIME_DIR` is an absolute path,
+ * else `/run/juno/juno.sock` for root, else `./juno.sock`, in the current
+ * directory. The broker computes its default the same way.
  *
  * Returns: (transfer full): the default socket path
  *
@@ -228,7 +218,7 @@ default_socket_path (void)
 char *
 juno_default_address (void)
 {
-  return default_socket_path ();
+  return juno_default_socket_path ();
 }
 
 static gboolean
@@ -249,7 +239,7 @@ juno_address_parse (const char *address, GError **error)
   g_autofree char *path = NULL;
 
   if (address == NULL || address[0] == '\0')
-    path = default_socket_path ();
+    path = juno_default_socket_path ();
   else if (g_str_has_prefix (address, "unix:"))
     path = g_strdup (address + strlen ("unix:"));
   else if (g_str_has_prefix (address, "tcp:") ||

@@ -27,7 +27,7 @@ junoctl_call_verb (Junoctl *ctl, int argc, char **argv)
     return status;
   if (argc < 2 || argc > 3)
     return junoctl_usage (ctl, argc < 2 ? _("no function given") : _("too many arguments"));
-  if (strchr (argv[1], '.') == NULL)
+  if (!juno_function_address_is_valid (argv[1], NULL))
     return junoctl_usage (ctl, _("the function must be given as MODULE.FUNCTION"));
   if (timeout < 0 || timeout > G_MAXINT / 1000)
     return junoctl_usage (ctl, _("--timeout must be a positive number of seconds"));

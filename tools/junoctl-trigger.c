@@ -46,7 +46,7 @@ junoctl_trigger (Junoctl *ctl, int argc, char **argv)
       module_id = g_strdup (as != NULL ? as : "junoctl");
       hook = argv[1];
     }
-  if (hook[0] == '\0' || strchr (hook, '.') != NULL || module_id[0] == '\0')
+  if (!juno_hook_name_is_valid (hook, -1) || module_id[0] == '\0')
     return junoctl_usage (ctl, _("the hook must be given as HOOK or MODULE.HOOK"));
 
   if (argc == 3)

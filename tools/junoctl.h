@@ -8,7 +8,7 @@
 
 #include <juno.h>
 
-#include "juno-names.h"
+#include "juno-common.h"
 
 G_BEGIN_DECLS
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-names.h: every well-known string of juno in one place
  *
  * Protocol error codes, the built-in module's name and functions, journal
@@ -36,6 +37,10 @@
 
 #define JUNO_ENV_NOTIFY_SOCKET         "NOTIFY_SOCKET"
 
+/* The default socket (juno_default_socket_path(), juno-socket-path.c) */
+#define JUNO_SOCKET_NAME               "juno.sock"
+#define JUNO_SYSTEM_SOCKET_PATH        "/run/juno/" JUNO_SOCKET_NAME
+
 /* D-Bus control plane */
 #define JUNO_DBUS_NAME                 "org.juno.Broker1"
 #define JUNO_DBUS_PATH                 "/org/juno/Broker1"
@@ -72,6 +77,9 @@ typedef enum
   JUNO_PROTOCOL_ERROR_CALL_TIMED_OUT = 9,
   JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE = 10,
   JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS = 11,
+
+  /* not a code: keep it last; each code has its text in juno-protocol-error.c */
+  JUNO_PROTOCOL_ERROR_N_CODES
 } JunoProtocolError;
 
 /* Wire message types */

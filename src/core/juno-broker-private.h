@@ -6,6 +6,7 @@
 #pragma once
 
 #include "juno-broker.h"
+#include "juno-common.h"
 #include "juno-protocol.h"
 #include "juno-semver.h"
 
@@ -134,9 +135,10 @@ void juno_append_uint (GString *out, guint64 value);
 
 void juno_broker_log_peer (JunoBroker *self, JunoEndpoint *endpoint, GLogLevelFlags level,
                            const char *format, ...) G_GNUC_PRINTF (4, 5);
+void juno_broker_reject (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, int code, const char *why);
+gboolean juno_broker_require_active (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
 
 /* juno-registry.c */
-gboolean juno_module_id_is_valid (const char *id, gsize len);
 JunoModule *juno_registry_add_builtin (JunoBroker *self);
 void juno_module_free (JunoModule *module);
 void juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
@@ -147,7 +149,6 @@ void juno_registry_remove_module (JunoBroker *self, JunoEndpoint *ep);
 void juno_registry_broadcast (JunoBroker *self, const char *hook, const char *data_json);
 void juno_registry_append_module_json (JunoBroker *self, GString *out, JunoModule *module);
 gboolean juno_module_has_function (JunoModule *module, const char *name);
-gboolean juno_hook_address_is_valid (const char *hook);
 guint juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char *hook,
                                   const char *data, gsize data_len);
 

@@ -470,6 +470,25 @@ juno_broker_send_error (JunoBroker *self, JunoEndpoint *endpoint, const JunoJson
   juno_broker_send (self, endpoint);
 }
 
+/* Answers a request with error @code, and says @why in the log. */
+void
+juno_broker_reject (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, int code, const char *why)
+{
+  juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Rejected a request (error %d): %s", code, why);
+  juno_broker_send_error (self, ep, &msg->keys[JUNO_KEY_REQUEST_ID], code);
+}
+
+/* Calls, declarations, listens and triggers need an active module. */
+gboolean
+juno_broker_require_active (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg)
+{
+  if (ep->module != NULL && ep->module->active)
+    return TRUE;
+  juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE,
+                      ep->module != NULL ? "the module is not active" : "the module is not registered");
+  return FALSE;
+}
+
 static const char *
 log_level_priority (GLogLevelFlags level)
 {
@@ -769,13 +788,13 @@ juno_broker_trigger_hook (JunoBroker *self,
   const char *data = data_json && *data_json ? data_json : "{}";
   g_autofree char *module_id = NULL;
   JunoMessage msg;
-  const char *dot;
+  gsize module_len;
   guint n;
 
   g_return_val_if_fail (JUNO_IS_BROKER (self), FALSE);
   g_return_val_if_fail (hook != NULL, FALSE);
 
-  if (!g_utf8_validate (hook, -1, NULL) || !juno_hook_address_is_valid (hook))
+  if (!g_utf8_validate (hook, -1, NULL) || !juno_hook_address_is_valid (hook, &module_len))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "'%s' is not of the form module.hook", hook);
       return FALSE;
@@ -786,9 +805,8 @@ juno_broker_trigger_hook (JunoBroker *self,
       return FALSE;
     }
 
-  dot = strchr (hook, '.');
-  module_id = g_strndup (hook, (gsize) (dot - hook));
-  n = juno_registry_deliver_hook (self, module_id, dot + 1, data, strlen (data));
+  module_id = g_strndup (hook, module_len);
+  n = juno_registry_deliver_hook (self, module_id, hook + module_len + 1, data, strlen (data));
   if (n_delivered != NULL)
     *n_delivered = n;
   return TRUE;

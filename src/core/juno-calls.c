@@ -143,17 +143,6 @@ juno_calls_drop_endpoint (JunoBroker *self, JunoEndpoint *ep)
     call_free (self, link->data);
 }
 
-static gboolean
-function_part_is_valid (const char *name)
-{
-  if (*name == '\0')
-    return FALSE;
-  for (; *name; name++)
-    if (!g_ascii_isalnum (*name) && *name != '_')
-      return FALSE;
-  return TRUE;
-}
-
 /* The functions of the built-in module juno, answered in place. */
 static void
 call_builtin (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, const char *function)
@@ -182,13 +171,6 @@ call_builtin (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, const 
   juno_broker_send (self, ep);
 }
 
-static void
-reject (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, int code, const char *why)
-{
-  juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Rejected a call (error %d): %s", code, why);
-  juno_broker_send_error (self, ep, &msg->keys[JUNO_KEY_REQUEST_ID], code);
-}
-
 void
 juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg)
 {
@@ -198,13 +180,14 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   g_autofree char *decoded = NULL;
   char buffer[128];
   char *name, *dot;
+  gsize module_len;
   JunoModule *target;
   JunoCall *call;
 
   if (value->kind != JUNO_JSON_STRING)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
-  if (ep->module == NULL || !ep->module->active)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE, "the caller is not active");
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
+  if (!juno_broker_require_active (self, ep, msg))
+    return;
   if (!value->escaped && value->len - 2 < sizeof buffer)
     {
       /* the usual case: the name as it stands, without a heap copy */
@@ -214,16 +197,16 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
     }
   else
     name = decoded = juno_json_value_dup_string (value);
-  dot = name ? strchr (name, '.') : NULL;
-  if (dot == NULL || !juno_module_id_is_valid (name, (gsize) (dot - name)) || !function_part_is_valid (dot + 1))
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "function is not of the form module.function");
+  if (name == NULL || !juno_function_address_is_valid (name, &module_len))
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "function is not of the form module.function");
 
+  dot = name + module_len;
   *dot = '\0';
   target = g_hash_table_lookup (self->modules, name);
   if (target == NULL || !target->active)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_MODULE, "the called module is not active");
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_MODULE, "the called module is not active");
   if (!juno_module_has_function (target, dot + 1))
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "the function is not declared");
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "the function is not declared");
   if (target == self->builtin)
     return call_builtin (self, ep, msg, dot + 1);
   if (ep->calls_out.length >= self->max_calls_in_flight)
@@ -313,7 +296,7 @@ juno_calls_handle_answer (JunoBroker *self, JunoEndpoint *ep, JunoMessageType ty
         juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Dropped a late answer to call j%" G_GUINT64_FORMAT
                               ": the call was already answered", token);
       else
-        reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID, "the answer's requestId names no call to this module");
+        juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID, "the answer's requestId names no call to this module");
       return;
     }
 

@@ -55,28 +55,6 @@ juno_module_free (JunoModule *module)
 }
 
 gboolean
-juno_module_id_is_valid (const char *id, gsize len)
-{
-  if (len == 0 || len > JUNO_MODULE_ID_MAX_LENGTH)
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isalnum (id[i]) && id[i] != '-' && id[i] != '_')
-      return FALSE;
-  return TRUE;
-}
-
-static gboolean
-function_name_is_valid (const char *name, gsize len)
-{
-  if (len == 0)
-    return FALSE;
-  for (gsize i = 0; i < len; i++)
-    if (!g_ascii_isalnum (name[i]) && name[i] != '_')
-      return FALSE;
-  return TRUE;
-}
-
-gboolean
 juno_module_has_function (JunoModule *module, const char *name)
 {
   return module->functions != NULL && g_hash_table_contains (module->functions, name);
@@ -589,7 +567,7 @@ parse_dependencies (const JunoJsonValue *value, GError **error)
       JsonNode *node = json_object_get_member (object, name);
       JunoDependency *dep;
 
-      if (!juno_module_id_is_valid (name, strlen (name)))
+      if (!juno_module_id_is_valid (name, -1))
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "dependency '%s' is not a valid moduleId", name);
           return NULL;
@@ -615,24 +593,6 @@ parse_dependencies (const JunoJsonValue *value, GError **error)
 
 /* Handlers */
 
-static gboolean
-require_active (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg)
-{
-  if (ep->module != NULL && ep->module->active)
-    return TRUE;
-  juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Rejected a request: the module is not %s",
-                        ep->module ? "active" : "registered");
-  juno_broker_send_error (self, ep, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE);
-  return FALSE;
-}
-
-static void
-reject (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, int code, const char *why)
-{
-  juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Rejected a request (error %d): %s", code, why);
-  juno_broker_send_error (self, ep, &msg->keys[JUNO_KEY_REQUEST_ID], code);
-}
-
 void
 juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg)
 {
@@ -646,22 +606,22 @@ juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMes
   JunoModule *module;
 
   if (ep->module != NULL)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE, "this connection already registered a module");
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE, "this connection already registered a module");
   if (id_value->kind != JUNO_JSON_STRING)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "moduleId is missing or not a string");
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "moduleId is missing or not a string");
   id = juno_json_value_dup_string (id_value);
-  if (id == NULL || !juno_module_id_is_valid (id, strlen (id)))
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_MODULE_ID, "invalid moduleId");
+  if (id == NULL || !juno_module_id_is_valid (id, -1))
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_MODULE_ID, "invalid moduleId");
   if (g_hash_table_contains (self->modules, id))
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE, "the moduleId is taken");
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE, "the moduleId is taken");
   if (version_value->kind != JUNO_JSON_STRING)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "version is missing or not a string");
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "version is missing or not a string");
   version_text = juno_json_value_dup_string (version_value);
   if (version_text == NULL || !juno_version_parse (version_text, &version, &error))
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "version is not semver");
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "version is not semver");
   deps = parse_dependencies (&msg->keys[JUNO_KEY_DEPENDENCIES], &error);
   if (deps == NULL)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, error->message);
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, error->message);
 
   module = g_new0 (JunoModule, 1);
   module->id = g_steal_pointer (&id);
@@ -700,12 +660,12 @@ juno_registry_handle_declare (JunoBroker *self, JunoEndpoint *ep, const JunoMess
   g_autofree char *name = NULL;
 
   if (value->kind != JUNO_JSON_STRING)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
-  if (!require_active (self, ep, msg))
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
+  if (!juno_broker_require_active (self, ep, msg))
     return;
   name = juno_json_value_dup_string (value);
-  if (name == NULL || !function_name_is_valid (name, strlen (name)))
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "invalid function name");
+  if (name == NULL || !juno_function_name_is_valid (name, -1))
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "invalid function name");
 
   module_add_function (ep->module, name);
   juno_broker_begin_reply (self, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_MSG_FUNCTION_DECLARED);
@@ -713,16 +673,6 @@ juno_registry_handle_declare (JunoBroker *self, JunoEndpoint *ep, const JunoMess
   juno_json_append_string (self->out, name);
   juno_broker_send (self, ep);
   g_signal_emit (self, juno_broker_signals[SIGNAL_FUNCTION_DECLARED], 0, ep->module->id, name);
-}
-
-/* "module.hook": a valid moduleId, one dot, a non-empty name without dots. */
-gboolean
-juno_hook_address_is_valid (const char *hook)
-{
-  const char *dot = strchr (hook, '.');
-
-  return dot != NULL && juno_module_id_is_valid (hook, (gsize) (dot - hook)) &&
-         dot[1] != '\0' && strchr (dot + 1, '.') == NULL;
 }
 
 void
@@ -733,12 +683,12 @@ juno_registry_handle_listen (JunoBroker *self, JunoEndpoint *ep, const JunoMessa
   JunoModule *module = ep->module;
 
   if (value->kind != JUNO_JSON_STRING)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is missing or not a string");
-  if (!require_active (self, ep, msg))
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is missing or not a string");
+  if (!juno_broker_require_active (self, ep, msg))
     return;
   hook = juno_json_value_dup_string (value);
-  if (hook == NULL || !juno_hook_address_is_valid (hook))
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is not of the form module.hook");
+  if (hook == NULL || !juno_hook_address_is_valid (hook, NULL))
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is not of the form module.hook");
 
   if (module->listens == NULL)
     module->listens = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, listen_free);
@@ -775,8 +725,8 @@ juno_registry_handle_trigger (JunoBroker *self, JunoEndpoint *ep, const JunoMess
   char *hook;
 
   if (value->kind != JUNO_JSON_STRING)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is missing or not a string");
-  if (!require_active (self, ep, msg))
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is missing or not a string");
+  if (!juno_broker_require_active (self, ep, msg))
     return;
   if (!value->escaped && value->len - 2 < sizeof buffer)
     {
@@ -787,8 +737,8 @@ juno_registry_handle_trigger (JunoBroker *self, JunoEndpoint *ep, const JunoMess
     }
   else
     hook = decoded = juno_json_value_dup_string (value);
-  if (hook == NULL || hook[0] == '\0' || strchr (hook, '.') != NULL)
-    return reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook must be a bare name");
+  if (hook == NULL || !juno_hook_name_is_valid (hook, -1))
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook must be a bare name");
 
   /* the ack first, then the deliveries */
   juno_broker_begin_reply (self, rid, JUNO_MSG_HOOK_TRIGGERED);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "juno-broker.h"
+#include "juno-common.h"
 #include "juno-daemon.h"
 #include "juno-dbus-service.h"
 #include "juno-listener.h"
@@ -87,28 +88,16 @@ static gboolean
 session_bus_reachable (void)
 {
   const char *address = g_getenv ("DBUS_SESSION_BUS_ADDRESS");
-  const char *runtime_dir = g_getenv ("XDG_RUNTIME_DIR");
+  const char *runtime_dir = juno_get_runtime_dir ();
   g_autofree char *path = NULL;
   GStatBuf st;
 
   if (address != NULL && address[0] != '\0')
     return TRUE;
-  if (runtime_dir == NULL || runtime_dir[0] != '/')
+  if (runtime_dir == NULL)
     return FALSE;
   path = g_build_filename (runtime_dir, "bus", NULL);
   return g_stat (path, &st) == 0 && S_ISSOCK (st.st_mode);
-}
-
-char *
-juno_daemon_default_socket_path (void)
-{
-  const char *runtime_dir = g_getenv ("XDG_RUNTIME_DIR");
-
-  if (runtime_dir != NULL && runtime_dir[0] == '/')
-    return g_build_filename (runtime_dir, "juno.sock", NULL);
-  if (geteuid () == 0)
-    return g_strdup ("/run/juno/juno.sock");
-  return g_strdup ("./juno.sock");
 }
 
 /* Takes <socket>.lock; then a socket file left by a crash can go. */
@@ -286,7 +275,7 @@ setup_sockets (JunoDaemon *self, const JunoDaemonOptions *options, GError **erro
   if (options->socket_given || options->port < 0)
     {
       g_autofree char *path = options->socket_path ? g_strdup (options->socket_path)
-                                                   : juno_daemon_default_socket_path ();
+                                                   : juno_default_socket_path ();
 
       if (!listen_unix (self, path, error))
         return FALSE;

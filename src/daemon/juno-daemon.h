@@ -29,7 +29,6 @@ typedef struct _JunoDaemon JunoDaemon;
 
 void juno_daemon_options_init (JunoDaemonOptions *options);
 void juno_daemon_options_clear (JunoDaemonOptions *options);
-char *juno_daemon_default_socket_path (void);
 gboolean juno_daemon_bus_name_valid (const char *bus);
 
 JunoDaemon *juno_daemon_new (const JunoDaemonOptions *options, GError **error);

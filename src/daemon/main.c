@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "juno-common.h"
 #include "juno-daemon.h"
 
 #define EXIT_USAGE 2
@@ -145,7 +146,7 @@ main (int argc, char **argv)
       { NULL }
     };
 
-    default_path = juno_daemon_default_socket_path ();
+    default_path = juno_default_socket_path ();
     summary = g_strdup_printf (_("A message broker for modules that speak the Juno protocol.\n"
                                  "Default socket: %s"), default_path);
     context = g_option_context_new (NULL);

@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "juno-common.h"
 #include "juno-dbus-error.h"
 #include "juno-dbus-generated.h"
 #include "juno-dbus-module.h"
@@ -157,21 +158,6 @@ log_dbus_failure (const char *member, const char *target, const GError *error)
   g_log_structured_array (G_LOG_LEVEL_DEBUG, fields, G_N_ELEMENTS (fields));
 }
 
-/* "module.hook": a valid moduleId, one dot, a non-empty hook name. */
-static gboolean
-hook_address_valid (const char *hook)
-{
-  const char *dot = strchr (hook, '.');
-  gsize module_len = dot ? (gsize) (dot - hook) : 0;
-
-  if (module_len == 0 || module_len > JUNO_MODULE_ID_MAX_LENGTH || dot[1] == '\0' || strchr (dot + 1, '.'))
-    return FALSE;
-  for (const char *p = hook; p < dot; p++)
-    if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_')
-      return FALSE;
-  return TRUE;
-}
-
 /* Method handlers */
 
 static gboolean
@@ -242,13 +228,14 @@ handle_trigger_hook (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocatio
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *module_id = NULL;
+  gsize module_len;
 
-  if (!hook_address_valid (hook))
+  if (!juno_hook_address_is_valid (hook, &module_len))
     g_set_error (&error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_INVALID_ARGS,
                  "'%s' is not of the form module.hook", hook);
   else if (check_json_object ("data_json", data_json, &error))
     {
-      module_id = g_strndup (hook, (gsize) (strchr (hook, '.') - hook));
+      module_id = g_strndup (hook, module_len);
       if (!module_known (self, module_id))
         g_set_error (&error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_UNKNOWN_MODULE,
                      "No module '%s' is registered", module_id);

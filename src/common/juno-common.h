@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* juno-common.h: the rules every side of juno shares
+ *
+ * A small static library, linked by the core, the D-Bus plane, the daemon,
+ * libjuno and junoctl, so that each rule exists once: the grammar of names
+ * (juno-name-check.c), the default socket path (juno-socket-path.c) and the
+ * texts of the protocol error codes (juno-protocol-error.c). It knows no
+ * registry and opens no socket; the constants it builds on are in
+ * juno-names.h.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "juno-names.h"
+
+G_BEGIN_DECLS
+
+/* Names. @len is the length in bytes, or -1 for a NUL-terminated string.
+ *
+ *   moduleId          1 to JUNO_MODULE_ID_MAX_LENGTH of A-Z a-z 0-9 _ -
+ *   function name     1 or more of A-Z a-z 0-9 _
+ *   hook name         1 or more bytes, none of them a dot
+ *   "module.function" a moduleId, a dot, a function name
+ *   "module.hook"     a moduleId, a dot, a hook name
+ *
+ * The address checks store the length of the moduleId part in
+ * @module_len (nullable) when they return TRUE. */
+gboolean juno_module_id_is_valid (const char *id, gssize len);
+gboolean juno_function_name_is_valid (const char *name, gssize len);
+gboolean juno_hook_name_is_valid (const char *name, gssize len);
+gboolean juno_function_address_is_valid (const char *address, gsize *module_len);
+gboolean juno_hook_address_is_valid (const char *address, gsize *module_len);
+
+/* Paths. */
+const char *juno_get_runtime_dir (void);
+char *juno_default_socket_path (void);
+
+/* Protocol error codes (JunoProtocolError). */
+const char *juno_protocol_error_get_text (int code);
+const char *juno_protocol_error_get_dbus_name (int code);
+char *juno_protocol_error_dup_message (int code);
+
+G_END_DECLS

@@ -8,14 +8,13 @@ on its socket (/run/systemd/journal/socket) and reads the native-protocol
 datagrams; with one, it asks journalctl."""
 
 import json
-import os
 import socket
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
-from junodbus import Broker, broker_path, wait_readable
+from junodbus import Broker, wait_readable
 
 JOURNAL_DIR = Path("/run/systemd/journal")
 JOURNAL_SOCKET = JOURNAL_DIR / "socket"
@@ -43,21 +42,11 @@ def parse_native(datagram):
 def run_broker_with_journal_stderr(module_id, stderr_sock=None):
     """With @stderr_sock (a socket connected to our fake journal's stdout
     socket) as stderr; without, under systemd-cat (the real journal)."""
-    b = Broker(None, args=["--bus=none", "-V"])
-    env = dict(os.environ)
-    for key in ("NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "DBUS_SESSION_BUS_ADDRESS"):
-        env.pop(key, None)
-    env.update(G_DEBUG="fatal-criticals", NOTIFY_SOCKET=str(b.notify_path),
-               XDG_RUNTIME_DIR="/nonexistent-juno-test")
-    cmd = [broker_path(), "-s", str(b.socket_path), "--bus=none", "-V"]
-    b.log = open(b.log_path, "wb")
-    if stderr_sock is not None:
-        b.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=b.log,
-                                  stderr=stderr_sock.fileno(), env=env)
-    else:
-        b.proc = subprocess.Popen(["systemd-cat", "-t", "juno-test"] + cmd,
-                                  stdin=subprocess.DEVNULL, stdout=b.log, stderr=b.log, env=env)
-    b.wait_notify("READY=1")
+    b = Broker(None, args=["--bus=none", "-V"],
+               stderr=stderr_sock.fileno() if stderr_sock is not None else None)
+    if stderr_sock is None:
+        b.command = ["systemd-cat", "-t", "juno-test"] + b.argv()
+    b.start()
     m = b.module(module_id)
     m.send_raw(b"not json at all\n")  # a peer log line (rate limited, with fields)
     m.ping()

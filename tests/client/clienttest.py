@@ -1,21 +1,23 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Helpers for the client tests: the real broker, raw protocol modules, junoctl.
 
-The broker's path comes from $JUNO_BROKER; readiness is READY=1 on a notify
-socket the test owns. RawModule speaks the wire protocol directly, so the
-tests of junoctl and of the bindings do not depend on what they test.
+The broker is the shared harness's (tests/lib/junobroker.py). RawModule
+speaks the wire protocol directly, so the tests of junoctl and of the
+bindings do not depend on what they test.
 """
 
 import json
 import os
-import select
-import signal
 import socket
 import subprocess
-import tempfile
+import sys
 import threading
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+
+import junobroker  # noqa: E402
 
 TIMEOUT = 10.0
 
@@ -28,54 +30,22 @@ def wait_until(predicate, what, timeout=TIMEOUT):
         time.sleep(0.01)
 
 
-class Broker:
+class Broker(junobroker.Broker):
+    """The shared harness's broker, TCP on 127.0.0.1; every stop must exit 0."""
+
     def __init__(self, tcp=False):
-        self.dir = Path(tempfile.mkdtemp(prefix="juno-client-"))
-        self.socket_path = self.dir / "juno.sock"
-        self.notify_path = self.dir / "notify"
-        self.log_path = self.dir / "broker.log"
-        self.tcp = tcp
-        self.port = None
-        self.proc = None
-        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.notify.bind(str(self.notify_path))
-
-    def start(self):
-        cmd = [os.environ["JUNO_BROKER"], "-s", str(self.socket_path)]
-        if self.tcp:
-            cmd += ["-p", "0", "--bind-addr", "127.0.0.1"]
-        env = dict(os.environ, NOTIFY_SOCKET=str(self.notify_path), G_DEBUG="fatal-criticals")
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log,
-                                     stderr=subprocess.STDOUT, env=env)
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            left = deadline - time.monotonic()
-            assert left > 0, "broker not ready:\n" + self.read_log()
-            r, _, _ = select.select([self.notify], [], [], left)
-            if r and b"READY=1" in self.notify.recv(4096):
-                break
-        if self.tcp:
-            for line in self.read_log().splitlines():
-                if "Listening on tcp:" in line:
-                    self.port = int(line.rsplit(":", 1)[1])
-            assert self.port
-        return self
-
-    def read_log(self):
-        return self.log_path.read_text(errors="replace")
+        super().__init__(tcp=tcp, args=["--bind-addr", "127.0.0.1"] if tcp else [],
+                         prefix="juno-client-")
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            assert self.proc.wait(TIMEOUT) == 0
-        self.proc = None
+            assert super().stop() == 0
 
     def cleanup(self):
-        self.stop()
-        log = self.read_log() if self.log_path.exists() else ""
-        print("--- broker log ---\n" + log)  # pytest shows it when a test fails
-        assert "CRITICAL" not in log and "Sanitizer" not in log, log
+        problems = self.finish()
+        super().cleanup()
+        print("--- broker log ---\n" + self.read_log())  # pytest shows it when a test fails
+        assert not problems, "\n".join(problems)
 
 
 class RawModule:

@@ -151,31 +151,20 @@ def test_abstract_notify_socket(broker_factory):
     """NOTIFY_SOCKET with a leading @ names an abstract socket."""
     import socket as so
     import select
-    import subprocess
     import time
-    from conftest import broker_env, broker_path
     name = "juno-it-notify-%d-%d" % (os.getpid(), time.monotonic_ns())
     s = so.socket(so.AF_UNIX, so.SOCK_DGRAM)
     s.bind("\0" + name)
-    with tempfile.TemporaryDirectory(prefix="juno-it-") as d:
-        sock = os.path.join(d, "juno.sock")
-        env = broker_env({"NOTIFY_SOCKET": "@" + name})
-        log = open(os.path.join(d, "log"), "wb")
-        p = subprocess.Popen([str(broker_path()), "-s", sock], env=env,
-                             stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-        try:
-            r, _, _ = select.select([s], [], [], 20)
-            assert r, "no notification on the abstract socket"
-            assert "READY=1" in s.recv(4096).decode().split("\n")
-            p.send_signal(signal.SIGTERM)
-            assert p.wait(20) == 0
-        finally:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-            log.close()
-            s.close()
-        check_log_clean(Path(d, "log").read_text(errors="replace"))
+    try:
+        b = broker_factory(launch=False)
+        b.start(wait_ready=False, notify_socket="@" + name)
+        r, _, _ = select.select([s], [], [], 20)
+        assert r, "no notification on the abstract socket"
+        assert "READY=1" in s.recv(4096).decode().split("\n")
+        assert b.stop() == 0
+    finally:
+        s.close()
+    # the factory checks the log
 
 
 def test_sigterm_with_a_backlogged_reader(broker_factory):

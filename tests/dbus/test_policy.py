@@ -7,11 +7,12 @@ as root and play the other user with setpriv."""
 import os
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
-from junodbus import Broker, TIMEOUT, wait_readable
+from junodbus import TIMEOUT, wait_readable
 
 SYSTEM_LIKE = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -78,6 +79,41 @@ def policy_broker(system_bus, broker_factory):
     return b
 
 
+class LineReader:
+    """A process whose stdout is read line by line with a deadline.
+
+    The lines are split here, from os.read(): select() on a pipe says
+    nothing about lines a buffered reader (readline) already holds, so
+    select + readline can wait for a line that has arrived."""
+
+    def __init__(self, cmd):
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, bufsize=0)
+        self.pending = b""
+        self.eof = False
+
+    def read_until(self, what, deadline):
+        """The lines up to the first one that holds @what (the rest stays)."""
+        seen = []
+        while True:
+            while b"\n" in self.pending:
+                line, self.pending = self.pending.split(b"\n", 1)
+                seen.append(line.decode(errors="replace"))
+                if what in seen[-1]:
+                    return seen
+            left = deadline - time.monotonic()
+            if self.eof or left <= 0:
+                raise AssertionError("no %r in %r" % (what, seen))
+            if wait_readable(self.proc.stdout, left):
+                data = os.read(self.proc.stdout.fileno(), 65536)
+                self.eof = not data
+                self.pending += data
+
+    def close(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        self.proc.stdout.close()
+
+
 def busctl(bus, *args, user=None):
     cmd = ["busctl", "--address=" + bus.address] + list(args)
     if user:
@@ -132,8 +168,6 @@ def test_only_root_subscribes(system_bus, policy_broker):
 def test_only_root_receives_hook_data(system_bus, policy_broker):
     """While root is subscribed, HookTriggered reaches root's match rules but
     not an ordinary user's, who still gets the other signals."""
-    import select
-    import time
     from junodbus import PrivateBus, Proxy
 
     def monitor(user):
@@ -142,22 +176,9 @@ def test_only_root_receives_hook_data(system_bus, policy_broker):
                "--dest", "org.juno.Broker1"]
         if user:
             cmd = ["setpriv", "--reuid=%s" % user, "--regid=%s" % user, "--clear-groups"] + cmd
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
-        assert wait_readable(p.stdout, TIMEOUT) and p.stdout.readline().startswith("Monitoring")
+        p = LineReader(cmd)
+        assert p.read_until("Monitoring", time.monotonic() + TIMEOUT)[0].startswith("Monitoring")
         return p
-
-    def read_until(p, what, deadline):
-        seen = []
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([p.stdout], [], [], 0.1)
-            if r:
-                line = p.stdout.readline()
-                if not line:
-                    break
-                seen.append(line)
-                if what in line:
-                    return seen
-        raise AssertionError("no %r in %r" % (what, seen))
 
     bus = PrivateBus.__new__(PrivateBus)  # only its connect(): to this bus
     bus.address = system_bus.address
@@ -175,25 +196,23 @@ def test_only_root_receives_hook_data(system_bus, policy_broker):
             while True:
                 warm.append(policy_broker.module("warmup%d" % len(warm)))
                 try:
-                    read_until(mon, "'warmup%d'" % (len(warm) - 1), time.monotonic() + 0.5)
+                    mon.read_until("'warmup%d'" % (len(warm) - 1), time.monotonic() + 0.5)
                     break
                 except AssertionError:
                     assert time.monotonic() < deadline, "the monitors never saw a module register"
         m = policy_broker.module("alpha")
         m.trigger("secret", {"pin": 1234})
-        root_seen = read_until(root_mon, "HookTriggered", deadline)
+        root_seen = root_mon.read_until("HookTriggered", deadline)
         assert any("alpha.secret" in line for line in root_seen), root_seen
         # beta registers after the hook: once the user sees that, a
         # HookTriggered would have been seen too
         policy_broker.module("beta")
-        user_seen = read_until(user_mon, "'beta'", deadline)
+        user_seen = user_mon.read_until("'beta'", deadline)
         assert any("'alpha'" in line for line in user_seen), user_seen
         assert not any("HookTriggered" in line or "1234" in line for line in user_seen), user_seen
     finally:
         for p in (root_mon, user_mon):
-            p.terminate()
-            p.wait(10)
-            p.stdout.close()
+            p.close()
         conn.close_sync(None)
 
 

@@ -1,4 +1,6 @@
-/* juno-test-broker.c: start, watch and stop the real broker for tests */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* juno-test-broker.c: start, watch and stop the real broker for C tests
+ * (see juno-test-broker.h) */
 #include "config.h"
 
 #include <glib/gstdio.h>
@@ -8,6 +10,45 @@
 #include "juno-test-broker.h"
 
 #define WAIT_SECONDS 10
+/* A runtime directory that does not exist: no $XDG_RUNTIME_DIR/bus by accident. */
+#define NO_RUNTIME_DIR "/nonexistent-juno-test"
+
+/* What the caller's environment must not pass on to a test broker. */
+static const char *const foreign_env[] = {
+  "NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC",
+  "WATCHDOG_PID", "DBUS_SESSION_BUS_ADDRESS", "DBUS_SYSTEM_BUS_ADDRESS",
+};
+
+/* Reads the notify socket as long as the broker object lives. */
+static gpointer
+read_notify (gpointer data)
+{
+  JunoTestBroker *broker = data;
+
+  for (;;)
+    {
+      char buffer[4096];
+      gssize n;
+
+      g_mutex_lock (&broker->lock);
+      if (broker->closing)
+        {
+          g_mutex_unlock (&broker->lock);
+          return NULL;
+        }
+      g_mutex_unlock (&broker->lock);
+      if (!g_socket_condition_timed_wait (broker->notify, G_IO_IN, 100 * 1000, NULL, NULL))
+        continue;
+      n = g_socket_receive (broker->notify, buffer, sizeof buffer, NULL, NULL);
+      if (n <= 0)
+        continue;
+      g_mutex_lock (&broker->lock);
+      g_string_append_len (broker->notifications, buffer, n);
+      g_string_append_c (broker->notifications, '\n');
+      g_cond_broadcast (&broker->cond);
+      g_mutex_unlock (&broker->lock);
+    }
+}
 
 JunoTestBroker *
 juno_test_broker_new (void)
@@ -28,30 +69,25 @@ juno_test_broker_new (void)
   address = g_unix_socket_address_new (broker->notify_path);
   g_socket_bind (broker->notify, address, FALSE, &error);
   g_assert_no_error (error);
+  g_mutex_init (&broker->lock);
+  g_cond_init (&broker->cond);
+  broker->notifications = g_string_new (NULL);
+  broker->notify_thread = g_thread_new ("juno-test-notify", read_notify, broker);
   return broker;
 }
 
-static void
-wait_ready (JunoTestBroker *broker)
+/* Waits until the broker has sent the notification @line (e.g. "READY=1"). */
+void
+juno_test_broker_wait_notify (JunoTestBroker *broker, const char *line)
 {
   gint64 deadline = g_get_monotonic_time () + WAIT_SECONDS * G_USEC_PER_SEC;
+  g_autofree char *wanted = g_strconcat ("\n", line, "\n", NULL);
 
-  for (;;)
-    {
-      g_autoptr(GError) error = NULL;
-      char buffer[512];
-      gssize n;
-
-      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
-      if (!g_socket_condition_timed_wait (broker->notify, G_IO_IN,
-                                          deadline - g_get_monotonic_time (), NULL, &error))
-        g_error ("The broker did not send READY=1: %s", error->message);
-      n = g_socket_receive (broker->notify, buffer, sizeof buffer - 1, NULL, &error);
-      g_assert_no_error (error);
-      buffer[n] = '\0';
-      if (strstr (buffer, "READY=1") != NULL)
-        return;
-    }
+  g_mutex_lock (&broker->lock);
+  while (strstr (broker->notifications->str, wanted) == NULL)
+    if (!g_cond_wait_until (&broker->cond, &broker->lock, deadline))
+      g_error ("The broker did not send %s within %d s", line, WAIT_SECONDS);
+  g_mutex_unlock (&broker->lock);
 }
 
 static guint16
@@ -94,15 +130,20 @@ juno_test_broker_start (JunoTestBroker *broker, gboolean tcp, const char *runtim
     }
   g_ptr_array_add (argv, NULL);
 
+  for (gsize i = 0; i < G_N_ELEMENTS (foreign_env); i++)
+    g_subprocess_launcher_unsetenv (launcher, foreign_env[i]);
   g_subprocess_launcher_setenv (launcher, "NOTIFY_SOCKET", broker->notify_path, TRUE);
   g_subprocess_launcher_setenv (launcher, "G_DEBUG", "fatal-criticals", TRUE);
-  if (runtime_dir != NULL)
-    g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime_dir, TRUE);
+  g_subprocess_launcher_setenv (launcher, "XDG_RUNTIME_DIR", runtime_dir != NULL ? runtime_dir : NO_RUNTIME_DIR, TRUE);
+  /* a restart waits for its own READY=1 */
+  g_mutex_lock (&broker->lock);
+  g_string_assign (broker->notifications, "\n");
+  g_mutex_unlock (&broker->lock);
   g_subprocess_launcher_set_stdout_file_path (launcher, broker->log_path);
   g_subprocess_launcher_set_flags (launcher, G_SUBPROCESS_FLAGS_STDERR_MERGE);
   broker->process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
   g_assert_no_error (error);
-  wait_ready (broker);
+  juno_test_broker_wait_notify (broker, "READY=1");
   if (tcp)
     broker->port = find_port (broker);
 }
@@ -121,23 +162,41 @@ juno_test_broker_stop (JunoTestBroker *broker)
   g_clear_object (&broker->process);
 }
 
+static gboolean
+log_is_clean (const char *log)
+{
+  static const char *const bad[] = { "Sanitizer", "runtime error", "CRITICAL" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    if (strstr (log, bad[i]) != NULL)
+      return FALSE;
+  return TRUE;
+}
+
 void
 juno_test_broker_free (JunoTestBroker *broker)
 {
+  g_autofree char *log = NULL;
+
   if (broker->process != NULL)
     juno_test_broker_stop (broker);
-  if (g_test_failed ())
-    {
-      g_autofree char *log = NULL;
-
-      if (g_file_get_contents (broker->log_path, &log, NULL, NULL))
-        g_printerr ("--- broker log ---\n%s--- end ---\n", log);
-    }
+  g_mutex_lock (&broker->lock);
+  broker->closing = TRUE;
+  g_mutex_unlock (&broker->lock);
+  g_thread_join (broker->notify_thread);
+  if (!g_file_get_contents (broker->log_path, &log, NULL, NULL))
+    log = g_strdup ("");
+  if (g_test_failed () || !log_is_clean (log))
+    g_printerr ("--- broker log ---\n%s--- end ---\n", log);
+  g_assert_true (log_is_clean (log));
   g_unlink (broker->log_path);
   g_unlink (broker->notify_path);
   g_unlink (broker->socket_path);
   g_rmdir (broker->dir);
   g_clear_object (&broker->notify);
+  g_string_free (broker->notifications, TRUE);
+  g_mutex_clear (&broker->lock);
+  g_cond_clear (&broker->cond);
   g_free (broker->dir);
   g_free (broker->socket_path);
   g_free (broker->notify_path);

@@ -77,6 +77,7 @@ typedef enum
   JUNO_PROTOCOL_ERROR_CALL_TIMED_OUT = 9,
   JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE = 10,
   JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS = 11,
+  JUNO_PROTOCOL_ERROR_LIMIT_REACHED = 12,
 
   /* not a code: keep it last; each code has its text in juno-protocol-error.c */
   JUNO_PROTOCOL_ERROR_N_CODES

@@ -39,6 +39,7 @@ static const ErrorInfo errors[] = {
                                            N_("The broker timed out waiting for the answer") },
   [JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE] = { DBUS_NAME ("MessageTooLarge"), N_("Message too large") },
   [JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS] = { DBUS_NAME ("TooManyCalls"), N_("Too many calls in flight") },
+  [JUNO_PROTOCOL_ERROR_LIMIT_REACHED] = { DBUS_NAME ("LimitReached"), N_("A limit of the broker was reached") },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (errors) == JUNO_PROTOCOL_ERROR_N_CODES);

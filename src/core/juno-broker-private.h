@@ -25,6 +25,8 @@ struct _JunoEndpoint
   JunoModule *module;   /* owned; NULL until registered */
   GQueue calls_out;     /* JunoCall via caller_link: calls this peer made */
   GQueue calls_in;      /* JunoCall via callee_link: calls this peer must answer */
+  guint64 *expired;     /* tokens of its calls that timed out, a ring; NULL until one does */
+  guint n_expired;
   JunoEndpointStats stats;
   gboolean has_credentials;
   pid_t pid;
@@ -55,6 +57,8 @@ struct _JunoModule
   GHashTable *functions;   /* name -> NULL (a set); NULL until the first declare */
   GHashTable *listens;     /* "module.hook" -> JunoListen; NULL until the first listen */
   JunoEndpoint *endpoint;  /* NULL for the built-in module */
+  guint n_names;           /* functions and hooks together */
+  gsize info_bytes;        /* an upper bound of the length of its module object */
   gboolean active;
   /* scratch state of the fixed-point computation */
   gboolean candidate;
@@ -98,6 +102,9 @@ struct _JunoBroker
   guint64 next_message_id;
   guint64 call_timeout_usec;
   guint max_calls_in_flight;
+  guint max_names;
+  guint max_name_length;
+  gsize max_message_size;
   guint epoch;
 
   GString *out;            /* scratch buffer for outgoing messages */
@@ -149,6 +156,7 @@ void juno_registry_remove_module (JunoBroker *self, JunoEndpoint *ep);
 void juno_registry_broadcast (JunoBroker *self, const char *hook, const char *data_json);
 void juno_registry_append_module_json (JunoBroker *self, GString *out, JunoModule *module);
 gboolean juno_module_has_function (JunoModule *module, const char *name);
+gsize juno_registry_module_info_budget (JunoBroker *self);
 guint juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char *hook,
                                   const char *data, gsize data_len);
 

@@ -16,6 +16,9 @@
 
 #define CALL_TIMEOUT_DEFAULT_USEC (30 * G_USEC_PER_SEC)
 #define MAX_CALLS_IN_FLIGHT_DEFAULT 1024
+#define MAX_NAMES_DEFAULT 4096
+#define MAX_NAME_LENGTH_DEFAULT 256
+#define MAX_MESSAGE_SIZE_DEFAULT (1024 * 1024)
 #define PEER_LOG_WINDOW_USEC (10 * G_USEC_PER_SEC)
 #define PEER_LOG_LINES_PER_WINDOW 50
 
@@ -93,6 +96,9 @@ juno_broker_init (JunoBroker *self)
   self->key = g_string_sized_new (256);
   self->call_timeout_usec = CALL_TIMEOUT_DEFAULT_USEC;
   self->max_calls_in_flight = MAX_CALLS_IN_FLIGHT_DEFAULT;
+  self->max_names = MAX_NAMES_DEFAULT;
+  self->max_name_length = MAX_NAME_LENGTH_DEFAULT;
+  self->max_message_size = MAX_MESSAGE_SIZE_DEFAULT;
   self->next_connection_id = 1;
   self->next_call_token = 1;
   self->next_message_id = 1;
@@ -246,6 +252,24 @@ juno_broker_set_max_calls_in_flight (JunoBroker *self, guint max_calls)
   g_object_notify_by_pspec (G_OBJECT (self), props[PROP_MAX_CALLS_IN_FLIGHT]);
 }
 
+void
+juno_broker_set_name_limits (JunoBroker *self, guint max_names, guint max_name_length)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  g_return_if_fail (max_name_length > 0);
+  /* applies to names added from now on */
+  self->max_names = max_names;
+  self->max_name_length = max_name_length;
+}
+
+void
+juno_broker_set_max_message_size (JunoBroker *self, gsize max_message_size)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  g_return_if_fail (max_message_size >= 64);
+  self->max_message_size = max_message_size;
+}
+
 /* Endpoints */
 
 static void
@@ -254,6 +278,7 @@ endpoint_free (gpointer data)
   JunoEndpoint *ep = data;
 
   g_clear_pointer (&ep->module, juno_module_free);
+  g_free (ep->expired);
   g_free (ep->transport);
   g_free (ep);
 }
@@ -340,6 +365,12 @@ const JunoEndpointStats *
 juno_endpoint_get_stats (JunoEndpoint *endpoint)
 {
   return &endpoint->stats;
+}
+
+guint
+juno_endpoint_get_n_calls_waiting (JunoEndpoint *endpoint)
+{
+  return endpoint->calls_out.length;
 }
 
 guint64
@@ -598,12 +629,25 @@ juno_broker_handle_line (JunoBroker *self, JunoEndpoint *ep, const char *line, g
   ep->stats.messages_in++;
   ep->stats.bytes_in += len + 1;
 
+  /* Framing noise at the edges of a line goes: one '\r' before the '\n'
+   * (CRLF line ends) and one UTF-8 byte-order mark before the JSON. A raw
+   * '\r' anywhere else is refused rather than passed on inside a value:
+   * clients that also end lines at '\r' would read it as a line break. */
   if (len > 0 && line[len - 1] == '\r')
     len--;
-  result = juno_message_parse (line, len, &msg);
+  if (len >= 3 && memcmp (line, "\xef\xbb\xbf", 3) == 0)
+    {
+      line += 3;
+      len -= 3;
+    }
+  if (memchr (line, '\r', len) != NULL)
+    result = JUNO_PARSE_INVALID_UTF8;
+  else
+    result = juno_message_parse (line, len, &msg);
   if (result == JUNO_PARSE_INVALID_UTF8)
     {
-      juno_broker_log_peer (self, ep, G_LOG_LEVEL_MESSAGE, "Rejected a line that is not valid UTF-8 or holds a NUL byte");
+      juno_broker_log_peer (self, ep, G_LOG_LEVEL_MESSAGE,
+                            "Rejected a line that is not valid UTF-8 or holds a NUL byte or a carriage return");
       juno_broker_send_error (self, ep, NULL, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST);
       return;
     }
@@ -667,6 +711,28 @@ juno_broker_report_oversized (JunoBroker *self, JunoEndpoint *ep)
   ep->stats.messages_in++;
   juno_broker_log_peer (self, ep, G_LOG_LEVEL_WARNING, "Dropped a message longer than the size limit");
   juno_broker_send_error (self, ep, NULL, JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE);
+}
+
+void
+juno_broker_report_over_total (JunoBroker *self, JunoEndpoint *ep)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+
+  self->stats.messages_in++;
+  self->stats.limits_reached++;
+  ep->stats.messages_in++;
+  juno_broker_log_peer (self, ep, G_LOG_LEVEL_WARNING,
+                        "Dropped a line: the partial lines of all connections reached --max-total-buffer");
+  juno_broker_send_error (self, ep, NULL, JUNO_PROTOCOL_ERROR_LIMIT_REACHED);
+}
+
+void
+juno_broker_report_cut_off (JunoBroker *self, JunoEndpoint *ep, const char *why)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+
+  self->stats.connections_cut++;
+  juno_broker_log_peer (self, ep, G_LOG_LEVEL_WARNING, "Cut off: %s", why);
 }
 
 char *

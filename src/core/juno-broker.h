@@ -49,6 +49,8 @@ typedef struct
   guint64 hooks_triggered;
   guint64 hooks_delivered;
   guint64 errors_sent;
+  guint64 limits_reached;     /* requests and lines refused with error 12 */
+  guint64 connections_cut;    /* connections closed for a backlog or a total */
 } JunoStats;
 
 typedef struct
@@ -77,6 +79,13 @@ const char *juno_broker_get_version (JunoBroker *self);
 /* Limits (also GObject properties) */
 void juno_broker_set_call_timeout (JunoBroker *self, guint64 timeout_usec);
 void juno_broker_set_max_calls_in_flight (JunoBroker *self, guint max_calls);
+/* What one module may hold: @max_names functions and hooks together, each
+ * name (a bare function name or a "module.hook" address) at most
+ * @max_name_length bytes. */
+void juno_broker_set_name_limits (JunoBroker *self, guint max_names, guint max_name_length);
+/* The longest line a peer may send; the broker's discovery answers
+ * (juno.listModules, juno.getModuleInfo) stay within it too. */
+void juno_broker_set_max_message_size (JunoBroker *self, gsize max_message_size);
 
 /* Endpoints */
 JunoEndpoint *juno_broker_add_endpoint (JunoBroker *self,
@@ -89,6 +98,15 @@ void juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *endpoint);
 void juno_broker_handle_line (JunoBroker *self, JunoEndpoint *endpoint, const char *line, gsize len);
 /* The transport dropped a line longer than the limit: answers error 10. */
 void juno_broker_report_oversized (JunoBroker *self, JunoEndpoint *endpoint);
+/* The transport dropped a line because the total of partial input of all
+ * connections is at its limit: answers error 12. */
+void juno_broker_report_over_total (JunoBroker *self, JunoEndpoint *endpoint);
+/* The transport is cutting @endpoint off (@why, for the log): counted and
+ * logged, rate limited. Call before closing it; the broker is not
+ * re-entered. */
+void juno_broker_report_cut_off (JunoBroker *self, JunoEndpoint *endpoint, const char *why);
+/* Calls this peer made that wait for an answer. */
+guint juno_endpoint_get_n_calls_waiting (JunoEndpoint *endpoint);
 
 guint64 juno_endpoint_get_id (JunoEndpoint *endpoint);
 const char *juno_endpoint_get_module_id (JunoEndpoint *endpoint);

@@ -21,6 +21,9 @@ typedef struct
   JunoBroker *broker; /* unowned: the broker destroys the source */
 } DeadlineSource;
 
+/* Timed-out calls remembered per callee for their late answers. */
+#define EXPIRED_KEPT 64
+
 static void expire_calls (JunoBroker *self);
 
 static gboolean
@@ -99,6 +102,32 @@ schedule_deadline (JunoBroker *self, gint64 deadline)
     g_source_set_ready_time (self->timeout_source, deadline);
 }
 
+/* The callee of a call that timed out, or whose caller left, may still
+ * answer it; those late answers are dropped quietly. The last EXPIRED_KEPT
+ * such tokens are remembered per callee, so any other answer naming a
+ * finished call (a second answer, another module's token) gets error 1. */
+static void
+remember_expired (JunoEndpoint *callee, guint64 token)
+{
+  if (callee->expired == NULL)
+    callee->expired = g_new0 (guint64, EXPIRED_KEPT);
+  callee->expired[callee->n_expired++ % EXPIRED_KEPT] = token;
+}
+
+static gboolean
+forget_expired (JunoEndpoint *ep, guint64 token)
+{
+  guint n = MIN (ep->n_expired, EXPIRED_KEPT);
+
+  for (guint i = 0; i < n; i++)
+    if (ep->expired[i] == token)
+      {
+        ep->expired[i] = 0; /* one late answer each */
+        return TRUE;
+      }
+  return FALSE;
+}
+
 /* Answers the caller with an error code and forgets the call. */
 static void
 fail_call (JunoBroker *self, JunoCall *call, int code)
@@ -126,6 +155,7 @@ expire_calls (JunoBroker *self)
                             "Call j%" G_GUINT64_FORMAT " from connection %s timed out",
                             call->token, call->caller->id_str);
       self->stats.calls_timed_out++;
+      remember_expired (call->callee, call->token);
       fail_call (self, call, JUNO_PROTOCOL_ERROR_CALL_TIMED_OUT);
     }
   g_source_set_ready_time (self->timeout_source, head != NULL ? ((JunoCall *) head->data)->deadline : -1);
@@ -140,34 +170,100 @@ juno_calls_drop_endpoint (JunoBroker *self, JunoEndpoint *ep)
     fail_call (self, link->data, JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED);
   /* the callees' answers to these will find no call and be dropped */
   while ((link = ep->calls_out.head) != NULL)
-    call_free (self, link->data);
+    {
+      JunoCall *call = link->data;
+
+      remember_expired (call->callee, call->token);
+      call_free (self, call);
+    }
 }
 
-/* The functions of the built-in module juno, answered in place. */
+/* Longest moduleId as a JSON string, with ,"next": around it. */
+#define NEXT_KEY_RESERVE (sizeof ",\"next\":\"\"" + JUNO_MODULE_ID_MAX_LENGTH)
+
+/* Appends to self->out the module objects of juno.listModules that fit in
+ * one line of the size limit: juno first (on the first page only), then the
+ * modules sorted by moduleId, from the first one after @after. When some
+ * are left over, the answer carries "next": the last moduleId it holds, to
+ * pass as "after" for the rest. FALSE when not even one fits. */
+static gboolean
+append_module_page (JunoBroker *self, const char *after)
+{
+  g_autofree JunoModule **modules = juno_broker_dup_modules (self, NULL);
+  g_autoptr(GString) object = g_string_new (NULL);
+  /* the line ends with ']', maybe the "next" key, and '}' */
+  gsize limit = self->max_message_size - NEXT_KEY_RESERVE - 2;
+  JunoModule **m = modules;
+  JunoModule *last = NULL;
+
+  g_string_append (self->out, ",\"data\":[");
+  if (after != NULL)
+    while (*m != NULL && strcmp ((*m)->id, after) <= 0)
+      m++;
+  for (JunoModule *module = after ? *m++ : self->builtin; module != NULL; module = *m++)
+    {
+      g_string_truncate (object, 0);
+      juno_registry_append_module_json (self, object, module);
+      if (self->out->len + (last ? 1 : 0) + object->len > limit)
+        {
+          if (last == NULL)
+            return FALSE;
+          g_string_append (self->out, "],\"next\":");
+          juno_json_append_string (self->out, last->id);
+          return TRUE;
+        }
+      if (last != NULL)
+        g_string_append_c (self->out, ',');
+      g_string_append_len (self->out, object->str, object->len);
+      last = module;
+      if (*m == NULL)
+        break;
+    }
+  g_string_append_c (self->out, ']');
+  return TRUE;
+}
+
+/* The functions of the built-in module juno, answered in place. Each
+ * answer fits in one line of the size limit (--max-message-size), so no
+ * module can make discovery fail for the others: listModules is paged, and
+ * a module object always fits, as the registry keeps it small enough. */
 static void
 call_builtin (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, const char *function)
 {
   const JunoJsonValue *args = &msg->keys[JUNO_KEY_ARGUMENTS];
-  g_autofree char *data = NULL;
+  const char *key = strcmp (function, JUNO_FUNCTION_LIST_MODULES) == 0 ? "after" : "moduleId";
+  JunoJsonValue value;
+  g_autofree char *id = NULL;
+  gboolean fits = TRUE;
 
-  if (strcmp (function, JUNO_FUNCTION_LIST_MODULES) == 0)
-    data = juno_broker_dup_modules_json (self);
-  else
-    {
-      JunoJsonValue id_value;
-      g_autofree char *id = NULL;
-
-      if (args->kind == JUNO_JSON_OBJECT && juno_json_object_lookup (args->text, args->len, "moduleId", &id_value) &&
-          id_value.kind == JUNO_JSON_STRING)
-        id = juno_json_value_dup_string (&id_value);
-      if (id != NULL)
-        data = juno_broker_dup_module_json (self, id);
-    }
+  if (args->kind == JUNO_JSON_OBJECT && juno_json_object_lookup (args->text, args->len, key, &value) &&
+      value.kind == JUNO_JSON_STRING)
+    id = juno_json_value_dup_string (&value);
 
   self->stats.calls_routed++;
   juno_broker_begin_reply (self, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_MSG_FUNCTION_RESPONSE);
-  g_string_append (self->out, ",\"data\":");
-  g_string_append (self->out, data ? data : "null");
+  if (key[0] == 'a')
+    fits = append_module_page (self, id);
+  else
+    {
+      JunoModule *module = id ? g_hash_table_lookup (self->modules, id) : NULL;
+
+      g_string_append (self->out, ",\"data\":");
+      if (module != NULL)
+        juno_registry_append_module_json (self, self->out, module);
+      else
+        g_string_append (self->out, "null");
+      fits = self->out->len + 1 <= self->max_message_size;
+    }
+  if (!fits)
+    {
+      /* only a requestId close to the limit leaves no room for one module */
+      self->stats.limits_reached++;
+      juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Refused a discovery call (error %d): its answer "
+                            "would exceed --max-message-size", JUNO_PROTOCOL_ERROR_LIMIT_REACHED);
+      juno_broker_send_error (self, ep, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_PROTOCOL_ERROR_LIMIT_REACHED);
+      return;
+    }
   juno_broker_send (self, ep);
 }
 
@@ -264,19 +360,22 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   juno_broker_send (self, call->callee);
 }
 
-/* "j<digits>" exactly as the broker wrote it, or 0. */
+/* "j<digits>" exactly as the broker wrote it, or 0: no escapes, no leading
+ * zero, no value past 2^64 - 1, so each token has one spelling. */
 static guint64
 parse_token (const JunoJsonValue *rid)
 {
   guint64 token = 0;
 
-  if (rid->escaped || rid->len < 4 || rid->len > 23 || rid->text[1] != 'j')
+  if (rid->escaped || rid->len < 4 || rid->len > 23 || rid->text[1] != 'j' || rid->text[2] == '0')
     return 0;
   for (guint i = 2; i < rid->len - 1; i++)
     {
-      if (!g_ascii_isdigit (rid->text[i]))
+      guint digit = (guint) (rid->text[i] - '0');
+
+      if (!g_ascii_isdigit (rid->text[i]) || token > (G_MAXUINT64 - digit) / 10)
         return 0;
-      token = token * 10 + (guint64) (rid->text[i] - '0');
+      token = token * 10 + digit;
     }
   return token;
 }
@@ -292,9 +391,9 @@ juno_calls_handle_answer (JunoBroker *self, JunoEndpoint *ep, JunoMessageType ty
 
   if (call == NULL || call->callee != ep)
     {
-      if (call == NULL && token != 0 && token < self->next_call_token)
+      if (call == NULL && token != 0 && ep->expired != NULL && forget_expired (ep, token))
         juno_broker_log_peer (self, ep, G_LOG_LEVEL_INFO, "Dropped a late answer to call j%" G_GUINT64_FORMAT
-                              ": the call was already answered", token);
+                              ": the call had timed out or its caller left", token);
       else
         juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID, "the answer's requestId names no call to this module");
       return;

@@ -21,6 +21,10 @@
 #include "juno-broker-private.h"
 
 #define MAX_DEPENDENCIES 256
+/* Room kept in a discovery answer for all but the module object: the
+ * requestId, "type" and "data" keys (a quarter of the line limit when that
+ * is less). */
+#define DISCOVERY_RESERVE 1024
 
 static void
 dependency_free (gpointer data)
@@ -591,6 +595,64 @@ parse_dependencies (const JunoJsonValue *value, GError **error)
   return g_steal_pointer (&deps);
 }
 
+/* Limits on what a module holds */
+
+/* A module object is kept small enough that juno.getModuleInfo answers it
+ * within the line limit, with room left for the answer's envelope. */
+gsize
+juno_registry_module_info_budget (JunoBroker *self)
+{
+  return self->max_message_size - MIN (DISCOVERY_RESERVE, self->max_message_size / 4);
+}
+
+/* The length of its object with no names, "registered":false counted as
+ * the longer of the two spellings. */
+static gsize
+module_info_base_bytes (JunoBroker *self, JunoModule *module)
+{
+  gboolean active = module->active;
+  gsize len;
+
+  module->active = FALSE;
+  g_string_truncate (self->key, 0);
+  juno_registry_append_module_json (self, self->key, module);
+  len = self->key->len;
+  module->active = active;
+  return len;
+}
+
+static void
+refuse_over_limit (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, const char *why)
+{
+  self->stats.limits_reached++;
+  juno_broker_log_peer (self, ep, G_LOG_LEVEL_WARNING, "Refused a request (error %d): %s",
+                        JUNO_PROTOCOL_ERROR_LIMIT_REACHED, why);
+  juno_broker_send_error (self, ep, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_PROTOCOL_ERROR_LIMIT_REACHED);
+}
+
+/* Checks a new name of @ep's module against the limits; on success the
+ * name is counted, and the caller adds it. @encoded_len is the name's
+ * length as a JSON string, quotes included. */
+static gboolean
+take_name (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, gsize len, gsize encoded_len)
+{
+  JunoModule *module = ep->module;
+
+  if (len > self->max_name_length)
+    refuse_over_limit (self, ep, msg, "the name is longer than --max-name-length");
+  else if (module->n_names >= self->max_names)
+    refuse_over_limit (self, ep, msg, "the module has declared and listened for --max-names names");
+  else if (module->info_bytes + encoded_len + 1 > juno_registry_module_info_budget (self))
+    refuse_over_limit (self, ep, msg, "its module object would not fit in a discovery answer");
+  else
+    {
+      module->n_names++;
+      module->info_bytes += encoded_len + 1; /* and a comma */
+      return TRUE;
+    }
+  return FALSE;
+}
+
 /* Handlers */
 
 void
@@ -631,6 +693,12 @@ juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMes
   if (deps->len > 0)
     module->dependencies = g_steal_pointer (&deps);
   module->endpoint = ep;
+  module->info_bytes = module_info_base_bytes (self, module);
+  if (module->info_bytes > juno_registry_module_info_budget (self))
+    {
+      juno_module_free (module);
+      return refuse_over_limit (self, ep, msg, "its module object would not fit in a discovery answer");
+    }
   ep->module = module;
   g_hash_table_insert (self->modules, module->id, module);
   index_dependencies (self, module, TRUE);
@@ -667,6 +735,9 @@ juno_registry_handle_declare (JunoBroker *self, JunoEndpoint *ep, const JunoMess
   if (name == NULL || !juno_function_name_is_valid (name, -1))
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "invalid function name");
 
+  /* [A-Za-z0-9_]: its JSON string is the name in quotes */
+  if (!juno_module_has_function (ep->module, name) && !take_name (self, ep, msg, strlen (name), strlen (name) + 2))
+    return;
   module_add_function (ep->module, name);
   juno_broker_begin_reply (self, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_MSG_FUNCTION_DECLARED);
   g_string_append (self->out, ",\"function\":");
@@ -694,8 +765,15 @@ juno_registry_handle_listen (JunoBroker *self, JunoEndpoint *ep, const JunoMessa
     module->listens = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, listen_free);
   if (!g_hash_table_contains (module->listens, hook))
     {
-      JunoListen *listen = g_new0 (JunoListen, 1);
-      GPtrArray *listeners = g_hash_table_lookup (self->listeners, hook);
+      JunoListen *listen;
+      GPtrArray *listeners;
+
+      g_string_truncate (self->key, 0);
+      juno_json_append_string (self->key, hook);
+      if (!take_name (self, ep, msg, strlen (hook), self->key->len))
+        return;
+      listen = g_new0 (JunoListen, 1);
+      listeners = g_hash_table_lookup (self->listeners, hook);
 
       if (listeners == NULL)
         {

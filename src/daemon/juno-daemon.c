@@ -14,9 +14,12 @@
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "juno-broker.h"
@@ -34,6 +37,11 @@
 /* descriptors kept for listeners, D-Bus, the journal, epoll and the like */
 #define RESERVED_FDS 32
 #define DEFAULT_MAX_OUTPUT_BACKLOG (16 * 1024 * 1024)
+#define DEFAULT_MAX_NAMES 4096
+#define DEFAULT_MAX_NAME_LENGTH 256
+/* each of the two totals (output, partial lines) gets this share of RAM */
+#define DEFAULT_TOTAL_BUFFER_SHARE 16
+#define MIN_DEFAULT_TOTAL_BUFFER (64 * 1024 * 1024)
 #define BUS_READY_TIMEOUT_SEC 10
 #define STATUS_DELAY_MSEC 250
 
@@ -66,6 +74,8 @@ juno_daemon_options_init (JunoDaemonOptions *options)
     .max_calls_in_flight = DEFAULT_MAX_CALLS_IN_FLIGHT,
     .max_connections = DEFAULT_MAX_CONNECTIONS,
     .max_output_backlog = DEFAULT_MAX_OUTPUT_BACKLOG,
+    .max_names = DEFAULT_MAX_NAMES,
+    .max_name_length = DEFAULT_MAX_NAME_LENGTH,
   };
 }
 
@@ -100,14 +110,44 @@ session_bus_reachable (void)
   return g_stat (path, &st) == 0 && S_ISSOCK (st.st_mode);
 }
 
-/* Takes <socket>.lock; then a socket file left by a crash can go. */
+/* Whether a broker answers on the Unix socket @path. */
+static gboolean
+socket_is_live (const char *path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd;
+  gboolean live;
+
+  if (strlen (path) >= sizeof addr.sun_path)
+    return FALSE;
+  strcpy (addr.sun_path, path);
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return FALSE;
+  live = connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0 || errno == EAGAIN;
+  close (fd);
+  return live;
+}
+
+/* Takes <socket>.lock, a regular file of ours (never through a symbolic
+ * link) in a directory that no other user owns. The lock alone does not
+ * prove that no broker serves the socket (its lock file may have been
+ * deleted), so a socket file is replaced only when nothing answers on it. */
 static gboolean
 take_lock (JunoDaemon *self, const char *socket_path, GError **error)
 {
+  g_autofree char *dir = g_path_get_dirname (socket_path);
   GStatBuf st;
+  struct stat lock_st;
 
+  if (g_stat (dir, &st) == 0 && st.st_uid != geteuid () && st.st_uid != 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   _("%s belongs to another user: put the socket in a directory of your own"), dir);
+      return FALSE;
+    }
   self->lock_path = g_strconcat (socket_path, ".lock", NULL);
-  self->lock_fd = open (self->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  self->lock_fd = open (self->lock_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (self->lock_fd < 0)
     {
       int saved = errno;
@@ -117,7 +157,17 @@ take_lock (JunoDaemon *self, const char *socket_path, GError **error)
       g_clear_pointer (&self->lock_path, g_free);
       return FALSE;
     }
-  if (flock (self->lock_fd, LOCK_EX | LOCK_NB) < 0)
+  if (fstat (self->lock_fd, &lock_st) < 0 || !S_ISREG (lock_st.st_mode) || lock_st.st_uid != geteuid () ||
+      lock_st.st_nlink != 1)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   _("lock file %s is not a regular file of this user"), self->lock_path);
+      close (self->lock_fd);
+      self->lock_fd = -1;
+      g_clear_pointer (&self->lock_path, g_free);
+      return FALSE;
+    }
+  if (flock (self->lock_fd, LOCK_EX | LOCK_NB) < 0 || socket_is_live (socket_path))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("another broker is running on %s"), socket_path);
       close (self->lock_fd);
@@ -280,10 +330,17 @@ setup_sockets (JunoDaemon *self, const JunoDaemonOptions *options, GError **erro
       if (!listen_unix (self, path, error))
         return FALSE;
     }
-  if (options->port >= 0 &&
-      !juno_listener_listen_tcp (self->listener, options->bind_address ? options->bind_address : DEFAULT_BIND_ADDRESS,
-                                 (guint16) options->port, NULL, error))
-    return FALSE;
+  if (options->port >= 0)
+    {
+      const char *address = options->bind_address ? options->bind_address : DEFAULT_BIND_ADDRESS;
+      g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (address);
+
+      if (!juno_listener_listen_tcp (self->listener, address, (guint16) options->port, NULL, error))
+        return FALSE;
+      if (inet != NULL && !g_inet_address_get_is_loopback (inet))
+        g_warning ("The TCP listener on %s can be reached from other hosts, and TCP has no access control: "
+                   "anyone who can connect can register modules, call every function and trigger hooks", address);
+    }
   return TRUE;
 }
 
@@ -310,6 +367,20 @@ setup_dbus (JunoDaemon *self, const JunoDaemonOptions *options)
   self->dbus = juno_dbus_service_new (self->broker, (const char *const *) addresses);
 }
 
+/* --max-total-buffer 0: a share of physical memory. */
+static gsize
+max_total_buffer (const JunoDaemonOptions *options)
+{
+  long pages = sysconf (_SC_PHYS_PAGES);
+  long page_size = sysconf (_SC_PAGESIZE);
+
+  if (options->max_total_buffer > 0)
+    return (gsize) options->max_total_buffer;
+  if (pages <= 0 || page_size <= 0)
+    return MIN_DEFAULT_TOTAL_BUFFER;
+  return MAX ((gsize) pages / DEFAULT_TOTAL_BUFFER_SHARE * (gsize) page_size, MIN_DEFAULT_TOTAL_BUFFER);
+}
+
 /* --max-connections 0: as many as the descriptor limit leaves room for, so
  * raising the limit (LimitNOFILE=, ulimit -n) is all 100 000 modules need. */
 static guint
@@ -334,6 +405,7 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
     .max_connections = max_connections (options),
     .max_message_size = (gsize) options->max_message_size,
     .max_output_backlog = (gsize) options->max_output_backlog,
+    .max_total_buffer = max_total_buffer (options),
   };
 
   self->lock_fd = -1;
@@ -341,10 +413,14 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
   self->broker = juno_broker_new ();
   juno_broker_set_call_timeout (self->broker, (guint64) (options->call_timeout * G_USEC_PER_SEC));
   juno_broker_set_max_calls_in_flight (self->broker, (guint) options->max_calls_in_flight);
+  juno_broker_set_name_limits (self->broker, (guint) options->max_names, (guint) options->max_name_length);
+  juno_broker_set_max_message_size (self->broker, (gsize) options->max_message_size);
   self->listener = juno_listener_new (self->broker, &limits, error);
   if (self->listener == NULL)
     return NULL;
   g_info ("Serving at most %u connections at once", limits.max_connections);
+  g_info ("Buffers of all connections: at most %" G_GSIZE_FORMAT " bytes of output and as much of partial lines",
+          limits.max_total_buffer);
   if (!setup_sockets (self, options, error))
     return NULL;
   setup_dbus (self, options);

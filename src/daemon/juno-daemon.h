@@ -22,6 +22,9 @@ typedef struct
   int max_calls_in_flight;
   int max_connections;
   gint64 max_output_backlog;
+  gint64 max_total_buffer;  /* 0: a sixteenth of physical memory */
+  int max_names;
+  int max_name_length;
   char *bus;                /* "session", "system", "none"; NULL: session if reachable */
 } JunoDaemonOptions;
 

@@ -89,6 +89,13 @@ check_options (JunoDaemonOptions *options, GError **error)
     bad = _("--max-connections must be a number of connections, 0 for as many as the file descriptor limit allows");
   else if (options->max_output_backlog < 4096)
     bad = _("--max-output-backlog must be at least 4096 bytes");
+  else if (options->max_total_buffer < 0 ||
+           (options->max_total_buffer != 0 && options->max_total_buffer < options->max_output_backlog))
+    bad = _("--max-total-buffer must be 0 (a share of memory) or at least --max-output-backlog");
+  else if (options->max_names < 0)
+    bad = _("--max-names must be a number of names");
+  else if (options->max_name_length < 1)
+    bad = _("--max-name-length must be at least 1 byte");
   else if (options->socket_path != NULL && options->socket_path[0] == '\0')
     bad = _("--socket-location must not be empty");
   else if (!juno_daemon_bus_name_valid (options->bus))
@@ -140,6 +147,14 @@ main (int argc, char **argv)
         N_("Connections open at once (default 0: the file descriptor limit less 32)"), N_("N") },
       { "max-output-backlog", 0, 0, G_OPTION_ARG_INT64, &options.max_output_backlog,
         N_("Unread output after which a connection is cut off, in bytes (default 16777216)"), N_("BYTES") },
+      { "max-total-buffer", 0, 0, G_OPTION_ARG_INT64, &options.max_total_buffer,
+        N_("Output queued for all connections, and partial lines held for all connections, in bytes each "
+           "(default 0: a sixteenth of physical memory)"), N_("BYTES") },
+      { "max-names", 0, 0, G_OPTION_ARG_INT, &options.max_names,
+        N_("Functions a module may declare and hooks it may listen for, together (default 4096)"), N_("N") },
+      { "max-name-length", 0, 0, G_OPTION_ARG_INT, &options.max_name_length,
+        N_("Longest function name or hook address a module may declare or listen for, in bytes (default 256)"),
+        N_("BYTES") },
       { "bus", 0, 0, G_OPTION_ARG_STRING, &options.bus,
         N_("D-Bus control plane on the session bus, the system bus, or none (default: session if reachable)"),
         N_("session|system|none") },

@@ -279,6 +279,8 @@ stats_variant (JunoDBusService *self)
   g_variant_builder_add (&b, "{sv}", "HooksTriggered", g_variant_new_uint64 (s->hooks_triggered));
   g_variant_builder_add (&b, "{sv}", "HooksDelivered", g_variant_new_uint64 (s->hooks_delivered));
   g_variant_builder_add (&b, "{sv}", "ErrorsSent", g_variant_new_uint64 (s->errors_sent));
+  g_variant_builder_add (&b, "{sv}", "LimitsReached", g_variant_new_uint64 (s->limits_reached));
+  g_variant_builder_add (&b, "{sv}", "ConnectionsCut", g_variant_new_uint64 (s->connections_cut));
   return g_variant_builder_end (&b);
 }
 

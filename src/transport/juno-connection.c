@@ -40,9 +40,11 @@ struct _JunoConnection
   gsize out_bytes;
   GList dirty_link;
   GList closing_link;
+  GList queued_link;       /* in ctx->queued while out_bytes > 0 */
   gboolean dirty;
   gboolean closing;
   gboolean discarding;     /* dropping an oversized line up to its '\n' */
+  gboolean eof;            /* the peer shut down its write side */
 };
 
 static void on_connection_events (JunoPollHandler *handler, guint32 events);
@@ -90,34 +92,71 @@ mark_dirty (JunoConnection *self)
   g_queue_push_tail_link (&self->ctx->dirty, &self->dirty_link);
 }
 
+static void flush_dirty (JunoConnectionContext *ctx);
+
+static void
+cut_off (JunoConnection *self, const char *why)
+{
+  juno_broker_report_cut_off (self->ctx->broker, self->endpoint, why);
+  juno_connection_close (self, why);
+}
+
+/* Room for @len more bytes of output in the total: write out what the
+ * sockets take now, then cut off the largest backlogs until it fits. */
+static void
+make_room (JunoConnectionContext *ctx, gsize len)
+{
+  flush_dirty (ctx);
+  while (ctx->total_output + len > ctx->max_total_buffer && ctx->queued.length > 0)
+    {
+      JunoConnection *largest = NULL;
+
+      for (GList *l = ctx->queued.head; l != NULL; l = l->next)
+        {
+          JunoConnection *conn = l->data;
+
+          if (largest == NULL || conn->out_bytes > largest->out_bytes)
+            largest = conn;
+        }
+      if (largest == NULL)
+        break;
+      cut_off (largest, "the largest backlog when the output of all connections reached --max-total-buffer");
+    }
+}
+
 static void
 connection_send (gpointer user_data, const char *data, gsize len)
 {
   JunoConnection *self = user_data;
+  JunoConnectionContext *ctx = self->ctx;
   Chunk *tail;
 
   if (self->closing)
     return;
-  if (self->out_bytes + len > self->ctx->max_output_backlog)
+  if (self->out_bytes + len > ctx->max_output_backlog)
     {
-      g_warning ("Connection %" G_GUINT64_FORMAT " ('%s') cut off: it left more than %" G_GSIZE_FORMAT
-                 " bytes of output unread",
-                 juno_endpoint_get_id (self->endpoint),
-                 juno_endpoint_get_module_id (self->endpoint) ?: "unregistered",
-                 self->ctx->max_output_backlog);
-      juno_connection_close (self, "slow consumer");
+      cut_off (self, "more unread output than --max-output-backlog");
       return;
+    }
+  if (ctx->total_output + len > ctx->max_total_buffer)
+    {
+      make_room (ctx, len);
+      if (self->closing)
+        return;
     }
 
   tail = self->out.tail ? self->out.tail->data : NULL;
   if (tail == NULL || tail->cap - tail->len < len)
     {
-      tail = chunk_new (self->ctx, len);
+      tail = chunk_new (ctx, len);
       g_queue_push_tail_link (&self->out, &tail->link);
     }
   memcpy (tail->data + tail->len, data, len);
   tail->len += len;
+  if (self->out_bytes == 0)
+    g_queue_push_tail_link (&ctx->queued, &self->queued_link);
   self->out_bytes += len;
+  ctx->total_output += len;
   mark_dirty (self);
 }
 
@@ -137,6 +176,7 @@ juno_connection_new (JunoConnectionContext *ctx, int fd, const char *transport, 
   self->ctx = ctx;
   self->dirty_link.data = self;
   self->closing_link.data = self;
+  self->queued_link.data = self;
   if (!juno_poller_add (ctx->poller, &self->handler, EPOLLIN, error))
     {
       g_free (self);
@@ -149,14 +189,27 @@ juno_connection_new (JunoConnectionContext *ctx, int fd, const char *transport, 
   return self;
 }
 
-void
-juno_connection_free (JunoConnection *self)
+/* Gives back what the connection holds in the totals. */
+static void
+release_buffers (JunoConnection *self)
 {
   GList *link;
 
   while ((link = g_queue_pop_head_link (&self->out)) != NULL)
     chunk_release (self->ctx, link->data);
-  g_free (self->partial);
+  if (self->out_bytes > 0)
+    g_queue_unlink (&self->ctx->queued, &self->queued_link);
+  self->ctx->total_output -= self->out_bytes;
+  self->out_bytes = 0;
+  self->ctx->total_partial -= self->partial_cap;
+  g_clear_pointer (&self->partial, g_free);
+  self->partial_len = self->partial_cap = 0;
+}
+
+void
+juno_connection_free (JunoConnection *self)
+{
+  release_buffers (self);
   close (self->handler.fd);
   g_free (self);
 }
@@ -169,7 +222,18 @@ juno_connection_close (JunoConnection *self, const char *reason)
   self->closing = TRUE;
   g_debug ("Closing connection %" G_GUINT64_FORMAT ": %s", juno_endpoint_get_id (self->endpoint), reason);
   juno_poller_remove (self->ctx->poller, &self->handler);
+  /* nothing more is written to it */
+  release_buffers (self);
   g_queue_push_tail_link (&self->ctx->closing, &self->closing_link);
+}
+
+/* After a half-close: closed once nothing it waits for is left. */
+static void
+close_if_drained (JunoConnection *self)
+{
+  if (self->eof && !self->closing && self->out_bytes == 0 &&
+      juno_endpoint_get_n_calls_waiting (self->endpoint) == 0)
+    juno_connection_close (self, "closed by the peer");
 }
 
 /* Writes as much queued output as the socket takes now. */
@@ -205,6 +269,9 @@ flush (JunoConnection *self)
         }
 
       self->out_bytes -= (gsize) written;
+      self->ctx->total_output -= (gsize) written;
+      if (self->out_bytes == 0)
+        g_queue_unlink (&self->ctx->queued, &self->queued_link);
       for (gsize left = (gsize) written; left > 0;)
         {
           Chunk *chunk = self->out.head->data;
@@ -222,7 +289,9 @@ flush (JunoConnection *self)
         break; /* a short write: the socket buffer is full */
     }
 
-  juno_poller_modify (self->ctx->poller, &self->handler, self->out.length > 0 ? EPOLLIN | EPOLLOUT : EPOLLIN);
+  juno_poller_modify (self->ctx->poller, &self->handler,
+                      (self->eof ? 0 : EPOLLIN) | (self->out.length > 0 ? EPOLLOUT : 0));
+  close_if_drained (self);
 }
 
 static void
@@ -238,24 +307,42 @@ handle_line (JunoConnection *self, const char *line, gsize len)
   juno_broker_handle_line (self->ctx->broker, self->endpoint, line, len);
 }
 
+/* Drops the partial line and the rest of it, up to its '\n'. */
+static void
+discard_partial (JunoConnection *self)
+{
+  self->ctx->total_partial -= self->partial_cap;
+  g_clear_pointer (&self->partial, g_free);
+  self->partial_len = self->partial_cap = 0;
+  self->discarding = TRUE;
+}
+
 static void
 keep_partial (JunoConnection *self, const char *data, gsize len)
 {
+  JunoConnectionContext *ctx = self->ctx;
   gsize needed = self->partial_len + len;
 
-  if (needed > self->ctx->max_message_size)
+  if (needed > ctx->max_message_size)
     {
       /* too long already: report once, then drop up to the newline */
-      g_clear_pointer (&self->partial, g_free);
-      self->partial_len = self->partial_cap = 0;
-      self->discarding = TRUE;
-      juno_broker_report_oversized (self->ctx->broker, self->endpoint);
+      discard_partial (self);
+      juno_broker_report_oversized (ctx->broker, self->endpoint);
       return;
     }
   if (needed > self->partial_cap)
     {
-      self->partial_cap = MAX (needed, MAX (self->partial_cap * 2, 256));
-      self->partial_cap = MIN (self->partial_cap, self->ctx->max_message_size);
+      gsize cap = MAX (needed, MAX (self->partial_cap * 2, 256));
+
+      cap = MIN (cap, ctx->max_message_size);
+      if (ctx->total_partial - self->partial_cap + cap > ctx->max_total_buffer)
+        {
+          discard_partial (self);
+          juno_broker_report_over_total (ctx->broker, self->endpoint);
+          return;
+        }
+      ctx->total_partial += cap - self->partial_cap;
+      self->partial_cap = cap;
       self->partial = g_realloc (self->partial, self->partial_cap);
     }
   memcpy (self->partial + self->partial_len, data, len);
@@ -290,6 +377,7 @@ process_input (JunoConnection *self, const char *p, gsize n)
           self->partial_len = 0;
           if (self->partial_cap > CHUNK_SIZE)
             {
+              self->ctx->total_partial -= self->partial_cap;
               g_clear_pointer (&self->partial, g_free);
               self->partial_cap = 0;
             }
@@ -327,7 +415,9 @@ on_connection_events (JunoPollHandler *handler, guint32 events)
     return;
   if (events & EPOLLOUT)
     flush (self);
-  if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || self->closing)
+  if (self->eof && (events & (EPOLLHUP | EPOLLERR)) && !self->closing)
+    juno_connection_close (self, "closed by the peer"); /* no one left to answer */
+  if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || self->closing || self->eof)
     return;
 
   do
@@ -335,7 +425,17 @@ on_connection_events (JunoPollHandler *handler, guint32 events)
   while (n < 0 && errno == EINTR);
 
   if (n == 0)
-    juno_connection_close (self, "closed by the peer");
+    {
+      /* the peer shut down its write side: a last line without its '\n'
+       * still counts, and what it waits for is still written */
+      self->eof = TRUE;
+      if (self->partial_len > 0 && !self->discarding)
+        handle_line (self, self->partial, self->partial_len);
+      self->partial_len = 0;
+      flush_dirty (self->ctx);
+      if (!self->closing)
+        flush (self);
+    }
   else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
     juno_connection_close (self, g_strerror (errno));
   else if (n > 0)

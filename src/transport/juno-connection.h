@@ -8,6 +8,18 @@
  * messages becomes one write per peer, and the peers start on it while the
  * broker reads on. A connection whose queue passes the backlog limit is
  * cut off.
+ *
+ * Totals: the output queued for all connections and the partial lines held
+ * for all connections are each kept under max_total_buffer. When output
+ * would pass it, what the sockets take now is written first; if that is not
+ * enough, the connection with the largest backlog is cut off (its peer is
+ * the one not reading, and cutting it frees the most). A partial line that
+ * would pass it is dropped up to its '\n' with error 12, as an oversized one
+ * is with error 10.
+ *
+ * Half-close: a peer that shuts down its write side is read no more, but
+ * keeps the connection until every answer it waits for is written; then it
+ * is closed.
  */
 #pragma once
 
@@ -25,6 +37,10 @@ typedef struct
   JunoPoller *poller;
   gsize max_message_size;
   gsize max_output_backlog;
+  gsize max_total_buffer;  /* for the output queues of all connections, and again for their partial lines */
+  gsize total_output;      /* queued output bytes of all connections */
+  gsize total_partial;     /* bytes held for partial lines by all connections */
+  GQueue queued;           /* JunoConnection via queued_link: those with output queued */
   char *read_buffer;       /* shared by every connection */
   gsize read_buffer_size;
   GQueue dirty;            /* JunoConnection via dirty_link: output to flush */

@@ -146,6 +146,7 @@ juno_listener_new (JunoBroker *broker, const JunoListenerLimits *limits, GError 
   self->ctx.poller = self->poller;
   self->ctx.max_message_size = limits->max_message_size;
   self->ctx.max_output_backlog = limits->max_output_backlog;
+  self->ctx.max_total_buffer = limits->max_total_buffer;
   self->ctx.read_buffer_size = READ_BUFFER_SIZE;
   self->ctx.read_buffer = g_malloc (READ_BUFFER_SIZE);
   self->ctx.closed = on_connection_closed;

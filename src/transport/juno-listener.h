@@ -21,6 +21,7 @@ typedef struct
   guint max_connections;
   gsize max_message_size;
   gsize max_output_backlog;
+  gsize max_total_buffer;  /* output of all connections; partial lines of all connections */
 } JunoListenerLimits;
 
 JunoListener *juno_listener_new (JunoBroker *broker, const JunoListenerLimits *limits, GError **error);

@@ -32,6 +32,7 @@ E_CALLEE_GONE = 8
 E_TIMEOUT = 9
 E_TOO_LARGE = 10
 E_TOO_MANY_CALLS = 11
+E_LIMIT = 12
 
 # Message types.
 T_ERROR = 0

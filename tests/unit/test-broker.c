@@ -1071,8 +1071,9 @@ test_call_same_request_id (Fixture *f, gconstpointer data)
   pop_response (a, "dup", "2");
   feedf (svc, "{'requestId':'%s','type':4,'data':1}", ta);
   pop_response (a, "dup", "1");
-  /* a token answers once */
+  /* a token answers once; a second answer names no call: error 1 */
   feedf (svc, "{'requestId':'%s','type':4,'data':1}", ta);
+  pop_error (svc, ta, JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID);
   assert_quiet (f);
 }
 

@@ -202,6 +202,7 @@ static const ErrorCase error_cases[] = {
   { JUNO_PROTOCOL_ERROR_CALL_TIMED_OUT, "CallTimedOut", "The broker timed out waiting for the answer" },
   { JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE, "MessageTooLarge", "Message too large" },
   { JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS, "TooManyCalls", "Too many calls in flight" },
+  { JUNO_PROTOCOL_ERROR_LIMIT_REACHED, "LimitReached", "A limit of the broker was reached" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (error_cases) == JUNO_PROTOCOL_ERROR_N_CODES);

@@ -156,7 +156,7 @@ def test_get_stats(broker, proxy):
     for key in ("Version", "StartTime", "Addresses", "Connections", "ConnectionsTotal", "Modules",
                 "ActiveModules", "MessagesIn", "MessagesOut", "BytesIn", "BytesOut",
                 "CallsRouted", "CallsFailed", "CallsTimedOut", "HooksTriggered",
-                "HooksDelivered", "ErrorsSent"):
+                "HooksDelivered", "ErrorsSent", "LimitsReached", "ConnectionsCut"):
         assert key in before, key
     assert before["Modules"] == 0 and before["Connections"] == 0
     a = broker.module("a")
@@ -177,6 +177,19 @@ def test_get_stats(broker, proxy):
     assert after["MessagesIn"] > before["MessagesIn"]
     assert after["BytesOut"] > before["BytesOut"]
     assert after["Addresses"] == ["unix:%s" % broker.socket_path]
+
+
+def test_get_stats_counts_limits(bus, broker_factory):
+    broker = broker_factory(bus, args=["--max-names", "1"])
+    proxy = Proxy(bus)
+    (before,) = proxy.call("GetStats")
+    assert before["LimitsReached"] == 0 and before["ConnectionsCut"] == 0
+    a = broker.module("a")
+    a.declare("f")
+    a.request_error({"type": 9, "function": "g"}, 12)
+    a.request_error({"type": 5, "hook": "b.h"}, 12)
+    (after,) = proxy.call("GetStats")
+    assert after["LimitsReached"] == 2 and after["ConnectionsCut"] == 0
 
 
 def test_call_in_flight_at_shutdown_is_answered(bus, broker_factory):

@@ -88,8 +88,10 @@ juno_sd_notify (const char *state)
       g_debug ("Could not notify the service manager: %s", g_strerror (errno));
       return FALSE;
     }
+  /* never wait on the receiver: a notify socket whose queue is full (10
+   * datagrams by default) would otherwise freeze the main loop */
   do
-    sent = sendto (fd, state, len, MSG_NOSIGNAL, (struct sockaddr *) &addr, (socklen_t) addr_len);
+    sent = sendto (fd, state, len, MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *) &addr, (socklen_t) addr_len);
   while (sent < 0 && errno == EINTR);
   if (sent < 0)
     saved = errno;

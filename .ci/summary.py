@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Adds up meson test logs; fails on any failure, skip or empty run."""
 import json
 import sys

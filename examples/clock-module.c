@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* clock-module.c: a juno module in C on libjuno
  *
  * Module "clock" declares clock.now (-> {"time": ISO 8601, "unix": seconds})

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-client-messages.c: the wire side of JunoClient
  *
  * Registers on every new link, decodes the broker's lines with json-glib and

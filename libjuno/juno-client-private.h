@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-client-private.h: JunoClient's insides, shared by its three files
  *
  * juno-client.c (the object, its state and the public setup API),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-client-requests.c: requests in flight and the calls that make them
  *
  * Every request a module sends is tracked by id (JunoClient.requests) until

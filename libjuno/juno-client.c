@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-client.c: JunoClient, one module's connection to the broker
  *
  * States: closed (no link), connecting (a link exists, not yet active),

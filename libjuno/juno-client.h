@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-client.h: JunoClient, a Juno module in a GLib program */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-error-private.h: helpers shared inside libjuno */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-error.h: the JUNO_ERROR domain
  *
  * Codes 0 to 11 are the wire protocol's error codes, with the same values, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-invocation.c: one incoming call, answered exactly once
  *
  * The invocation keeps its client alive, remembers which connection the call

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-invocation.h: one call of a declared function, to be answered once */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-link.c: the client's socket, line framing and output batching
  *
  * Every asynchronous operation holds a reference on the link and runs under

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-link.h: one socket to the broker, framed in lines (private)
  *
  * A JunoLink connects, reads `\n`-terminated lines and writes whole lines

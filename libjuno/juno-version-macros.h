@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-version-macros.h: symbol export and availability annotations
  *
  * Every public libjuno symbol carries one JUNO_AVAILABLE_IN_x_y. The library is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno.h: the one header applications include for libjuno */
 #pragma once
 

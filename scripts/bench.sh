@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the juno benchmarks against their anchors and writes the report.
 #
 #   scripts/bench.sh [--quick] [--rounds N] [--duration S] [--warmup S]

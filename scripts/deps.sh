@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the Debian packages juno needs to build, run and test, if any
 # are missing. Usage: scripts/deps.sh [build|test]
 set -eu

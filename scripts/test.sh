@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sets up what is missing, builds juno and runs every test suite (unit,
 # integration) against the built binary. JUNO_BUILD_DIR picks the build
 # directory (default: build); extra arguments go to meson setup.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Every source file that marks strings for translation must be listed in
 # po/POTFILES.in, or its strings never reach the translators.
 set -eu

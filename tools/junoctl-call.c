@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl-call.c: `junoctl call MODULE.FN [JSON]` */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl-client.c: the thin layer between the verbs and libjuno
  *
  * Connecting, calling synchronously, running a main loop that ends on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl-info.c: `junoctl info MODULE`, one module in detail */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl-list.c: `junoctl list`, the modules the broker knows
  *
  * junoctl's own connection is left out; --json prints juno.listModules'

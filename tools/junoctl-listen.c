@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl-listen.c: `junoctl listen HOOK…`, print hooks as they fire
  *
  * Each hook is one line: "module.hook {data}", or with --json an object

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl-monitor.c: `junoctl monitor`, the broker's lifecycle events live
  *
  * Listens to juno.moduleConnected, moduleDisconnected, moduleActivated and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl-stats.c: `junoctl stats`, live counts from juno.listModules
  *
  * Every --interval seconds: modules, active and inactive modules, declared

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl-trigger.c: `junoctl trigger [--as MODULE] HOOK [JSON]`
  *
  * A hook fires as "module.hook" of the module that triggers it, so junoctl

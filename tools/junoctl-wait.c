@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl-wait.c: `junoctl wait MODULE`, until the module is active
  *
  * Listens to juno.moduleActivated first and asks juno.getModuleInfo second,

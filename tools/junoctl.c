@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl.c: the command-line client of the juno broker
  *
  * main() parses the global options up to the verb, looks the verb up in the

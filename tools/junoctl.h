@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl.h: what the junoctl verbs share
  *
  * Each verb lives in its own junoctl-<verb>.c and gets the parsed global

@@ -61,8 +61,7 @@ juno_hook_name_is_valid (const char *name, gssize len)
 
 /* A moduleId before the first dot, and @rest_is_valid for what follows. */
 static gboolean
-address_is_valid (const char *address, gsize *module_len,
-                  gboolean (*rest_is_valid) (const char *, gssize))
+address_is_valid (const char *address, gsize *module_len, gboolean (*rest_is_valid) (const char *, gssize))
 {
   const char *dot;
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-broker-private.h: the broker's internal structures, shared by the
  * files of the core (juno-broker.c: object, endpoints and dispatch;
  * juno-registry.c: modules, dependencies and hooks; juno-calls.c: the table

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-broker.c: the JunoBroker object, its endpoints and the dispatch of
  * incoming lines
  *

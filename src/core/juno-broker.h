@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-broker.h: the broker core
  *
  * JunoBroker owns the registry of modules, resolves dependencies, routes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-calls.c: routing of function calls and the table of calls in flight
  *
  * Every forwarded call gets a broker token ("j<n>") that replaces the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-protocol.c: one-pass validating JSON scanner and encoder helpers
  *
  * The scanner follows RFC 8259 exactly (no comments, no trailing commas, no

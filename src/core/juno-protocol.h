@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-protocol.h: the wire codec
  *
  * Decoding is a single pass over one line: it validates the JSON grammar

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-registry.c: modules, dependency resolution and hooks
  *
  * Activity is the greatest fixed point of "a module is active iff every

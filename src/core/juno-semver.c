@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-semver.c: semantic versions and version requirements
  *
  * Versions are strict semver 2.0.0: MAJOR.MINOR.PATCH, an optional

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-semver.h: semantic versions and version requirements
  *
  * Versions follow semver 2.0.0. Requirements accept Cargo's syntax (a bare

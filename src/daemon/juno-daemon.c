@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-daemon.c: see juno-daemon.h
  *
  * Start-up order: the sockets (adopted from systemd, or lock then bind),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-daemon.h: the broker process as one context object
  *
  * Holds the options, the broker, the listener (bound, or adopted from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-systemd.c: see juno-systemd.h
  *
  * The service manager's interfaces are spoken directly, as documented in

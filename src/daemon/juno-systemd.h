@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-systemd.h: the seam to systemd (sd_notify, socket activation)
  *
  * Readiness, status and watchdog keep-alives go to $NOTIFY_SOCKET; without

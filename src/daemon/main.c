@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* main.c: juno, the broker daemon
  *
  * Options (compatible with the original Juno broker's, plus juno's limits),

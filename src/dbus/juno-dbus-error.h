@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-dbus-error.h: the errors of the D-Bus control plane
  *
  * One code per protocol error (the same numbers as JunoProtocolError, so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-dbus-module.c: see juno-dbus-module.h
  *
  * No GObject, skeleton or cached GVariant per module. The subtree's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-dbus-module.h: the org.juno.Module1 objects and module descriptions
  *
  * Helpers of JunoDBusService. A module object costs nothing per module:

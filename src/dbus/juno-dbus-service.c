@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-dbus-service.c: see juno-dbus-service.h
  *
  * Rules: every handler returns a value or a GError that becomes

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-dbus-service.h: the D-Bus control plane
  *
  * Exports the broker as org.juno.Broker1 at /org/juno/Broker1 and one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-connection.c: framing, output queue and lifetime of one socket
  *
  * Lifetime rule: a connection is never freed while the poller may still

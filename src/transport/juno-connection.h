@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-connection.h: one accepted socket
  *
  * Reads go into the listener's shared buffer; only a line that spans two

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-listener.c: listening sockets, accepting, and the set of connections
  *
  * Accepting is bounded: past --max-connections a new connection is closed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-listener.h: the socket side of the broker
  *
  * A JunoListener owns the listening sockets (Unix, TCP, or sockets handed

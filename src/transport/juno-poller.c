@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-poller.c: see juno-poller.h */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-poller.h: one epoll set as one GSource
  *
  * GLib's own poll rebuilds its descriptor array on every iteration, which

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-hist.c - call latency histograms.
  *
  * Each caller keeps a private BenchHist (no atomics on the hot path) and

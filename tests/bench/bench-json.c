@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-json.c - just enough JSON for the load generator.
  *
  * Messages are single-line JSON objects. The generator never builds a tree:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-line.c - buffered line connections (see bench-line.h). */
 #include "bench-line.h"
 #include "bench.h"

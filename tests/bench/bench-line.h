@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-line.h - a minimal buffered line connection over a stream socket.
  *
  * Used by the juno and floor generators: non-blocking fd, one input buffer

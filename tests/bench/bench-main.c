@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-main.c - command line of every generator.
  *
  *   juno-bench [--system juno|floor] [--server PATH] [--workload W|all]

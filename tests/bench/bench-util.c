@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-util.c - clocks, limits, RSS, child processes and result lines.
  *
  * Servers under test are started with bench_spawn(): their stdout/stderr go

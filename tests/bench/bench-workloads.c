@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-workloads.c - the five workloads, the same for every system.
  *
  *   call   one caller, 1 and 64 calls in flight: p50/p99 latency, calls/s

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench.h - shared declarations of the juno benchmark harness.
  *
  * Every generator (juno and floor, NATS, D-Bus) links the same workload

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-bench-dbus.c - the D-Bus anchor: the same workloads as juno-bench,
  * through a private dbus-daemon with libdbus-1. See bench-main.c. */
 #include "bench.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-bench-gio-floor.c - the memory floor of a GLib service on D-Bus.
  *
  *   juno-bench-gio-floor READY-FILE

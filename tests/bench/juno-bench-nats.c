@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-bench-nats.c - the NATS anchor: the same workloads as juno-bench,
  * through nats-server with libnats. See bench-main.c for options. */
 #include "bench.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-bench-relay.c - the floor: a relay that copies bytes and nothing else.
  *
  *   juno-bench-relay --front F --back B --trig T --fan N

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-bench.c - the load generator for juno and for the floor (the
  * byte-copying relay). Needs only libc. See bench-main.c for options. */
 #include "bench.h"

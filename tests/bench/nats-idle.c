@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nats-idle.c - idle NATS clients on raw sockets.
  *
  * An idle module is a connection that has sent CONNECT and got the PONG to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sys-dbus.c - the D-Bus anchor: a private dbus-daemon and libdbus-1.
  *
  * The bus runs from a generated configuration (session type, one Unix

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sys-floor.c - the floor: caller <-> byte-copying relay <-> echo.
  *
  * The relay (juno-bench-relay) parses nothing: a connection to its front

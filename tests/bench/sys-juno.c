@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sys-juno.c - the system under test: the juno broker.
  *
  * Starts build/src/daemon/juno (or --server PATH) on a private socket with

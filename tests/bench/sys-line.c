@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sys-line.c - load-generator roles for the line protocol (juno and floor).
  *
  * Each role is one process driving its sockets with poll/epoll and parsing

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sys-line.h - roles shared by the two line-protocol systems, juno and the
  * floor (a byte-copying relay). Both exchange the same JSON lines; juno adds
  * the register/declare/listen handshake, the floor relay none at all. */

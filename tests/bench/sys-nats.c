@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sys-nats.c - the NATS anchor: nats-server driven through libnats.
  *
  * call:  the callee subscribes to "echo.echo" and publishes the answer to

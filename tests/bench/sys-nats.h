@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sys-nats.h - the NATS anchor (sys-nats.c) and its raw idle clients. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-client.c: libjuno against the real broker
  *
  * Each test starts its own broker (juno-test-broker.c) and drives one or

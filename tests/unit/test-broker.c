@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-broker.c: the broker core through fake endpoints
  *
  * A FakePeer is an endpoint whose send function keeps every line it is

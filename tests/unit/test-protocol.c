@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-protocol.c: table-driven tests for the wire codec (juno-protocol)
  *
  * The scanner must follow RFC 8259 exactly, so each grammar case is also

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-semver.c: table-driven tests for juno-semver
  *
  * Match cases come from Cargo's documentation and the semver crate's tests,

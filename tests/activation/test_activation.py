@@ -41,9 +41,16 @@ def activate(broker_factory, listen, fdnames=None, args=(), bus=None):
 
 
 def wait_listening(b, path):
-    """systemd-socket-activate binds first; wait for the socket file."""
+    """systemd-socket-activate binds and listens on each address in turn,
+    logging "Listening on ADDRESS as FD." after listen(): the socket file
+    exists earlier, when a connect is still refused. Wait for every line."""
     from junodbus import wait_until
-    wait_until(lambda: os.path.exists(path) or b.proc.poll() is not None, what="the socket")
+    count = b.argv().count("-l")
+
+    def listening():
+        log = b.read_log()
+        return "Listening on %s " % path in log and log.count("Listening on ") >= count
+    wait_until(lambda: listening() or b.proc.poll() is not None, what="the sockets")
     assert b.proc.poll() is None, b.read_log()
 
 

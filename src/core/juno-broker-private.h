@@ -33,6 +33,10 @@ struct _JunoEndpoint
   pid_t pid;
   uid_t uid;
   gid_t gid;
+  /* clients only (juno_broker_add_client, and the built-in endpoint) */
+  char *caller;            /* the "caller" of its calls; never a moduleId */
+  GHashTable *client_calls; /* request id ("d<n>") -> ClientCall */
+  guint64 call_timeout_usec; /* 0: the broker's */
 };
 
 typedef struct
@@ -75,6 +79,7 @@ struct _JunoCall
   GList caller_link;
   GList callee_link;
   GList deadline_link;
+  GQueue *deadline_queue;  /* which one of the broker's it is in */
   guint32 caller_request_id_len;
   char caller_request_id[]; /* JSON string literal, quotes included */
 };
@@ -91,13 +96,13 @@ struct _JunoBroker
   GHashTable *dependents;  /* moduleId -> GPtrArray of JunoModule requiring it */
   GHashTable *listeners;   /* "module.hook" (owned) -> GPtrArray of JunoListen */
   GHashTable *calls;       /* token (guint64 *) -> JunoCall */
-  GQueue deadlines;        /* JunoCall via deadline_link, earliest first */
+  GQueue deadlines;        /* JunoCall via deadline_link, earliest first: calls with the broker's timeout */
+  GQueue client_deadlines; /* the same for callers with a timeout of their own (clients) */
   GSource *timeout_source;
 
   JunoModule *builtin;
   JunoEndpoint *internal;   /* the built-in module's endpoint, for calls made in-process */
-  GHashTable *internal_calls; /* request id ("d<n>") -> InternalCall */
-  guint64 next_internal_id;
+  guint64 next_internal_id;  /* of client calls, all clients together */
   guint64 next_connection_id;
   guint64 next_call_token;
   guint64 next_message_id;
@@ -107,6 +112,9 @@ struct _JunoBroker
   guint max_name_length;
   gsize max_message_size;
   guint epoch;
+
+  JunoBrokerNotify stats_func; /* juno_broker_watch_stats: runs once, then cleared */
+  gpointer stats_data;
 
   GString *out;            /* scratch buffer for outgoing messages */
   GString *key;            /* scratch buffer for "module.hook" lookups */
@@ -130,6 +138,19 @@ enum
 };
 
 extern guint juno_broker_signals[N_SIGNALS];
+
+/* A counter of self->stats changed (or is about to, in the same turn). */
+static inline void
+juno_broker_stats_touched (JunoBroker *self)
+{
+  if (G_UNLIKELY (self->stats_func != NULL))
+    {
+      JunoBrokerNotify func = self->stats_func;
+
+      self->stats_func = NULL;
+      func (self->stats_data);
+    }
+}
 
 /* juno-broker.c: output */
 void juno_broker_finish_message (JunoBroker *self);

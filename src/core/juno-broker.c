@@ -37,17 +37,19 @@ guint juno_broker_signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (JunoBroker, juno_broker, G_TYPE_OBJECT)
 
+/* A call a client made that waits for its answer. */
 typedef struct
 {
   JunoBrokerCallFunc func;
   gpointer user_data;
-} InternalCall;
+} ClientCall;
 
 static void endpoint_free (gpointer data);
-static void internal_send (gpointer user_data, const char *line, gsize len);
+static void drop_client_calls (JunoBroker *self, JunoEndpoint *client);
+static void client_send (gpointer user_data, const char *line, gsize len);
 
-static const JunoEndpointFuncs internal_funcs = {
-  .send = internal_send,
+static const JunoEndpointFuncs client_funcs = {
+  .send = client_send,
 };
 
 static void
@@ -71,9 +73,8 @@ juno_broker_finalize (GObject *object)
   g_clear_pointer (&self->listeners, g_hash_table_unref);
   g_clear_pointer (&self->dependents, g_hash_table_unref);
   g_clear_pointer (&self->modules, g_hash_table_unref);
+  g_clear_pointer (&self->internal, endpoint_free);
   g_clear_pointer (&self->builtin, juno_module_free);
-  g_clear_pointer (&self->internal_calls, g_hash_table_unref);
-  g_free (self->internal);
   g_clear_pointer (&self->calls, g_hash_table_unref);
   g_string_free (self->out, TRUE);
   g_string_free (self->key, TRUE);
@@ -111,10 +112,11 @@ juno_broker_init (JunoBroker *self)
   self->internal = g_new0 (JunoEndpoint, 1);
   self->internal->broker = self;
   g_strlcpy (self->internal->id_str, "0", sizeof self->internal->id_str);
-  self->internal->funcs = &internal_funcs;
-  self->internal->user_data = self;
-  self->internal->module = self->builtin; /* not owned */
-  self->internal_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->internal->funcs = &client_funcs;
+  self->internal->user_data = self->internal;
+  self->internal->transport = g_strdup ("internal");
+  self->internal->module = self->builtin; /* not owned: see endpoint_free */
+  self->internal->client_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->next_internal_id = 1;
 }
 
@@ -232,6 +234,14 @@ juno_broker_get_version (JunoBroker *self)
 }
 
 void
+juno_broker_watch_stats (JunoBroker *self, JunoBrokerNotify func, gpointer user_data)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  self->stats_func = func;
+  self->stats_data = user_data;
+}
+
+void
 juno_broker_set_call_timeout (JunoBroker *self, guint64 timeout_usec)
 {
   g_return_if_fail (JUNO_IS_BROKER (self));
@@ -278,7 +288,10 @@ endpoint_free (gpointer data)
 {
   JunoEndpoint *ep = data;
 
-  g_clear_pointer (&ep->module, juno_module_free);
+  if (ep->module != ep->broker->builtin)
+    g_clear_pointer (&ep->module, juno_module_free);
+  g_clear_pointer (&ep->client_calls, g_hash_table_unref);
+  g_free (ep->caller);
   g_free (ep->expired);
   g_free (ep->transport);
   g_free (ep);
@@ -305,6 +318,7 @@ juno_broker_add_endpoint (JunoBroker *self,
   ep->transport = g_strdup (transport ? transport : "unknown");
   g_hash_table_insert (self->endpoints, &ep->id, ep);
 
+  juno_broker_stats_touched (self);
   self->stats.connections++;
   self->stats.connections_total++;
   g_debug ("Connection %s opened (%s)", ep->id_str, ep->transport);
@@ -328,6 +342,14 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
 
   id = ep->id;
   juno_calls_drop_endpoint (self, ep);
+  if (ep->caller != NULL)
+    {
+      /* a client: no module, no lifecycle hooks; its waiting calls end here */
+      drop_client_calls (self, ep);
+      g_debug ("Client %s (%s) removed", ep->id_str, ep->caller);
+      g_hash_table_remove (self->endpoints, &id);
+      return;
+    }
   if (ep->module != NULL)
     {
       module_id = g_strdup (ep->module->id);
@@ -339,6 +361,7 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
   g_debug ("Connection %s closed", ep->id_str);
   /* frees ep */
   g_hash_table_remove (self->endpoints, &id);
+  juno_broker_stats_touched (self);
   self->stats.connections--;
 
   juno_registry_broadcast (self, JUNO_HOOK_MODULE_DISCONNECTED, data->str);
@@ -472,6 +495,7 @@ juno_broker_finish_message (JunoBroker *self)
 void
 juno_broker_send_line (JunoBroker *self, JunoEndpoint *endpoint, const char *line, gsize len)
 {
+  juno_broker_stats_touched (self);
   self->stats.messages_out++;
   self->stats.bytes_out += len;
   endpoint->stats.messages_out++;
@@ -625,6 +649,7 @@ juno_broker_handle_line (JunoBroker *self, JunoEndpoint *ep, const char *line, g
 
   g_return_if_fail (JUNO_IS_BROKER (self));
 
+  juno_broker_stats_touched (self);
   self->stats.messages_in++;
   self->stats.bytes_in += len + 1;
   ep->stats.messages_in++;
@@ -708,6 +733,7 @@ juno_broker_report_oversized (JunoBroker *self, JunoEndpoint *ep)
 {
   g_return_if_fail (JUNO_IS_BROKER (self));
 
+  juno_broker_stats_touched (self);
   self->stats.messages_in++;
   ep->stats.messages_in++;
   juno_broker_log_peer (self, ep, G_LOG_LEVEL_WARNING, "Dropped a message longer than the size limit");
@@ -773,15 +799,18 @@ juno_broker_dup_modules_json (JunoBroker *self)
   return g_string_free (out, FALSE);
 }
 
-/* In-process callers */
+/* Clients and in-process callers */
 
+/* Answers from the core to a client: the line is the core's own, so it
+ * parses; the request id names the ClientCall. */
 static void
-internal_send (gpointer user_data, const char *line, gsize len)
+client_send (gpointer user_data, const char *line, gsize len)
 {
-  JunoBroker *self = user_data;
+  JunoEndpoint *client = user_data;
+  JunoBroker *self = client->broker;
   g_autofree char *request_id = NULL;
   g_autofree char *stolen_key = NULL;
-  g_autofree InternalCall *call = NULL;
+  g_autofree ClientCall *call = NULL;
   JunoMessage msg;
   gint64 type, code;
 
@@ -790,7 +819,8 @@ internal_send (gpointer user_data, const char *line, gsize len)
       !juno_json_value_get_int64 (&msg.keys[JUNO_KEY_TYPE], &type))
     return;
   request_id = juno_json_value_dup_string (&msg.keys[JUNO_KEY_REQUEST_ID]);
-  if (request_id == NULL || !g_hash_table_steal_extended (self->internal_calls, request_id, (gpointer *) &stolen_key, (gpointer *) &call))
+  if (request_id == NULL ||
+      !g_hash_table_steal_extended (client->client_calls, request_id, (gpointer *) &stolen_key, (gpointer *) &call))
     return;
 
   if (type == JUNO_MSG_FUNCTION_RESPONSE)
@@ -802,10 +832,165 @@ internal_send (gpointer user_data, const char *line, gsize len)
     }
   else
     {
-      if (!juno_json_value_get_int64 (&msg.keys[JUNO_KEY_ERROR], &code))
+      if (!juno_json_value_get_int64 (&msg.keys[JUNO_KEY_ERROR], &code) || code < 0 || code > G_MAXINT32)
         code = JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST;
       call->func (self, NULL, (int) code, call->user_data);
     }
+}
+
+static void
+drop_client_calls (JunoBroker *self, JunoEndpoint *client)
+{
+  g_autoptr(GHashTable) calls = g_steal_pointer (&client->client_calls);
+  GHashTableIter iter;
+  gpointer value;
+
+  client->client_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_iter_init (&iter, calls);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      ClientCall *call = value;
+
+      call->func (self, NULL, JUNO_BROKER_CALL_DROPPED, call->user_data);
+    }
+}
+
+JunoEndpoint *
+juno_broker_add_client (JunoBroker *self, const char *transport, const char *caller)
+{
+  JunoEndpoint *ep;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+  g_return_val_if_fail (transport != NULL, NULL);
+  g_return_val_if_fail (caller != NULL && g_utf8_validate (caller, -1, NULL), NULL);
+  g_return_val_if_fail (!juno_module_id_is_valid (caller, -1), NULL);
+
+  ep = g_new0 (JunoEndpoint, 1);
+  ep->broker = self;
+  ep->id = self->next_connection_id++;
+  g_snprintf (ep->id_str, sizeof ep->id_str, "%" G_GUINT64_FORMAT, ep->id);
+  ep->funcs = &client_funcs;
+  ep->user_data = ep;
+  ep->transport = g_strdup (transport);
+  ep->caller = g_strdup (caller);
+  ep->client_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_hash_table_insert (self->endpoints, &ep->id, ep);
+  g_debug ("Client %s (%s, %s) added", ep->id_str, caller, transport);
+  return ep;
+}
+
+const char *
+juno_endpoint_get_caller (JunoEndpoint *endpoint)
+{
+  return endpoint->caller;
+}
+
+void
+juno_endpoint_set_call_timeout (JunoEndpoint *endpoint, guint64 timeout_usec)
+{
+  endpoint->call_timeout_usec = timeout_usec;
+}
+
+gsize
+juno_broker_get_max_message_size (JunoBroker *self)
+{
+  g_return_val_if_fail (JUNO_IS_BROKER (self), 0);
+  return self->max_message_size;
+}
+
+/* Appends @json (NULL or "" for {}) to @out in compact form; it must be a
+ * JSON object. @what names it in the error. */
+static gboolean
+append_object (GString *out, const char *what, const char *json, gsize len, GError **error)
+{
+  JunoJsonKind kind;
+  JunoParseResult result;
+  gsize start = out->len;
+
+  if (json == NULL || len == 0)
+    {
+      g_string_append (out, "{}");
+      return TRUE;
+    }
+  result = juno_json_normalize (json, len, out, &kind);
+  if (result == JUNO_PARSE_OK && kind != JUNO_JSON_OBJECT)
+    {
+      g_string_truncate (out, start);
+      result = JUNO_PARSE_NOT_OBJECT;
+    }
+  if (result != JUNO_PARSE_OK)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "%s %s", what, juno_parse_result_to_string (result));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Whether a line of @len bytes (its '\n' included) fits the limit. */
+static gboolean
+check_size (JunoBroker *self, gsize len, GError **error)
+{
+  if (self->max_message_size == 0 || len <= self->max_message_size)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE,
+               "the message would be %" G_GSIZE_FORMAT " bytes, more than the limit of %" G_GSIZE_FORMAT,
+               len, self->max_message_size);
+  return FALSE;
+}
+
+gboolean
+juno_broker_client_call (JunoBroker *self,
+                         JunoEndpoint *client,
+                         const char *function,
+                         const char *arguments_json,
+                         gssize len,
+                         JunoBrokerCallFunc func,
+                         gpointer user_data,
+                         GError **error)
+{
+  g_autoptr(GString) line = NULL;
+  ClientCall *call;
+  guint64 id;
+  /* what the forwarded call adds to the arguments: the routing keys, the
+   * broker's token and the caller */
+  gsize envelope;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), FALSE);
+  g_return_val_if_fail (client != NULL && client->client_calls != NULL, FALSE);
+  g_return_val_if_fail (function != NULL && func != NULL, FALSE);
+
+  if (!g_utf8_validate (function, -1, NULL))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the function name is not valid UTF-8");
+      return FALSE;
+    }
+  if (arguments_json != NULL && len < 0)
+    len = (gssize) strlen (arguments_json);
+
+  id = self->next_internal_id;
+  line = g_string_sized_new (64 + strlen (function) + (arguments_json ? (gsize) len : 2));
+  g_string_append (line, "{\"requestId\":\"d");
+  juno_append_uint (line, id);
+  g_string_append (line, "\",\"type\":3,\"function\":");
+  juno_json_append_string (line, function);
+  g_string_append (line, ",\"arguments\":");
+  if (!append_object (line, "arguments", arguments_json, (gsize) MAX (len, 0), error))
+    return FALSE;
+  g_string_append_c (line, '}');
+
+  envelope = sizeof "{\"requestId\":\"j18446744073709551615\",\"type\":3,\"function\":\"\",\"arguments\":,\"caller\":\"\"}\n" +
+             strlen (client->caller ? client->caller : JUNO_BUILTIN_MODULE_ID);
+  if (!check_size (self, line->len + envelope, error))
+    return FALSE;
+
+  self->next_internal_id++;
+  call = g_new0 (ClientCall, 1);
+  call->func = func;
+  call->user_data = user_data;
+  g_hash_table_insert (client->client_calls, g_strdup_printf ("d%" G_GUINT64_FORMAT, id), call);
+  /* answered through client_send, maybe before this returns */
+  juno_broker_handle_line (self, client, line->str, line->len);
+  return TRUE;
 }
 
 void
@@ -815,34 +1000,44 @@ juno_broker_call_function (JunoBroker *self,
                            JunoBrokerCallFunc func,
                            gpointer user_data)
 {
-  const char *args = arguments_json && *arguments_json ? arguments_json : "{}";
-  g_autoptr(GString) line = g_string_new ("{\"requestId\":\"d");
-  InternalCall *call;
-  JunoMessage msg;
-  guint64 id;
+  g_autoptr(GError) error = NULL;
 
   g_return_if_fail (JUNO_IS_BROKER (self));
-  g_return_if_fail (function != NULL && func != NULL);
 
-  if (!g_utf8_validate (args, -1, NULL) || juno_message_parse (args, strlen (args), &msg) != JUNO_PARSE_OK)
+  if (!juno_broker_client_call (self, self->internal, function, arguments_json, -1, func, user_data, &error))
+    func (self, NULL, g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE)
+                        ? JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE : JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST,
+          user_data);
+}
+
+/* Delivers @hook with @data (compact object text); the rules of who may
+ * trigger what are the callers'. */
+static gboolean
+deliver (JunoBroker *self, const char *hook, const char *data_json, gssize len, guint *n_delivered, GError **error)
+{
+  g_autoptr(GString) data = g_string_new (NULL);
+  g_autofree char *module_id = NULL;
+  gsize module_len;
+  guint n;
+
+  if (!g_utf8_validate (hook, -1, NULL) || !juno_hook_address_is_valid (hook, &module_len))
     {
-      func (self, NULL, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, user_data);
-      return;
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "'%s' is not of the form module.hook", hook);
+      return FALSE;
     }
+  if (data_json != NULL && len < 0)
+    len = (gssize) strlen (data_json);
+  if (!append_object (data, "the data", data_json, (gsize) MAX (len, 0), error))
+    return FALSE;
+  /* as listeners get it: {"requestId":"b<n>","type":6,"hook":...,"data":...} */
+  if (!check_size (self, data->len + strlen (hook) + 64, error))
+    return FALSE;
 
-  id = self->next_internal_id++;
-  call = g_new0 (InternalCall, 1);
-  call->func = func;
-  call->user_data = user_data;
-  g_hash_table_insert (self->internal_calls, g_strdup_printf ("d%" G_GUINT64_FORMAT, id), call);
-
-  juno_append_uint (line, id);
-  g_string_append (line, "\",\"type\":3,\"function\":");
-  juno_json_append_string (line, function);
-  g_string_append (line, ",\"arguments\":");
-  g_string_append (line, args);
-  g_string_append_c (line, '}');
-  juno_broker_handle_line (self, self->internal, line->str, line->len);
+  module_id = g_strndup (hook, module_len);
+  n = juno_registry_deliver_hook (self, module_id, hook + module_len + 1, data->str, data->len);
+  if (n_delivered != NULL)
+    *n_delivered = n;
+  return TRUE;
 }
 
 gboolean
@@ -852,29 +1047,33 @@ juno_broker_trigger_hook (JunoBroker *self,
                           guint *n_delivered,
                           GError **error)
 {
-  const char *data = data_json && *data_json ? data_json : "{}";
-  g_autofree char *module_id = NULL;
-  JunoMessage msg;
-  gsize module_len;
-  guint n;
-
   g_return_val_if_fail (JUNO_IS_BROKER (self), FALSE);
   g_return_val_if_fail (hook != NULL, FALSE);
 
-  if (!g_utf8_validate (hook, -1, NULL) || !juno_hook_address_is_valid (hook, &module_len))
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "'%s' is not of the form module.hook", hook);
-      return FALSE;
-    }
-  if (!g_utf8_validate (data, -1, NULL) || juno_message_parse (data, strlen (data), &msg) != JUNO_PARSE_OK)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the data is not a JSON object");
-      return FALSE;
-    }
+  return deliver (self, hook, data_json, -1, n_delivered, error);
+}
 
-  module_id = g_strndup (hook, module_len);
-  n = juno_registry_deliver_hook (self, module_id, hook + module_len + 1, data, strlen (data));
-  if (n_delivered != NULL)
-    *n_delivered = n;
-  return TRUE;
+gboolean
+juno_broker_client_trigger (JunoBroker *self,
+                            JunoEndpoint *client,
+                            const char *hook,
+                            const char *data_json,
+                            gssize len,
+                            guint *n_delivered,
+                            GError **error)
+{
+  g_return_val_if_fail (JUNO_IS_BROKER (self), FALSE);
+  g_return_val_if_fail (client != NULL && client->caller != NULL, FALSE);
+  g_return_val_if_fail (hook != NULL, FALSE);
+
+  /* the broker's own hooks tell listeners what happened to modules: only
+   * the broker says that */
+  if (g_str_has_prefix (hook, JUNO_BUILTIN_MODULE_ID "."))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "the hooks of %s are the broker's own and cannot be triggered", JUNO_BUILTIN_MODULE_ID);
+      return FALSE;
+    }
+  client->stats.messages_in++;
+  return deliver (self, hook, data_json, len, n_delivered, error);
 }

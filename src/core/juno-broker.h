@@ -72,10 +72,18 @@ typedef void (*JunoBrokerCallFunc) (JunoBroker *broker,
                                     int error_code,
                                     gpointer user_data);
 
+typedef void (*JunoBrokerNotify) (gpointer user_data);
+
 JunoBroker *juno_broker_new (void);
 
 const JunoStats *juno_broker_get_stats (JunoBroker *self);
 const char *juno_broker_get_version (JunoBroker *self);
+/* Runs @func once, the next time a counter of juno_broker_get_stats
+ * changes (possibly in the middle of an operation: @func must not re-enter
+ * the broker), then forgets it: a publisher asks again when it wants to
+ * hear of the next change, and so sleeps while nothing happens. NULL
+ * cancels. */
+void juno_broker_watch_stats (JunoBroker *self, JunoBrokerNotify func, gpointer user_data);
 
 /* Limits (also GObject properties) */
 void juno_broker_set_call_timeout (JunoBroker *self, guint64 timeout_usec);
@@ -115,21 +123,79 @@ const char *juno_endpoint_get_transport (JunoEndpoint *endpoint);
 void juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid, gid_t gid);
 gboolean juno_endpoint_get_peer_credentials (JunoEndpoint *endpoint, pid_t *pid, uid_t *uid, gid_t *gid);
 
-/* Calls "module.fn" on behalf of the built-in module juno (callers such as
- * the D-Bus control plane). @func runs exactly once, possibly before this
- * returns; it must not re-enter the broker. */
+/* Calls "module.fn" on behalf of the built-in module juno (in-process
+ * callers). @func runs exactly once, possibly before this returns; it must
+ * not re-enter the broker. Arguments that are not a JSON object, or too
+ * large, are answered with error 0 or 10. */
 void juno_broker_call_function (JunoBroker *self,
                                 const char *function,
                                 const char *arguments_json,
                                 JunoBrokerCallFunc func,
                                 gpointer user_data);
 /* Delivers @hook ("module.hook") with @data_json (a JSON object, NULL for
- * {}) to its active listeners as if that module had triggered it. */
+ * {}) to its active listeners as if that module had triggered it; any
+ * hook, juno's included (in-process callers are trusted). */
 gboolean juno_broker_trigger_hook (JunoBroker *self,
                                    const char *hook,
                                    const char *data_json,
                                    guint *n_delivered,
                                    GError **error);
+
+/* Clients: peers of another plane (each caller of the D-Bus control plane)
+ * that call functions and trigger hooks through the typed calls below,
+ * never as protocol text. A client is an endpoint of its own (its own
+ * calls-in-flight quota, statistics and peer credentials) but no module:
+ * it never registers, fires no lifecycle hook and is not counted among
+ * the connections. Its calls reach the callee with @caller as their
+ * "caller", which must not be a valid moduleId (say "dbus::1.42"), so no
+ * module can be mistaken for it. Remove it with
+ * juno_broker_remove_endpoint: every call of it still waiting for an
+ * answer then completes, once, with JUNO_BROKER_CALL_DROPPED. */
+#define JUNO_BROKER_CALL_DROPPED (-2)
+
+JunoEndpoint *juno_broker_add_client (JunoBroker *self, const char *transport, const char *caller);
+/* The "caller" of a client's calls; NULL for a module's endpoint. */
+const char *juno_endpoint_get_caller (JunoEndpoint *endpoint);
+/* Calls made by @endpoint from now on time out after @timeout_usec, or
+ * after the broker's call timeout if that is shorter; 0: the broker's. */
+void juno_endpoint_set_call_timeout (JunoEndpoint *endpoint, guint64 timeout_usec);
+
+/* The limit of juno_broker_set_max_message_size, which also holds the
+ * lines built for clients (the forwarded call, the delivered hook). */
+gsize juno_broker_get_max_message_size (JunoBroker *self);
+
+/* Calls "module.fn" as @client. @arguments_json (@len bytes, -1 for
+ * NUL-terminated; NULL or empty for {}) is checked with the protocol's one
+ * JSON grammar (juno_json_normalize) and forwarded in compact form, so
+ * whatever its layout it stays one value inside one message.
+ * Returns FALSE with G_IO_ERROR_INVALID_DATA (not a JSON object, or not
+ * UTF-8) or G_IO_ERROR_MESSAGE_TOO_LARGE (the forwarded call would pass
+ * the size limit), and then @func never runs. Otherwise @func runs exactly
+ * once, possibly before this returns: with the answer, a protocol error
+ * (routing, quota, timeout) or JUNO_BROKER_CALL_DROPPED; it must not
+ * re-enter the broker. */
+gboolean juno_broker_client_call (JunoBroker *self,
+                                  JunoEndpoint *client,
+                                  const char *function,
+                                  const char *arguments_json,
+                                  gssize len,
+                                  JunoBrokerCallFunc func,
+                                  gpointer user_data,
+                                  GError **error);
+/* Delivers @hook ("module.hook") with @data_json (as for
+ * juno_broker_client_call) to its active listeners, as if that module had
+ * triggered it, whether or not it is connected. The hooks of juno (the
+ * broker's lifecycle hooks) are refused with G_IO_ERROR_PERMISSION_DENIED;
+ * a bad address or data with G_IO_ERROR_INVALID_ARGUMENT or
+ * G_IO_ERROR_INVALID_DATA, an oversized one with
+ * G_IO_ERROR_MESSAGE_TOO_LARGE. */
+gboolean juno_broker_client_trigger (JunoBroker *self,
+                                     JunoEndpoint *client,
+                                     const char *hook,
+                                     const char *data_json,
+                                     gssize len,
+                                     guint *n_delivered,
+                                     GError **error);
 
 JunoEndpoint *juno_broker_lookup_endpoint (JunoBroker *self, guint64 connection_id);
 /* The endpoint of a registered module; NULL for juno itself or unknown ids. */

@@ -58,7 +58,7 @@ call_free (JunoBroker *self, JunoCall *call)
   g_queue_unlink (&call->caller->calls_out, &call->caller_link);
   g_queue_unlink (&call->callee->calls_in, &call->callee_link);
   if (call->deadline != 0)
-    g_queue_unlink (&self->deadlines, &call->deadline_link);
+    g_queue_unlink (call->deadline_queue, &call->deadline_link);
   g_free (call);
 }
 
@@ -84,6 +84,7 @@ juno_calls_clear (JunoBroker *self)
           g_free (call);
         }
       g_queue_init (&self->deadlines);
+      g_queue_init (&self->client_deadlines);
     }
 }
 
@@ -142,15 +143,26 @@ fail_call (JunoBroker *self, JunoCall *call, int code)
   call_free (self, call);
 }
 
+/* The call whose deadline comes first, of both queues, or NULL. */
+static JunoCall *
+earliest_call (JunoBroker *self)
+{
+  JunoCall *a = self->deadlines.head ? self->deadlines.head->data : NULL;
+  JunoCall *b = self->client_deadlines.head ? self->client_deadlines.head->data : NULL;
+
+  if (a == NULL || (b != NULL && b->deadline < a->deadline))
+    return b;
+  return a;
+}
+
 static void
 expire_calls (JunoBroker *self)
 {
   gint64 now = g_get_monotonic_time ();
-  GList *head;
+  JunoCall *call;
 
-  while ((head = self->deadlines.head) != NULL && ((JunoCall *) head->data)->deadline <= now)
+  while ((call = earliest_call (self)) != NULL && call->deadline <= now)
     {
-      JunoCall *call = head->data;
 
       juno_broker_log_peer (self, call->callee, G_LOG_LEVEL_MESSAGE,
                             "Call j%" G_GUINT64_FORMAT " from connection %s timed out",
@@ -159,7 +171,7 @@ expire_calls (JunoBroker *self)
       remember_expired (call->callee, call->token);
       fail_call (self, call, JUNO_PROTOCOL_ERROR_CALL_TIMED_OUT);
     }
-  g_source_set_ready_time (self->timeout_source, head != NULL ? ((JunoCall *) head->data)->deadline : -1);
+  g_source_set_ready_time (self->timeout_source, call != NULL ? call->deadline : -1);
 }
 
 void
@@ -280,11 +292,19 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   gsize module_len;
   JunoModule *target;
   JunoCall *call;
+  const char *caller_id;
+  guint64 timeout = self->call_timeout_usec;
+  GQueue *queue = &self->deadlines;
 
   if (value->kind != JUNO_JSON_STRING)
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
-  if (!juno_broker_require_active (self, ep, msg))
-    return;
+  /* a client calls as itself; a module only once it is active */
+  if (ep->caller != NULL)
+    caller_id = ep->caller;
+  else if (ep->module == NULL || !ep->module->active)
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE, "the caller is not active");
+  else
+    caller_id = ep->module->id;
   if (!value->escaped && value->len - 2 < sizeof buffer)
     {
       /* the usual case: the name as it stands, without a heap copy */
@@ -326,19 +346,28 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   g_hash_table_insert (self->calls, &call->token, call);
   g_queue_push_tail_link (&ep->calls_out, &call->caller_link);
   g_queue_push_tail_link (&call->callee->calls_in, &call->callee_link);
-  if (self->call_timeout_usec > 0)
+  /* a caller's own timeout applies when it is the shorter one; such calls
+   * wait in a queue of their own, so that each queue stays in the order
+   * calls are made as long as its timeout does not change */
+  if (ep->call_timeout_usec > 0 && (timeout == 0 || ep->call_timeout_usec < timeout))
     {
-      GList *before = self->deadlines.tail;
+      timeout = ep->call_timeout_usec;
+      queue = &self->client_deadlines;
+    }
+  if (timeout > 0)
+    {
+      GList *before = queue->tail;
 
-      call->deadline = g_get_monotonic_time () + (gint64) self->call_timeout_usec;
+      call->deadline = g_get_monotonic_time () + (gint64) timeout;
+      call->deadline_queue = queue;
       /* the timeout may have been lowered since the calls ahead were made:
        * keep the queue ordered by deadline (usually this is the tail) */
       while (before != NULL && ((JunoCall *) before->data)->deadline > call->deadline)
         before = before->prev;
       if (before != NULL)
-        g_queue_insert_after_link (&self->deadlines, before, &call->deadline_link);
+        g_queue_insert_after_link (queue, before, &call->deadline_link);
       else
-        g_queue_push_head_link (&self->deadlines, &call->deadline_link);
+        g_queue_push_head_link (queue, &call->deadline_link);
       schedule_deadline (self, call->deadline);
     }
 
@@ -352,9 +381,8 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
     juno_out_append (self->out, args->text, args->len);
   else
     JUNO_OUT_LITERAL (self->out, "{}");
-  JUNO_OUT_LITERAL (self->out, ",\"caller\":\"");
-  juno_out_append (self->out, ep->module->id, strlen (ep->module->id));
-  JUNO_OUT_LITERAL (self->out, "\"");
+  JUNO_OUT_LITERAL (self->out, ",\"caller\":");
+  juno_json_append_string (self->out, caller_id);
   self->stats.calls_routed++;
   ep->stats.calls_made++;
   call->callee->stats.calls_received++;

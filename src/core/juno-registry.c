@@ -840,6 +840,7 @@ juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char 
   g_string_assign (self->key, module_id);
   g_string_append_c (self->key, '.');
   g_string_append (self->key, hook);
+  juno_broker_stats_touched (self);
   self->stats.hooks_triggered++;
   listeners = g_hash_table_lookup (self->listeners, self->key->str);
   if (listeners != NULL)

@@ -32,6 +32,9 @@
 
 #define DEFAULT_BIND_ADDRESS "127.0.0.1"
 #define DEFAULT_CALL_TIMEOUT 30.0
+/* below the 25 s that busctl, gdbus and GDBus proxies wait by default, so
+ * that their users see CallTimedOut rather than their own NoReply */
+#define DEFAULT_DBUS_CALL_TIMEOUT 20.0
 #define DEFAULT_MAX_MESSAGE_SIZE (1024 * 1024)
 #define DEFAULT_MAX_CALLS_IN_FLIGHT 1024
 #define DEFAULT_MAX_CONNECTIONS 0 /* from the file descriptor limit */
@@ -71,6 +74,7 @@ juno_daemon_options_init (JunoDaemonOptions *options)
   *options = (JunoDaemonOptions) {
     .port = -1,
     .call_timeout = DEFAULT_CALL_TIMEOUT,
+    .dbus_call_timeout = DEFAULT_DBUS_CALL_TIMEOUT,
     .max_message_size = DEFAULT_MAX_MESSAGE_SIZE,
     .max_calls_in_flight = DEFAULT_MAX_CALLS_IN_FLIGHT,
     .max_connections = DEFAULT_MAX_CONNECTIONS,
@@ -366,6 +370,7 @@ setup_dbus (JunoDaemon *self, const JunoDaemonOptions *options)
 
   addresses = juno_listener_dup_addresses (self->listener);
   self->dbus = juno_dbus_service_new (self->broker, (const char *const *) addresses);
+  juno_dbus_service_set_call_timeout (self->dbus, (guint64) (options->dbus_call_timeout * G_USEC_PER_SEC));
 }
 
 /* --max-total-buffer 0: a share of physical memory. */

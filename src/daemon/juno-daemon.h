@@ -19,6 +19,7 @@ typedef struct
   char *bind_address;       /* NULL: 127.0.0.1 */
   int verbosity;
   double call_timeout;      /* seconds; 0 = never */
+  double dbus_call_timeout; /* seconds, for D-Bus callers; 0 = call_timeout */
   gint64 max_message_size;
   int max_calls_in_flight;
   int max_connections;

@@ -82,6 +82,8 @@ check_options (JunoDaemonOptions *options, GError **error)
 
   if (options->call_timeout < 0 || options->call_timeout > 365.0 * 24 * 3600)
     bad = _("--call-timeout must be a number of seconds, 0 for none");
+  else if (options->dbus_call_timeout < 0 || options->dbus_call_timeout > 365.0 * 24 * 3600)
+    bad = _("--dbus-call-timeout must be a number of seconds, 0 for that of --call-timeout");
   else if (options->max_message_size < 64)
     bad = _("--max-message-size must be at least 64 bytes");
   else if (options->max_calls_in_flight < 1)
@@ -140,6 +142,9 @@ main (int argc, char **argv)
       { "version", 'v', 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
       { "call-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &options.call_timeout,
         N_("Answer a call with error 9 after SECONDS (default 30, 0 for never)"), N_("SECONDS") },
+      { "dbus-call-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &options.dbus_call_timeout,
+        N_("Answer a D-Bus CallFunction with CallTimedOut after SECONDS, or after --call-timeout if shorter "
+           "(default 20, 0 for --call-timeout)"), N_("SECONDS") },
       { "max-message-size", 0, 0, G_OPTION_ARG_INT64, &options.max_message_size,
         N_("Longest message accepted, in bytes (default 1048576)"), N_("BYTES") },
       { "max-calls-in-flight", 0, 0, G_OPTION_ARG_INT, &options.max_calls_in_flight,

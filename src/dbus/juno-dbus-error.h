@@ -35,6 +35,7 @@ typedef enum
   JUNO_DBUS_ERROR_INVALID_ARGS = 1000,
   JUNO_DBUS_ERROR_FAILED = 1001,
   JUNO_DBUS_ERROR_NOT_SUBSCRIBED = 1002,
+  JUNO_DBUS_ERROR_RESERVED_HOOK = 1003,
 } JunoDBusError;
 
 GQuark juno_dbus_error_quark (void);

@@ -2,23 +2,31 @@
 /* juno-dbus-service.c: see juno-dbus-service.h
  *
  * Rules: every handler returns a value or a GError that becomes
- * org.juno.Broker1.Error.<Name>; the broker's counters are published by
- * one timer, at most PUBLISH_INTERVAL_MSEC apart and only when they
- * changed; module objects (juno-dbus-module.c) cost nothing per module,
- * read the core when asked and signal the broker's lifecycle signals.
+ * org.juno.Broker1.Error.<Name>; callers that call functions, trigger
+ * hooks or subscribe are core endpoints of their own (juno-dbus-peers.c)
+ * and hand their JSON to the core's typed API, never as protocol text;
+ * the broker's counters are published when they change, at most
+ * PUBLISH_INTERVAL_MSEC apart, and no timer runs while nothing changes;
+ * module objects (juno-dbus-module.c) cost nothing per module, read the
+ * core when asked and signal the broker's lifecycle signals. When the bus
+ * connection is lost the control plane is torn down, and a new connection
+ * is tried, RECONNECT_MIN_MSEC and then up to RECONNECT_MAX_MSEC apart,
+ * until the bus is back and the name owned again.
  */
 #include "config.h"
 
-#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "juno-common.h"
 #include "juno-dbus-error.h"
 #include "juno-dbus-generated.h"
 #include "juno-dbus-module.h"
+#include "juno-dbus-peers.h"
 #include "juno-dbus-service.h"
 
 #define PUBLISH_INTERVAL_MSEC 250
+#define RECONNECT_MIN_MSEC 250
+#define RECONNECT_MAX_MSEC 5000
 
 struct _JunoDBusService
 {
@@ -31,11 +39,15 @@ struct _JunoDBusService
   JunoDBusModules *modules;   /* the module objects and the ObjectManager */
   GDBusConnection *connection;
   GCancellable *cancellable;
+  char *bus_address;          /* kept to connect again after a loss */
   guint owner_id;
-  guint publish_id;
+  guint publish_id;           /* one-shot, armed by a change of the counters */
   JunoStats published;
-  GHashTable *subscribers;    /* unique bus name -> name watch id */
+  JunoDBusPeers *peers;       /* callers: client endpoints, subscribers */
   gulong hook_handler;        /* connected while there are subscribers */
+  guint reconnect_id;
+  guint reconnect_delay;      /* msec */
+  gboolean lost;              /* had the bus and lost it: trying again */
   JunoDBusReadyFunc ready_func;
   gpointer ready_data;
 };
@@ -50,7 +62,7 @@ juno_dbus_service_dispose (GObject *object)
   JunoDBusService *self = JUNO_DBUS_SERVICE (object);
 
   juno_dbus_service_stop (self);
-  g_clear_pointer (&self->subscribers, g_hash_table_unref);
+  g_clear_pointer (&self->peers, juno_dbus_peers_free);
   g_clear_object (&self->skeleton);
   g_clear_pointer (&self->modules, juno_dbus_modules_free);
   g_clear_object (&self->broker);
@@ -63,6 +75,7 @@ juno_dbus_service_finalize (GObject *object)
   JunoDBusService *self = JUNO_DBUS_SERVICE (object);
 
   g_strfreev (self->addresses);
+  g_free (self->bus_address);
   G_OBJECT_CLASS (juno_dbus_service_parent_class)->finalize (object);
 }
 
@@ -82,66 +95,6 @@ juno_dbus_service_class_init (JunoDBusServiceClass *klass)
 }
 
 /* Helpers */
-
-/* Depth of [ and { outside strings, so json-glib 1.6 never recurses deep. */
-static gboolean
-json_depth_ok (const char *text)
-{
-  gboolean in_string = FALSE;
-  int depth = 0;
-
-  for (const char *p = text; *p; p++)
-    {
-      if (in_string)
-        {
-          if (*p == '\\' && p[1] != '\0')
-            p++;
-          else if (*p == '"')
-            in_string = FALSE;
-        }
-      else if (*p == '"')
-        in_string = TRUE;
-      else if (*p == '[' || *p == '{')
-        {
-          if (++depth > JUNO_JSON_MAX_DEPTH)
-            return FALSE;
-        }
-      else if (*p == ']' || *p == '}')
-        depth--;
-    }
-  return TRUE;
-}
-
-/* An empty string stands for {}. */
-static gboolean
-check_json_object (const char *what, const char *text, GError **error)
-{
-  g_autoptr(JsonParser) parser = NULL;
-  JsonNode *root;
-
-  if (*text == '\0')
-    return TRUE;
-  if (!json_depth_ok (text))
-    {
-      g_set_error (error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_INVALID_ARGS,
-                   "%s is nested deeper than %d levels", what, JUNO_JSON_MAX_DEPTH);
-      return FALSE;
-    }
-  parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, text, -1, NULL) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      g_set_error (error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_INVALID_ARGS, "%s is not a JSON object", what);
-      return FALSE;
-    }
-  return TRUE;
-}
-
-static gboolean
-module_known (JunoDBusService *self, const char *module_id)
-{
-  return juno_broker_lookup_module (self->broker, module_id) != NULL;
-}
 
 static void
 log_dbus_failure (const char *member, const char *target, const GError *error)
@@ -184,76 +137,102 @@ handle_get_module_info (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invoca
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* The D-Bus error for a GError of the core's typed API. */
+static GError *
+dbus_error_from_core (const GError *core)
+{
+  int code = JUNO_DBUS_ERROR_INVALID_ARGS;
+
+  if (g_error_matches (core, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE))
+    code = JUNO_DBUS_ERROR_MESSAGE_TOO_LARGE;
+  else if (g_error_matches (core, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+    code = JUNO_DBUS_ERROR_RESERVED_HOOK;
+  return g_error_new_literal (JUNO_DBUS_ERROR, code, core->message);
+}
+
 static void
 on_call_answered (JunoBroker *broker, const char *result_json, int error_code, gpointer user_data)
 {
-  /* takes the reference made in handle_call_function */
+  /* takes the reference made in call_function */
   g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  g_autoptr(GError) error = NULL;
+  GVariant *params = g_dbus_method_invocation_get_parameters (invocation);
+  const char *function = NULL;
 
-  if (result_json != NULL)
+  if (result_json != NULL && strlen (result_json) <= JUNO_DBUS_MAX_MESSAGE_SIZE)
     {
       g_dbus_method_invocation_return_value (invocation, g_variant_new ("(s)", result_json));
       return;
     }
-  {
-    g_autoptr(GError) error = juno_dbus_error_new_from_code (error_code);
-    GVariant *params = g_dbus_method_invocation_get_parameters (invocation);
-    const char *function = NULL;
+  if (result_json != NULL)
+    error = g_error_new (JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_MESSAGE_TOO_LARGE,
+                         "The answer (%" G_GSIZE_FORMAT " bytes) is too large for a D-Bus message",
+                         strlen (result_json));
+  else if (error_code == JUNO_BROKER_CALL_DROPPED)
+    error = g_error_new_literal (JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_FAILED,
+                                 "The caller left the bus, or the broker lost it");
+  else
+    error = juno_dbus_error_new_from_code (error_code);
+  g_variant_get_child (params, 0, "&s", &function);
+  log_dbus_failure ("CallFunction", function, error);
+  g_dbus_method_invocation_return_gerror (invocation, error);
+}
 
-    g_variant_get_child (params, 0, "&s", &function);
-    log_dbus_failure ("CallFunction", function, error);
-    g_dbus_method_invocation_return_gerror (invocation, error);
-  }
+static void
+call_function (JunoDBusPeer *peer, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  JunoDBusService *self = user_data;
+  g_autoptr(GError) core = NULL;
+  const char *function, *arguments_json;
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(&s&s)", &function, &arguments_json);
+  /* exactly one answer, maybe before this returns */
+  if (!juno_broker_client_call (self->broker, juno_dbus_peer_get_endpoint (peer), function, arguments_json, -1,
+                                on_call_answered, g_object_ref (invocation), &core))
+    {
+      g_autoptr(GError) error = dbus_error_from_core (core);
+
+      g_object_unref (invocation);
+      log_dbus_failure ("CallFunction", function, error);
+      g_dbus_method_invocation_return_gerror (invocation, error);
+    }
 }
 
 static gboolean
 handle_call_function (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation,
                       const char *function, const char *arguments_json, JunoDBusService *self)
 {
-  g_autoptr(GError) error = NULL;
-
-  if (!check_json_object ("arguments_json", arguments_json, &error))
-    {
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  /* exactly one answer, maybe before this returns */
-  juno_broker_call_function (self->broker, function, arguments_json, on_call_answered,
-                             g_object_ref (invocation));
+  juno_dbus_peers_dispatch (self->peers, invocation, call_function, self);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
+/* Any hook but juno's, whether or not its module is connected: see
+ * docs/dbus-api.md. */
+static void
+trigger_hook (JunoDBusPeer *peer, GDBusMethodInvocation *invocation, gpointer user_data)
+{
+  JunoDBusService *self = user_data;
+  g_autoptr(GError) core = NULL;
+  const char *hook, *data_json;
+
+  g_variant_get (g_dbus_method_invocation_get_parameters (invocation), "(&s&s)", &hook, &data_json);
+  if (!juno_broker_client_trigger (self->broker, juno_dbus_peer_get_endpoint (peer), hook, data_json, -1, NULL,
+                                   &core))
+    {
+      g_autoptr(GError) error = dbus_error_from_core (core);
+
+      log_dbus_failure ("TriggerHook", hook, error);
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+  juno_dbus_broker1_complete_trigger_hook (self->skeleton, invocation);
 }
 
 static gboolean
 handle_trigger_hook (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation,
                      const char *hook, const char *data_json, JunoDBusService *self)
 {
-  g_autoptr(GError) error = NULL;
-  g_autofree char *module_id = NULL;
-  gsize module_len;
-
-  if (!juno_hook_address_is_valid (hook, &module_len))
-    g_set_error (&error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_INVALID_ARGS,
-                 "'%s' is not of the form module.hook", hook);
-  else if (check_json_object ("data_json", data_json, &error))
-    {
-      module_id = g_strndup (hook, module_len);
-      if (!module_known (self, module_id))
-        g_set_error (&error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_UNKNOWN_MODULE,
-                     "No module '%s' is registered", module_id);
-      else if (!juno_broker_trigger_hook (self->broker, hook, data_json, NULL, &error))
-        {
-          g_autoptr(GError) core = g_steal_pointer (&error);
-
-          g_set_error_literal (&error, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_INVALID_ARGS, core->message);
-        }
-    }
-  if (error != NULL)
-    {
-      log_dbus_failure ("TriggerHook", hook, error);
-      g_dbus_method_invocation_return_gerror (invocation, error);
-      return G_DBUS_METHOD_INVOCATION_HANDLED;
-    }
-  juno_dbus_broker1_complete_trigger_hook (skeleton, invocation);
+  juno_dbus_peers_dispatch (self->peers, invocation, trigger_hook, self);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -282,6 +261,8 @@ stats_variant (JunoDBusService *self)
   g_variant_builder_add (&b, "{sv}", "ErrorsSent", g_variant_new_uint64 (s->errors_sent));
   g_variant_builder_add (&b, "{sv}", "LimitsReached", g_variant_new_uint64 (s->limits_reached));
   g_variant_builder_add (&b, "{sv}", "ConnectionsCut", g_variant_new_uint64 (s->connections_cut));
+  g_variant_builder_add (&b, "{sv}", "HooksDropped",
+                         g_variant_new_uint64 (juno_dbus_peers_get_hooks_dropped (self->peers)));
   return g_variant_builder_end (&b);
 }
 
@@ -294,18 +275,20 @@ handle_get_stats (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation, 
 
 /* HookTriggered subscriptions: the broker's hook-triggered signal is
  * connected only while someone is subscribed, so without subscribers a
- * hook costs the core no copy and the bus no message. */
+ * hook costs the core no copy and the bus no message. Each subscriber
+ * gets its own unicast signal, under flow control (juno-dbus-peers.h). */
 
 static void
 on_hook_triggered (JunoBroker *broker, const char *hook, const char *data_json, JunoDBusService *self)
 {
-  juno_dbus_broker1_emit_hook_triggered (self->skeleton, hook, data_json);
+  juno_dbus_peers_send_hook (self->peers, hook, data_json);
 }
 
 static void
-subscribers_changed (JunoDBusService *self)
+subscribers_changed (gpointer data)
 {
-  guint n = g_hash_table_size (self->subscribers);
+  JunoDBusService *self = data;
+  guint n = juno_dbus_peers_get_n_subscribers (self->peers);
 
   if (n > 0 && self->hook_handler == 0)
     self->hook_handler = g_signal_connect_object (self->broker, "hook-triggered",
@@ -318,44 +301,18 @@ subscribers_changed (JunoDBusService *self)
 }
 
 static void
-on_subscriber_vanished (GDBusConnection *connection, const char *name, gpointer data)
+subscribe (JunoDBusPeer *peer, GDBusMethodInvocation *invocation, gpointer user_data)
 {
-  JunoDBusService *self = data;
+  JunoDBusService *self = user_data;
 
-  if (g_hash_table_remove (self->subscribers, name))
-    {
-      g_debug ("D-Bus subscriber %s left the bus", name);
-      subscribers_changed (self);
-    }
-}
-
-static void
-unwatch_name (gpointer id)
-{
-  if (id != NULL)
-    g_bus_unwatch_name (GPOINTER_TO_UINT (id));
+  juno_dbus_peer_subscribe (peer);
+  juno_dbus_broker1_complete_subscribe (self->skeleton, invocation);
 }
 
 static gboolean
 handle_subscribe (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation, JunoDBusService *self)
 {
-  const char *sender = g_dbus_method_invocation_get_sender (invocation);
-
-  /* a peer-to-peer connection has no sender: then the connection is the peer */
-  if (sender == NULL)
-    sender = "";
-  if (!g_hash_table_contains (self->subscribers, sender))
-    {
-      guint id = 0;
-
-      if (*sender != '\0')
-        id = g_bus_watch_name_on_connection (g_dbus_method_invocation_get_connection (invocation), sender,
-                                             G_BUS_NAME_WATCHER_FLAGS_NONE, NULL, on_subscriber_vanished,
-                                             self, NULL);
-      g_hash_table_insert (self->subscribers, g_strdup (sender), GUINT_TO_POINTER (id));
-      subscribers_changed (self);
-    }
-  juno_dbus_broker1_complete_subscribe (skeleton, invocation);
+  juno_dbus_peers_dispatch (self->peers, invocation, subscribe, self);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
@@ -364,13 +321,12 @@ handle_unsubscribe (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation
 {
   const char *sender = g_dbus_method_invocation_get_sender (invocation);
 
-  if (!g_hash_table_remove (self->subscribers, sender ? sender : ""))
+  if (!juno_dbus_peers_unsubscribe (self->peers, sender))
     {
       g_dbus_method_invocation_return_error (invocation, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_NOT_SUBSCRIBED,
                                              "%s is not subscribed", sender ? sender : "this connection");
       return G_DBUS_METHOD_INVOCATION_HANDLED;
     }
-  subscribers_changed (self);
   juno_dbus_broker1_complete_unsubscribe (skeleton, invocation);
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
@@ -402,11 +358,29 @@ publish_stats (JunoDBusService *self)
     }
 }
 
+static void on_stats_changed (gpointer data);
+
 static gboolean
 on_publish_timeout (gpointer data)
 {
-  publish_stats (data);
-  return G_SOURCE_CONTINUE;
+  JunoDBusService *self = data;
+
+  self->publish_id = 0;
+  publish_stats (self);
+  juno_broker_watch_stats (self->broker, on_stats_changed, self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The first change after a publication: the next one waits a little, so
+ * that a burst of traffic is published a few times a second, and an idle
+ * broker runs no timer at all. */
+static void
+on_stats_changed (gpointer data)
+{
+  JunoDBusService *self = data;
+
+  if (self->publish_id == 0)
+    self->publish_id = g_timeout_add (PUBLISH_INTERVAL_MSEC, on_publish_timeout, self);
 }
 
 /* Broker signals */
@@ -476,7 +450,8 @@ juno_dbus_service_new (JunoBroker *broker, const char *const *addresses)
   self->broker = g_object_ref (broker);
   self->addresses = g_strdupv ((char **) addresses);
   self->skeleton = juno_dbus_broker1_skeleton_new ();
-  self->subscribers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, unwatch_name);
+  self->peers = juno_dbus_peers_new (broker);
+  juno_dbus_peers_set_subscribers_func (self->peers, G_CALLBACK (subscribers_changed), self);
   self->modules = juno_dbus_modules_new (broker);
 
   juno_dbus_broker1_set_version (self->skeleton, juno_broker_get_version (broker));
@@ -513,11 +488,25 @@ report_ready (JunoDBusService *self, gboolean owned)
 }
 
 static void
+log_lost (const char *message)
+{
+  const GLogField fields[] = {
+    { "MESSAGE", message, -1 },
+    { "MESSAGE_ID", JUNO_MESSAGE_ID_DBUS_LOST, -1 },
+    { "PRIORITY", "4", -1 },
+    { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+  };
+
+  g_log_structured_array (G_LOG_LEVEL_WARNING, fields, G_N_ELEMENTS (fields));
+}
+
+static void
 on_name_acquired (GDBusConnection *connection, const char *name, gpointer data)
 {
   JunoDBusService *self = data;
 
   g_message ("Owning the D-Bus name %s", name);
+  self->reconnect_delay = RECONNECT_MIN_MSEC;
   report_ready (self, TRUE);
 }
 
@@ -527,29 +516,104 @@ on_name_lost (GDBusConnection *connection, const char *name, gpointer data)
   JunoDBusService *self = data;
   g_autofree char *message = NULL;
 
+  /* a closed connection is on_connection_closed's to report */
   if (connection == NULL || g_dbus_connection_is_closed (connection))
-    message = g_strdup ("Lost the D-Bus connection; the D-Bus control plane is off, the sockets still serve");
-  else
-    message = g_strdup_printf ("Cannot own the D-Bus name %s (another broker has it?); waiting in the queue", name);
-  {
-    const GLogField fields[] = {
-      { "MESSAGE", message, -1 },
-      { "MESSAGE_ID", JUNO_MESSAGE_ID_DBUS_LOST, -1 },
-      { "PRIORITY", "4", -1 },
-      { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
-    };
-
-    g_log_structured_array (G_LOG_LEVEL_WARNING, fields, G_N_ELEMENTS (fields));
-  }
+    return;
+  message = g_strdup_printf ("Cannot own the D-Bus name %s (another broker has it?); waiting in the queue", name);
+  log_lost (message);
   report_ready (self, FALSE);
+}
+
+/* Everything that lives on one bus connection goes with it; the callers'
+ * calls in flight end, each answered once (or dropped with the peer). */
+static void
+teardown (JunoDBusService *self, gboolean flush)
+{
+  g_clear_handle_id (&self->owner_id, g_bus_unown_name);
+  g_clear_handle_id (&self->publish_id, g_source_remove);
+  if (self->broker != NULL)
+    juno_broker_watch_stats (self->broker, NULL, NULL);
+  if (self->peers != NULL)
+    juno_dbus_peers_set_connection (self->peers, NULL);
+  if (self->connection == NULL)
+    return;
+  if (self->modules != NULL)
+    juno_dbus_modules_unexport (self->modules);
+  if (self->skeleton != NULL)
+    g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
+  g_signal_handlers_disconnect_by_data (self->connection, self);
+  if (flush && !g_dbus_connection_is_closed (self->connection))
+    {
+      g_dbus_connection_flush_sync (self->connection, NULL, NULL);
+      g_dbus_connection_close_sync (self->connection, NULL, NULL);
+    }
+  g_clear_object (&self->connection);
+}
+
+static void connect_bus (JunoDBusService *self);
+
+static gboolean
+on_reconnect (gpointer data)
+{
+  JunoDBusService *self = data;
+
+  self->reconnect_id = 0;
+  connect_bus (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_reconnect (JunoDBusService *self)
+{
+  if (self->reconnect_id != 0)
+    return;
+  self->reconnect_id = g_timeout_add (self->reconnect_delay, on_reconnect, self);
+  self->reconnect_delay = MIN (self->reconnect_delay * 2, RECONNECT_MAX_MSEC);
 }
 
 static void
 on_connection_closed (GDBusConnection *connection, gboolean remote_peer_vanished, GError *error, gpointer data)
 {
   JunoDBusService *self = data;
+  g_autofree char *message = NULL;
 
-  g_clear_handle_id (&self->publish_id, g_source_remove);
+  message = g_strdup_printf ("Lost the D-Bus connection (%s); the D-Bus control plane is off until the bus is "
+                             "back, the sockets still serve",
+                             error ? error->message : "closed by the bus");
+  log_lost (message);
+  teardown (self, FALSE);
+  self->lost = TRUE;
+  schedule_reconnect (self);
+}
+
+/* The control plane on a new connection; FALSE (with a warning) if it
+ * cannot be exported there. */
+static gboolean
+setup (JunoDBusService *self, GDBusConnection *connection)
+{
+  g_autoptr(GError) error = NULL;
+
+  self->connection = connection;
+  g_dbus_connection_set_exit_on_close (connection, FALSE);
+  g_signal_connect_object (connection, "closed", G_CALLBACK (on_connection_closed), self, 0);
+
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
+                                         JUNO_DBUS_PATH, &error))
+    {
+      g_warning ("Cannot export %s: %s", JUNO_DBUS_PATH, error->message);
+      return FALSE;
+    }
+  if (!juno_dbus_modules_export (self->modules, connection, &error))
+    {
+      g_warning ("Cannot export the module objects under %s: %s", JUNO_DBUS_PATH, error->message);
+      return FALSE;
+    }
+  juno_dbus_peers_set_connection (self->peers, connection);
+  publish_stats (self);
+  juno_broker_watch_stats (self->broker, on_stats_changed, self);
+  self->owner_id = g_bus_own_name_on_connection (connection, JUNO_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
+                                                 on_name_acquired, on_name_lost, self, NULL);
+  return TRUE;
 }
 
 static void
@@ -561,7 +625,14 @@ on_bus_connected (GObject *source, GAsyncResult *result, gpointer data)
 
   if (connection == NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        ;
+      else if (self->lost)
+        {
+          g_debug ("The D-Bus bus is not back yet: %s", error->message);
+          schedule_reconnect (self);
+        }
+      else
         {
           g_warning ("Cannot connect to the D-Bus bus: %s; the D-Bus control plane is off", error->message);
           report_ready (self, FALSE);
@@ -569,29 +640,33 @@ on_bus_connected (GObject *source, GAsyncResult *result, gpointer data)
       g_object_unref (self);
       return;
     }
-  self->connection = connection;
-  g_dbus_connection_set_exit_on_close (connection, FALSE);
-  g_signal_connect_object (connection, "closed", G_CALLBACK (on_connection_closed), self, 0);
-
-  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton), connection,
-                                         JUNO_DBUS_PATH, &error))
+  if (self->lost)
+    g_message ("Connected to the D-Bus bus again");
+  self->lost = FALSE;
+  if (!setup (self, connection))
     {
-      g_warning ("Cannot export %s: %s", JUNO_DBUS_PATH, error->message);
+      teardown (self, TRUE);
       report_ready (self, FALSE);
-      g_object_unref (self);
-      return;
     }
-  if (!juno_dbus_modules_export (self->modules, connection, &error))
-    {
-      g_warning ("Cannot export the module objects under %s: %s", JUNO_DBUS_PATH, error->message);
-      report_ready (self, FALSE);
-      g_object_unref (self);
-      return;
-    }
-  self->publish_id = g_timeout_add (PUBLISH_INTERVAL_MSEC, on_publish_timeout, self);
-  self->owner_id = g_bus_own_name_on_connection (connection, JUNO_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
-                                                 on_name_acquired, on_name_lost, self, NULL);
   g_object_unref (self);
+}
+
+static void
+connect_bus (JunoDBusService *self)
+{
+  g_clear_object (&self->cancellable);
+  self->cancellable = g_cancellable_new ();
+  g_dbus_connection_new_for_address (self->bus_address,
+                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                     NULL, self->cancellable, on_bus_connected, g_object_ref (self));
+}
+
+void
+juno_dbus_service_set_call_timeout (JunoDBusService *self, guint64 timeout_usec)
+{
+  g_return_if_fail (JUNO_IS_DBUS_SERVICE (self));
+  juno_dbus_peers_set_call_timeout (self->peers, timeout_usec);
 }
 
 void
@@ -599,25 +674,22 @@ juno_dbus_service_start (JunoDBusService *self, GBusType bus_type, const char *a
                          JunoDBusReadyFunc func, gpointer user_data)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *bus_address = NULL;
 
   g_return_if_fail (JUNO_IS_DBUS_SERVICE (self));
   g_return_if_fail (self->cancellable == NULL);
 
   self->ready_func = func;
   self->ready_data = user_data;
-  bus_address = address ? g_strdup (address) : g_dbus_address_get_for_bus_sync (bus_type, NULL, &error);
-  if (bus_address == NULL)
+  g_free (self->bus_address);
+  self->bus_address = address ? g_strdup (address) : g_dbus_address_get_for_bus_sync (bus_type, NULL, &error);
+  if (self->bus_address == NULL)
     {
       g_warning ("No D-Bus bus address: %s; the D-Bus control plane is off", error->message);
       report_ready (self, FALSE);
       return;
     }
-  self->cancellable = g_cancellable_new ();
-  g_dbus_connection_new_for_address (bus_address,
-                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-                                       G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-                                     NULL, self->cancellable, on_bus_connected, g_object_ref (self));
+  self->reconnect_delay = RECONNECT_MIN_MSEC;
+  connect_bus (self);
 }
 
 void
@@ -626,25 +698,9 @@ juno_dbus_service_stop (JunoDBusService *self)
   g_return_if_fail (JUNO_IS_DBUS_SERVICE (self));
 
   self->ready_func = NULL;
+  g_clear_handle_id (&self->reconnect_id, g_source_remove);
   if (self->cancellable != NULL)
     g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
-  g_clear_handle_id (&self->owner_id, g_bus_unown_name);
-  g_clear_handle_id (&self->publish_id, g_source_remove);
-  if (self->subscribers != NULL)
-    {
-      g_hash_table_remove_all (self->subscribers);
-      subscribers_changed (self);
-    }
-  if (self->connection != NULL)
-    {
-      if (self->modules != NULL)
-        juno_dbus_modules_unexport (self->modules);
-      if (self->skeleton != NULL)
-        g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (self->skeleton));
-      g_dbus_connection_flush_sync (self->connection, NULL, NULL);
-      g_dbus_connection_close_sync (self->connection, NULL, NULL);
-      g_signal_handlers_disconnect_by_data (self->connection, self);
-      g_clear_object (&self->connection);
-    }
+  teardown (self, TRUE);
 }

@@ -4,8 +4,9 @@
  * Exports the broker as org.juno.Broker1 at /org/juno/Broker1 and one
  * org.juno.Module1 object per registered module through an ObjectManager.
  * It listens to the broker's GObject signals and calls its public API,
- * nothing else. Losing the bus or the name only turns the control plane
- * off; the broker goes on serving its sockets.
+ * nothing else. Losing the bus only turns the control plane off until the
+ * bus is back (it connects again and asks for the name again); the broker
+ * goes on serving its sockets all along.
  */
 #pragma once
 
@@ -30,6 +31,10 @@ void juno_dbus_service_start (JunoDBusService *self,
                               const char *address,
                               JunoDBusReadyFunc func,
                               gpointer user_data);
+/* D-Bus callers' calls time out after @timeout_usec, or after the
+ * broker's call timeout if that is shorter (0: the broker's). Applies to
+ * callers seen from now on. */
+void juno_dbus_service_set_call_timeout (JunoDBusService *self, guint64 timeout_usec);
 /* Releases the name and closes the connection (flushing what is queued). */
 void juno_dbus_service_stop (JunoDBusService *self);
 

@@ -47,7 +47,8 @@ def test_call_function_round_trip(broker, proxy):
     m = broker.module("calc")
     m.declare("add")
     pending = proxy.call_async("CallFunction", "ss", ["calc.add", '{"a": 1, "b": 2}'])
-    call = m.expect_call("add", {"a": 1, "b": 2}, caller="juno")
+    # the caller is the D-Bus peer itself: "dbus:" and its unique name
+    call = m.expect_call("add", {"a": 1, "b": 2}, caller="dbus:" + proxy.conn.get_unique_name())
     m.respond(call["requestId"], {"sum": 3})
     wait_until(lambda: pending, what="the CallFunction reply")
     assert "error" not in pending, pending
@@ -126,11 +127,26 @@ def test_trigger_hook(broker, proxy):
     source.expect_nothing()
 
 
-def test_trigger_hook_from_juno(broker, proxy):
+def test_trigger_hook_cannot_forge_juno(broker, proxy):
+    """juno's hooks say what happened to modules: only the broker says it."""
     listener = broker.module("listener")
-    listener.listen("juno.custom")
-    proxy.call("TriggerHook", "ss", ["juno.custom", '{"a": 1}'])
-    listener.expect_hook("juno.custom", {"a": 1})
+    for hook in ("juno.custom", "juno.deactivated", "juno.moduleActivated", "juno.moduleDisconnected"):
+        listener.listen(hook)
+        assert proxy.call_error("TriggerHook", "ss", [hook, '{"moduleId": "x"}']) == ERROR_PREFIX + "ReservedHook"
+    listener.expect_nothing()
+
+
+def test_trigger_hook_of_a_module_not_connected(broker, proxy):
+    """A hook is addressed by name: its listeners get it whether or not its
+    module is connected (and the module is not told)."""
+    listener = broker.module("listener")
+    listener.listen("clock.tick")
+    proxy.call("TriggerHook", "ss", ["clock.tick", '{"n": 1}'])
+    listener.expect_hook("clock.tick", {"n": 1})
+    clock = broker.module("clock")
+    proxy.call("TriggerHook", "ss", ["clock.tick", '{"n": 2}'])
+    listener.expect_hook("clock.tick", {"n": 2})
+    clock.expect_nothing()
 
 
 def test_trigger_hook_errors(broker, proxy):
@@ -144,7 +160,7 @@ def test_trigger_hook_errors(broker, proxy):
         (["bad id.x", "{}"], "InvalidArgs"),
         (["listener.x", "not json"], "InvalidArgs"),
         (["listener.x", "[]"], "InvalidArgs"),
-        (["nobody.x", "{}"], "UnknownModule"),
+        (["listener.x", '{"a": "\x01"}'], "InvalidArgs"),
     ]
     for args, name in cases:
         assert proxy.call_error("TriggerHook", "ss", args) == ERROR_PREFIX + name, args

@@ -594,7 +594,7 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   g_assert_cmpuint (g_hash_table_size (broker->listeners), ==, 0);
   g_assert_cmpuint (g_hash_table_size (broker->calls), ==, 0);
   g_assert_cmpuint (g_queue_get_length (&broker->deadlines), ==, 0);
-  g_assert_cmpuint (g_hash_table_size (broker->internal_calls), ==, 0);
+  g_assert_cmpuint (g_hash_table_size (broker->internal->client_calls), ==, 0);
 
   for (guint i = 0; i < logged_warnings->len; i++)
     g_test_message ("warning: %s", (const char *) g_ptr_array_index (logged_warnings, i));

@@ -43,6 +43,7 @@ struct _JunoDBusPeer
   gboolean pinging;         /* a Ping is out, unanswered */
   gboolean dropping;        /* dropped since the last answer */
   gsize sent;               /* bytes sent since the last Ping went out */
+  guint refused_id;         /* the bus refused the Ping: wait, then go on */
 };
 
 struct _JunoDBusPeers
@@ -118,6 +119,7 @@ peer_free (gpointer data)
   g_rc_box_release (peer->ref);
   if (peer->watch_id != 0)
     g_bus_unwatch_name (peer->watch_id);
+  g_clear_handle_id (&peer->refused_id, g_source_remove);
   while ((w = g_queue_pop_head (&peer->waiting)) != NULL)
     {
       answer_left (w->invocation);
@@ -314,8 +316,22 @@ juno_dbus_peers_get_hooks_dropped (JunoDBusPeers *self)
 
 static void ping (JunoDBusPeer *peer);
 
-/* Any answer, an error too, comes after everything sent before the Ping
- * was read. */
+static void caught_up (JunoDBusPeer *peer);
+
+static gboolean
+on_refused_wait (gpointer data)
+{
+  JunoDBusPeer *peer = data;
+
+  peer->refused_id = 0;
+  caught_up (peer);
+  return G_SOURCE_REMOVE;
+}
+
+/* Any answer of the peer, an error too, comes after everything sent before
+ * the Ping was read. An error of the bus itself (a policy that does not
+ * let juno send Ping, a limit) proves nothing: then the window opens again
+ * a second later, so the subscriber gets at most a window a second. */
 static void
 on_ping_answered (GObject *source, GAsyncResult *result, gpointer data)
 {
@@ -327,6 +343,19 @@ on_ping_answered (GObject *source, GAsyncResult *result, gpointer data)
   g_rc_box_release (ref);
   if (peer == NULL)
     return;
+  if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED) ||
+      g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED))
+    {
+      g_debug ("The bus refused to pass a Ping to %s: %s", peer->name, error->message);
+      peer->refused_id = g_timeout_add_seconds (1, on_refused_wait, peer);
+      return;
+    }
+  caught_up (peer);
+}
+
+static void
+caught_up (JunoDBusPeer *peer)
+{
   peer->pinging = FALSE;
   if (peer->dropping)
     g_message ("D-Bus subscriber %s reads again; its HookTriggered signals resume", peer->name);

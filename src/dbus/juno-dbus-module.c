@@ -17,6 +17,14 @@
 #include "juno-dbus-generated.h"
 #include "juno-dbus-module.h"
 
+/* Declared functions and listened hooks are signalled as invalidated
+ * properties, per module, at most this often: a burst of declarations
+ * costs a few small signals, never one per declaration. */
+#define CHANGED_DELAY_MSEC 100
+/* An InterfacesAdded larger than this leaves out the lists (Functions,
+ * Hooks, Dependencies), which peers then read with Get. */
+#define MAX_ADDED_SIZE (64 * 1024)
+
 #define OBJECT_MANAGER_INTERFACE "org.freedesktop.DBus.ObjectManager"
 #define PROPERTIES_INTERFACE "org.freedesktop.DBus.Properties"
 
@@ -123,7 +131,15 @@ struct _JunoDBusModules
   guint subtree_id;
   char *pending_added;                  /* see juno_dbus_modules_emit_added */
   guint flush_id;
+  GHashTable *invalidated;              /* moduleId -> InvalidFlags, waiting for changed_id */
+  guint changed_id;
 };
+
+typedef enum
+{
+  INVALID_FUNCTIONS = 1 << 0,
+  INVALID_HOOKS = 1 << 1,
+} InvalidFlags;
 
 /* Values */
 
@@ -253,27 +269,46 @@ property_lookup (const char *name)
   return -1;
 }
 
-/* a{sv}: every org.juno.Module1 property of @module. */
+static gboolean
+is_list (ModuleProperty prop)
+{
+  return prop == PROP_DEPENDENCIES || prop == PROP_FUNCTIONS || prop == PROP_HOOKS;
+}
+
+/* a{sv}: every org.juno.Module1 property of @module, or all but the lists. */
 static GVariant *
-module_properties (JunoModule *module)
+module_properties_full (JunoModule *module, gboolean lists)
 {
   GVariantBuilder builder;
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
   for (int i = 0; i < N_PROPS; i++)
-    g_variant_builder_add (&builder, "{sv}", property_names[i], property_value (module, (ModuleProperty) i));
+    if (lists || !is_list ((ModuleProperty) i))
+      g_variant_builder_add (&builder, "{sv}", property_names[i], property_value (module, (ModuleProperty) i));
   return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+module_properties (JunoModule *module)
+{
+  return module_properties_full (module, TRUE);
 }
 
 /* a{sa{sv}}: the interfaces of a module object and their properties. */
 static GVariant *
-module_interfaces (JunoModule *module)
+module_interfaces_full (JunoModule *module, gboolean lists)
 {
   GVariantBuilder builder;
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{sa{sv}}"));
-  g_variant_builder_add (&builder, "{s@a{sv}}", JUNO_DBUS_MODULE_INTERFACE, module_properties (module));
+  g_variant_builder_add (&builder, "{s@a{sv}}", JUNO_DBUS_MODULE_INTERFACE, module_properties_full (module, lists));
   return g_variant_builder_end (&builder);
+}
+
+static GVariant *
+module_interfaces (JunoModule *module)
+{
+  return module_interfaces_full (module, TRUE);
 }
 
 char *
@@ -512,13 +547,20 @@ static void
 send_added (JunoDBusModules *self, const char *module_id)
 {
   g_autofree char *path = NULL;
+  g_autoptr(GVariant) params = NULL;
   JunoModule *module = lookup_module (self->broker, module_id);
 
   if (module == NULL)
     return;
   path = juno_dbus_module_path (module_id);
-  emit (self, JUNO_DBUS_PATH, OBJECT_MANAGER_INTERFACE, "InterfacesAdded",
-        g_variant_new ("(o@a{sa{sv}})", path, module_interfaces (module)));
+  params = flatten (g_variant_new ("(o@a{sa{sv}})", path, module_interfaces (module)));
+  /* bounded: long lists are read on demand */
+  if (g_variant_get_size (params) > MAX_ADDED_SIZE)
+    {
+      g_variant_unref (params);
+      params = flatten (g_variant_new ("(o@a{sa{sv}})", path, module_interfaces_full (module, FALSE)));
+    }
+  emit (self, JUNO_DBUS_PATH, OBJECT_MANAGER_INTERFACE, "InterfacesAdded", params);
 }
 
 void
@@ -564,6 +606,7 @@ juno_dbus_modules_emit_removed (JunoDBusModules *self, const char *module_id)
   static const char *const interfaces[] = { JUNO_DBUS_MODULE_INTERFACE, NULL };
   g_autofree char *path = NULL;
 
+  g_hash_table_remove (self->invalidated, module_id);
   /* gone before it was announced: nothing to take back */
   if (g_strcmp0 (self->pending_added, module_id) == 0)
     {
@@ -576,6 +619,56 @@ juno_dbus_modules_emit_removed (JunoDBusModules *self, const char *module_id)
   path = juno_dbus_module_path (module_id);
   emit (self, JUNO_DBUS_PATH, OBJECT_MANAGER_INTERFACE, "InterfacesRemoved",
         g_variant_new ("(o^as)", path, interfaces));
+}
+
+static gboolean
+on_changed_delay (gpointer data)
+{
+  JunoDBusModules *self = data;
+  g_autoptr(GHashTable) invalidated = g_steal_pointer (&self->invalidated);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  self->changed_id = 0;
+  self->invalidated = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  juno_dbus_modules_flush (self);
+  if (!can_emit (self))
+    return G_SOURCE_REMOVE;
+  g_hash_table_iter_init (&iter, invalidated);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      g_autofree char *path = NULL;
+      const char *names[3] = { NULL, NULL, NULL };
+      guint flags = GPOINTER_TO_UINT (value), n = 0;
+
+      if (lookup_module (self->broker, key) == NULL)
+        continue;
+      if (flags & INVALID_FUNCTIONS)
+        names[n++] = property_names[PROP_FUNCTIONS];
+      if (flags & INVALID_HOOKS)
+        names[n++] = property_names[PROP_HOOKS];
+      path = juno_dbus_module_path (key);
+      emit (self, path, PROPERTIES_INTERFACE, "PropertiesChanged",
+            g_variant_new ("(s@a{sv}^as)", JUNO_DBUS_MODULE_INTERFACE,
+                           g_variant_new_array (G_VARIANT_TYPE ("{sv}"), NULL, 0), names));
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Functions and Hooks: the change is marked, and one PropertiesChanged per
+ * module invalidates the lists CHANGED_DELAY_MSEC later, whatever the
+ * number of changes in between. Its size does not depend on the lists. */
+static void
+invalidate (JunoDBusModules *self, const char *module_id, InvalidFlags flag)
+{
+  gpointer old = NULL;
+
+  if (g_hash_table_lookup_extended (self->invalidated, module_id, NULL, &old))
+    g_hash_table_insert (self->invalidated, g_strdup (module_id), GUINT_TO_POINTER (GPOINTER_TO_UINT (old) | flag));
+  else
+    g_hash_table_insert (self->invalidated, g_strdup (module_id), GUINT_TO_POINTER (flag));
+  if (self->changed_id == 0)
+    self->changed_id = g_timeout_add (CHANGED_DELAY_MSEC, on_changed_delay, self);
 }
 
 void
@@ -600,6 +693,11 @@ juno_dbus_modules_emit_changed (JunoDBusModules *self, const char *module_id, Ju
   juno_dbus_modules_flush (self);
   if (!can_emit (self) || (module = lookup_module (self->broker, module_id)) == NULL)
     return;
+  if (what != JUNO_DBUS_MODULE_CHANGED_ACTIVE)
+    {
+      invalidate (self, module_id, what == JUNO_DBUS_MODULE_CHANGED_FUNCTIONS ? INVALID_FUNCTIONS : INVALID_HOOKS);
+      return;
+    }
   path = juno_dbus_module_path (module_id);
   g_variant_builder_init (&changed, G_VARIANT_TYPE_VARDICT);
   g_variant_builder_add (&changed, "{sv}", property_names[props[what]], property_value (module, props[what]));
@@ -623,6 +721,7 @@ juno_dbus_modules_new (JunoBroker *broker)
   self->manager_info = g_dbus_node_info_lookup_interface (self->standard, OBJECT_MANAGER_INTERFACE);
   self->properties_info = g_dbus_node_info_lookup_interface (self->standard, PROPERTIES_INTERFACE);
   self->module_info = juno_dbus_module1_interface_info ();
+  self->invalidated = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   /* the table above and the interface XML name the same properties */
   for (int i = 0; i < N_PROPS; i++)
     g_assert (g_dbus_interface_info_lookup_property (self->module_info, property_names[i]) != NULL);
@@ -638,6 +737,7 @@ juno_dbus_modules_free (JunoDBusModules *self)
   if (self == NULL)
     return;
   juno_dbus_modules_unexport (self);
+  g_hash_table_unref (self->invalidated);
   g_dbus_node_info_unref (self->standard);
   g_object_unref (self->broker);
   g_free (self);
@@ -683,6 +783,8 @@ juno_dbus_modules_unexport (JunoDBusModules *self)
   self->subtree_id = 0;
   self->manager_id = 0;
   g_clear_handle_id (&self->flush_id, g_source_remove);
+  g_clear_handle_id (&self->changed_id, g_source_remove);
+  g_hash_table_remove_all (self->invalidated);
   g_clear_pointer (&self->pending_added, g_free);
   if (self->registration != NULL)
     {

@@ -18,8 +18,10 @@ G_BEGIN_DECLS
 
 typedef struct _JunoDBusModules JunoDBusModules;
 
-/* The properties whose changes are signalled (PropertiesChanged); the
- * counters are read live and never signalled. */
+/* The properties whose changes are signalled (PropertiesChanged): Active
+ * with its value at once; Functions and Hooks, which can be long and
+ * change in bursts, as invalidated, coalesced per module and at most ten
+ * times a second. The counters are read live and never signalled. */
 typedef enum
 {
   JUNO_DBUS_MODULE_CHANGED_ACTIVE,

@@ -43,6 +43,8 @@ struct _JunoDBusPeer
   gboolean pinging;         /* a Ping is out, unanswered */
   gboolean dropping;        /* dropped since the last answer */
   gsize sent;               /* bytes sent since the last Ping went out */
+  GQueue held;              /* GVariant bodies waiting for the answer */
+  gsize held_size;
   guint refused_id;         /* the bus refused the Ping: wait, then go on */
 };
 
@@ -59,6 +61,20 @@ struct _JunoDBusPeers
 };
 
 static void peer_free (gpointer data);
+
+static void
+release_held (JunoDBusPeer *peer)
+{
+  g_queue_clear_full (&peer->held, (GDestroyNotify) g_variant_unref);
+  peer->held_size = 0;
+}
+
+/* The bytes a HookTriggered with @body costs the bus, about. */
+static gsize
+signal_size (GVariant *body)
+{
+  return g_variant_get_size (body) + 160;
+}
 
 JunoDBusPeers *
 juno_dbus_peers_new (JunoBroker *broker)
@@ -120,6 +136,7 @@ peer_free (gpointer data)
   if (peer->watch_id != 0)
     g_bus_unwatch_name (peer->watch_id);
   g_clear_handle_id (&peer->refused_id, g_source_remove);
+  release_held (peer);
   while ((w = g_queue_pop_head (&peer->waiting)) != NULL)
     {
       answer_left (w->invocation);
@@ -190,6 +207,7 @@ on_credentials (GObject *source, GAsyncResult *result, gpointer data)
         {
           juno_endpoint_set_peer_credentials (peer->endpoint, (pid_t) pid, (uid_t) uid, (gid_t) -1);
           peer->credentials = TRUE;
+          g_debug ("D-Bus peer %s is uid %u, pid %u", peer->name, uid, pid);
         }
     }
   if (!peer->credentials)
@@ -297,6 +315,7 @@ juno_dbus_peers_unsubscribe (JunoDBusPeers *self, const char *name)
   if (peer == NULL || !peer->subscribed)
     return FALSE;
   peer->subscribed = FALSE;
+  release_held (peer);
   if (--self->n_subscribers == 0)
     subscribers_changed (self);
   return TRUE;
@@ -354,14 +373,40 @@ on_ping_answered (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
+send_signal (JunoDBusPeer *peer, GVariant *body)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!g_dbus_connection_emit_signal (peer->peers->connection, peer->name, JUNO_DBUS_PATH, JUNO_DBUS_INTERFACE,
+                                      "HookTriggered", body, &error))
+    g_debug ("Cannot send HookTriggered to %s: %s", peer->name, error->message);
+  peer->sent += signal_size (body);
+  if (!peer->pinging && peer->sent >= JUNO_DBUS_SUBSCRIBER_WINDOW)
+    ping (peer);
+}
+
+/* Everything before the last Ping was read: the next window goes out,
+ * what was held first. */
+static void
 caught_up (JunoDBusPeer *peer)
 {
+  GVariant *body;
+
   peer->pinging = FALSE;
   if (peer->dropping)
     g_message ("D-Bus subscriber %s reads again; its HookTriggered signals resume", peer->name);
   peer->dropping = FALSE;
-  if (peer->subscribed && peer->sent >= JUNO_DBUS_SUBSCRIBER_WINDOW)
+  if (!peer->subscribed || peer->peers->connection == NULL)
+    return;
+  if (peer->sent >= JUNO_DBUS_SUBSCRIBER_WINDOW)
     ping (peer);
+  while ((!peer->pinging || peer->sent < JUNO_DBUS_SUBSCRIBER_WINDOW) &&
+         (body = g_queue_pop_head (&peer->held)) != NULL)
+    {
+      peer->held_size -= signal_size (body);
+      send_signal (peer, body);
+      g_variant_unref (body);
+    }
 }
 
 static void
@@ -388,33 +433,33 @@ drop (JunoDBusPeers *self, JunoDBusPeer *peer)
 void
 juno_dbus_peers_send_hook (JunoDBusPeers *self, const char *hook, const char *data_json)
 {
-  gsize size = strlen (hook) + strlen (data_json) + 256; /* the header, about */
   g_autoptr(GVariant) body = NULL;
   GHashTableIter iter;
   gpointer value;
+  gsize size;
 
   if (self->connection == NULL || self->n_subscribers == 0)
     return;
+  body = g_variant_ref_sink (g_variant_new ("(ss)", hook, data_json));
+  size = signal_size (body);
   g_hash_table_iter_init (&iter, self->peers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       JunoDBusPeer *peer = value;
-      g_autoptr(GError) error = NULL;
 
       if (!peer->subscribed)
         continue;
-      if (size > JUNO_DBUS_MAX_MESSAGE_SIZE || (peer->pinging && peer->sent >= JUNO_DBUS_SUBSCRIBER_WINDOW))
+      if (size > JUNO_DBUS_MAX_MESSAGE_SIZE)
+        drop (self, peer);
+      else if (g_queue_is_empty (&peer->held) && (!peer->pinging || peer->sent < JUNO_DBUS_SUBSCRIBER_WINDOW))
+        send_signal (peer, body);
+      else if (peer->held_size + size <= JUNO_DBUS_SUBSCRIBER_HELD)
         {
-          drop (self, peer);
-          continue;
+          /* in order: nothing is sent past what is held */
+          g_queue_push_tail (&peer->held, g_variant_ref (body));
+          peer->held_size += size;
         }
-      if (body == NULL)
-        body = g_variant_ref_sink (g_variant_new ("(ss)", hook, data_json));
-      if (!g_dbus_connection_emit_signal (self->connection, peer->name, JUNO_DBUS_PATH, JUNO_DBUS_INTERFACE,
-                                          "HookTriggered", body, &error))
-        g_debug ("Cannot send HookTriggered to %s: %s", peer->name, error->message);
-      peer->sent += size;
-      if (!peer->pinging && peer->sent >= JUNO_DBUS_SUBSCRIBER_WINDOW)
-        ping (peer);
+      else
+        drop (self, peer);
     }
 }

@@ -12,9 +12,12 @@
  * control: after JUNO_DBUS_SUBSCRIBER_WINDOW bytes the subscriber is sent
  * an org.freedesktop.DBus.Peer.Ping, which it can only answer once it has
  * read everything before it. Until the answer comes, at most one more
- * window is sent; what is over is dropped and counted (HooksDropped in
- * GetStats). So a subscriber that never reads holds at most two windows
- * in the bus's queue, however fast the hooks come.
+ * window is sent, then up to JUNO_DBUS_SUBSCRIBER_HELD bytes are held
+ * here (a burst within one main-loop turn, before any answer can be
+ * read); what is over is dropped and counted (HooksDropped in GetStats).
+ * So a subscriber that never reads holds at most two windows in the bus's
+ * queue and JUNO_DBUS_SUBSCRIBER_HELD in juno, however fast the hooks
+ * come.
  */
 #pragma once
 
@@ -26,6 +29,7 @@ G_BEGIN_DECLS
 
 #define JUNO_DBUS_CALLER_PREFIX "dbus:"
 #define JUNO_DBUS_SUBSCRIBER_WINDOW (256 * 1024)
+#define JUNO_DBUS_SUBSCRIBER_HELD (4 * 1024 * 1024)
 /* No signal or reply juno sends is larger: the system bus refuses messages
  * over 32 MiB by default, and disconnects the peer that sends one. */
 #define JUNO_DBUS_MAX_MESSAGE_SIZE (30 * 1024 * 1024)

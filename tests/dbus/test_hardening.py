@@ -194,9 +194,11 @@ def test_default_dbus_call_timeout_is_documented():
 
 # -- signals ------------------------------------------------------------------
 
-def test_declaration_burst_signals_are_bounded(bus, broker, proxy):
+def test_declaration_burst_signals_are_bounded(bus, broker_factory):
     """30 000 declarations: a few small signals, not one per declaration
     carrying the whole list; another module is served all along."""
+    broker = broker_factory(bus, args=["--max-names=30000"])
+    proxy = Proxy(bus)
     rec = SignalRecorder(bus)
     many = broker.module("many")
     callee = broker.module("callee")

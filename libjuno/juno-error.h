@@ -45,6 +45,9 @@ G_BEGIN_DECLS
  * @JUNO_ERROR_TOO_MANY_CALLS: too many calls in flight (11)
  * @JUNO_ERROR_LIMIT_REACHED: a limit of the broker was reached, such as the
  *   names one module may declare (12)
+ * @JUNO_ERROR_ACCESS_DENIED: the broker's access policy refused the request
+ *   (13)
+ * @JUNO_ERROR_QUOTA_EXCEEDED: a per-user quota of the broker is used up (14)
  * @JUNO_ERROR_DISCONNECTED: the connection to the broker was lost while the
  *   request was pending
  * @JUNO_ERROR_NOT_CONNECTED: the client is not connected to a broker
@@ -72,6 +75,8 @@ typedef enum
   JUNO_ERROR_MESSAGE_TOO_LARGE = 10,
   JUNO_ERROR_TOO_MANY_CALLS = 11,
   JUNO_ERROR_LIMIT_REACHED = 12,
+  JUNO_ERROR_ACCESS_DENIED = 13,
+  JUNO_ERROR_QUOTA_EXCEEDED = 14,
   JUNO_ERROR_DISCONNECTED = 1000,
   JUNO_ERROR_NOT_CONNECTED = 1001,
   JUNO_ERROR_TIMED_OUT = 1002,

@@ -40,6 +40,8 @@ static const ErrorInfo errors[] = {
   [JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE] = { DBUS_NAME ("MessageTooLarge"), N_("Message too large") },
   [JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS] = { DBUS_NAME ("TooManyCalls"), N_("Too many calls in flight") },
   [JUNO_PROTOCOL_ERROR_LIMIT_REACHED] = { DBUS_NAME ("LimitReached"), N_("A limit of the broker was reached") },
+  [JUNO_PROTOCOL_ERROR_ACCESS_DENIED] = { DBUS_NAME ("AccessDenied"), N_("Access denied by the broker's policy") },
+  [JUNO_PROTOCOL_ERROR_QUOTA_EXCEEDED] = { DBUS_NAME ("QuotaExceeded"), N_("The user's quota is used up") },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (errors) == JUNO_PROTOCOL_ERROR_N_CODES);

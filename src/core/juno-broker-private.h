@@ -8,6 +8,7 @@
 
 #include "juno-broker.h"
 #include "juno-common.h"
+#include "juno-policy.h"
 #include "juno-protocol.h"
 #include "juno-semver.h"
 
@@ -37,6 +38,19 @@ struct _JunoEndpoint
   char *caller;            /* the "caller" of its calls; never a moduleId */
   GHashTable *client_calls; /* request id ("d<n>") -> ClientCall */
   guint64 call_timeout_usec; /* 0: the broker's */
+  /* the rest of the identity (juno-identity.c); NULL when unknown */
+  char *user;
+  char *group;
+  gid_t *groups;        /* supplementary groups */
+  guint n_groups;
+  char *unit;
+  char *user_unit;
+  char *slice;
+  char *address;        /* tcp: the peer's address; dbus: its unique name */
+  guint16 port;
+  guint transport_bit;  /* JunoPolicyTransport */
+  JunoPolicySubject *subject; /* for policy generation subject_generation */
+  guint subject_generation;
 };
 
 typedef struct
@@ -122,6 +136,11 @@ struct _JunoBroker
   gint64 log_window_start;
   guint log_lines;
   guint log_suppressed;
+
+  JunoPolicy *policy;      /* NULL: everything allowed */
+  guint policy_generation;
+  GHashTable *user_names;  /* uid -> name (owned), a cache of NSS answers */
+  GHashTable *group_names; /* gid -> name (owned) */
 };
 
 enum
@@ -162,10 +181,29 @@ void juno_broker_begin_reply (JunoBroker *self, const JunoJsonValue *request_id,
 void juno_broker_begin_broker_message (JunoBroker *self, JunoMessageType type);
 void juno_append_uint (GString *out, guint64 value);
 
+gboolean juno_broker_peer_log_allowed (JunoBroker *self);
 void juno_broker_log_peer (JunoBroker *self, JunoEndpoint *endpoint, GLogLevelFlags level,
                            const char *format, ...) G_GNUC_PRINTF (4, 5);
 void juno_broker_reject (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, int code, const char *why);
 gboolean juno_broker_require_active (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
+
+/* juno-identity.c */
+void juno_endpoint_clear_identity (JunoEndpoint *ep);
+void juno_identity_append_json (JunoEndpoint *ep, GString *out);
+/* TRUE when @ep may @action @target; otherwise answers error 13 echoing
+ * @request_id, logs (rate limited) and counts the denial. */
+gboolean juno_broker_check_access (JunoBroker *self, JunoEndpoint *ep, JunoPolicyAction action,
+                                   const char *target, const JunoJsonValue *request_id);
+
+/* The hot path's test: TRUE when @ep may @action anything, known without a
+ * lookup (no policy, the broker itself, or a subject that allows all). */
+static inline gboolean
+juno_broker_allows_all (JunoBroker *self, JunoEndpoint *ep, JunoPolicyAction action)
+{
+  return self->policy == NULL || ep == self->internal ||
+         (ep->subject != NULL && ep->subject_generation == self->policy_generation &&
+          juno_policy_subject_allows_all (ep->subject, action));
+}
 
 /* juno-registry.c */
 JunoModule *juno_registry_add_builtin (JunoBroker *self);

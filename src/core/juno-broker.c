@@ -79,6 +79,9 @@ juno_broker_finalize (GObject *object)
   g_string_free (self->out, TRUE);
   g_string_free (self->key, TRUE);
   g_free (self->version);
+  g_clear_pointer (&self->policy, juno_policy_unref);
+  g_clear_pointer (&self->user_names, g_hash_table_unref);
+  g_clear_pointer (&self->group_names, g_hash_table_unref);
 
   G_OBJECT_CLASS (juno_broker_parent_class)->finalize (object);
 }
@@ -293,6 +296,7 @@ endpoint_free (gpointer data)
   g_clear_pointer (&ep->client_calls, g_hash_table_unref);
   g_free (ep->caller);
   g_free (ep->expired);
+  juno_endpoint_clear_identity (ep);
   g_free (ep->transport);
   g_free (ep);
 }
@@ -415,28 +419,6 @@ juno_endpoint_get_transport (JunoEndpoint *endpoint)
   return endpoint->transport;
 }
 
-void
-juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid, gid_t gid)
-{
-  endpoint->has_credentials = TRUE;
-  endpoint->pid = pid;
-  endpoint->uid = uid;
-  endpoint->gid = gid;
-}
-
-gboolean
-juno_endpoint_get_peer_credentials (JunoEndpoint *endpoint, pid_t *pid, uid_t *uid, gid_t *gid)
-{
-  if (!endpoint->has_credentials)
-    return FALSE;
-  if (pid)
-    *pid = endpoint->pid;
-  if (uid)
-    *uid = endpoint->uid;
-  if (gid)
-    *gid = endpoint->gid;
-  return TRUE;
-}
 
 /* Output */
 
@@ -560,8 +542,8 @@ log_level_priority (GLogLevelFlags level)
 }
 
 /* Logging on behalf of a peer: the first lines of each window, then a count. */
-static gboolean
-peer_log_allowed (JunoBroker *self)
+gboolean
+juno_broker_peer_log_allowed (JunoBroker *self)
 {
   gint64 now = g_get_monotonic_time ();
 
@@ -590,7 +572,7 @@ juno_broker_log_peer (JunoBroker *self, JunoEndpoint *endpoint, GLogLevelFlags l
   const char *module_id = endpoint && endpoint->module ? endpoint->module->id : "";
   va_list args;
 
-  if (!peer_log_allowed (self))
+  if (!juno_broker_peer_log_allowed (self))
     return;
 
   va_start (args, format);

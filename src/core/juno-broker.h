@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "juno-names.h"
+#include "juno-policy.h"
 
 G_BEGIN_DECLS
 
@@ -52,6 +53,7 @@ typedef struct
   guint64 errors_sent;
   guint64 limits_reached;     /* requests and lines refused with error 12 */
   guint64 connections_cut;    /* connections closed for a backlog or a total */
+  guint64 access_denied;      /* requests answered with error 13 */
 } JunoStats;
 
 typedef struct
@@ -120,8 +122,35 @@ guint juno_endpoint_get_n_calls_waiting (JunoEndpoint *endpoint);
 guint64 juno_endpoint_get_id (JunoEndpoint *endpoint);
 const char *juno_endpoint_get_module_id (JunoEndpoint *endpoint);
 const char *juno_endpoint_get_transport (JunoEndpoint *endpoint);
+
+/* Identity of the peer (juno-identity.c), set by the endpoint's owner right
+ * after juno_broker_add_endpoint, before its first line. The credentials
+ * also resolve the user and group names; the supplementary groups, the
+ * systemd units and the address are optional. */
 void juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid, gid_t gid);
 gboolean juno_endpoint_get_peer_credentials (JunoEndpoint *endpoint, pid_t *pid, uid_t *uid, gid_t *gid);
+void juno_endpoint_set_peer_groups (JunoEndpoint *endpoint, const gid_t *groups, guint n_groups);
+void juno_endpoint_set_peer_units (JunoEndpoint *endpoint, const char *unit, const char *user_unit,
+                                   const char *slice);
+/* TCP: the address and port; D-Bus: the unique name, port 0. */
+void juno_endpoint_set_peer_address (JunoEndpoint *endpoint, const char *address, guint16 port);
+const char *juno_endpoint_get_peer_user (JunoEndpoint *endpoint);
+const char *juno_endpoint_get_peer_group (JunoEndpoint *endpoint);
+const char *juno_endpoint_get_peer_unit (JunoEndpoint *endpoint);
+const char *juno_endpoint_get_peer_user_unit (JunoEndpoint *endpoint);
+const char *juno_endpoint_get_peer_slice (JunoEndpoint *endpoint);
+const char *juno_endpoint_get_peer_address (JunoEndpoint *endpoint);
+guint16 juno_endpoint_get_peer_port (JunoEndpoint *endpoint);
+
+/* The access policy (juno-policy.h): NULL allows everything (the default).
+ * Takes a reference. Subjects are recomputed for every endpoint at its next
+ * request; what was already granted (modules, listeners) stays. */
+void juno_broker_set_policy (JunoBroker *self, JunoPolicy *policy);
+/* For owners that check requests themselves (the D-Bus plane): TRUE when
+ * @endpoint may @action @target; otherwise logs and counts the denial and
+ * returns FALSE with @error set to "denied by rule ..." (G_IO_ERROR_PERMISSION_DENIED). */
+gboolean juno_broker_endpoint_may (JunoBroker *self, JunoEndpoint *endpoint, JunoPolicyAction action,
+                                   const char *target, GError **error);
 
 /* Calls "module.fn" on behalf of the built-in module juno (in-process
  * callers). @func runs exactly once, possibly before this returns; it must

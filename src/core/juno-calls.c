@@ -316,6 +316,9 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
     name = decoded = juno_json_value_dup_string (value);
   if (name == NULL || !juno_function_address_is_valid (name, &module_len))
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "function is not of the form module.function");
+  if (!juno_broker_allows_all (self, ep, JUNO_POLICY_CALL) &&
+      !juno_broker_check_access (self, ep, JUNO_POLICY_CALL, name, rid))
+    return;
 
   dot = name + module_len;
   *dot = '\0';

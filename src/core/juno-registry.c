@@ -139,6 +139,8 @@ juno_registry_append_module_json (JunoBroker *self, GString *out, JunoModule *mo
   append_string_array (out, module->functions);
   g_string_append (out, ",\"registeredHooks\":");
   append_string_array (out, module->listens);
+  if (module->endpoint != NULL)
+    juno_identity_append_json (module->endpoint, out);
   g_string_append_c (out, '}');
 }
 
@@ -410,8 +412,11 @@ static void
 log_module (JunoModule *module, const char *message_id, const char *format, ...)
 {
   g_autofree char *message = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *pid = NULL;
   va_list args;
-  GLogField fields[6] = {
+  JunoEndpoint *ep = module->endpoint;
+  GLogField fields[12] = {
     { "MESSAGE", NULL, -1 },
     { "PRIORITY", "6", -1 },
     { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
@@ -423,8 +428,24 @@ log_module (JunoModule *module, const char *message_id, const char *format, ...)
   message = g_strdup_vprintf (format, args);
   va_end (args);
   fields[0].value = message;
-  if (module->endpoint != NULL)
-    fields[n++] = (GLogField) { JUNO_LOG_FIELD_CONNECTION_ID, module->endpoint->id_str, -1 };
+  if (ep != NULL)
+    {
+      fields[n++] = (GLogField) { JUNO_LOG_FIELD_CONNECTION_ID, ep->id_str, -1 };
+      fields[n++] = (GLogField) { JUNO_LOG_FIELD_TRANSPORT, ep->transport, -1 };
+      if (ep->has_credentials)
+        {
+          uid = g_strdup_printf ("%u", (unsigned) ep->uid);
+          pid = g_strdup_printf ("%d", (int) ep->pid);
+          fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_UID, uid, -1 };
+          fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_PID, pid, -1 };
+        }
+      if (ep->user != NULL)
+        fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_USER, ep->user, -1 };
+      if (ep->unit != NULL || ep->user_unit != NULL)
+        fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_UNIT, ep->unit ? ep->unit : ep->user_unit, -1 };
+      if (ep->address != NULL)
+        fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_ADDRESS, ep->address, -1 };
+    }
   if (message_id != NULL)
     fields[n++] = (GLogField) { "MESSAGE_ID", message_id, -1 };
   g_log_structured_array (G_LOG_LEVEL_INFO, fields, n);
@@ -675,6 +696,8 @@ juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMes
   id = juno_json_value_dup_string (id_value);
   if (id == NULL || !juno_module_id_is_valid (id, -1))
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_MODULE_ID, "invalid moduleId");
+  if (!juno_broker_check_access (self, ep, JUNO_POLICY_OWN, id, &msg->keys[JUNO_KEY_REQUEST_ID]))
+    return;
   if (g_hash_table_contains (self->modules, id))
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE, "the moduleId is taken");
   if (version_value->kind != JUNO_JSON_STRING)
@@ -714,7 +737,12 @@ juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMes
     uid_t uid;
 
     if (juno_endpoint_get_peer_credentials (ep, &pid, &uid, NULL))
-      peer = g_strdup_printf (", pid %d, uid %u", (int) pid, (unsigned) uid);
+      peer = g_strdup_printf (", pid %d, uid %u%s%s%s%s%s", (int) pid, (unsigned) uid,
+                              ep->user ? " (" : "", ep->user ? ep->user : "", ep->user ? ")" : "",
+                              ep->unit || ep->user_unit ? ", unit " : "",
+                              ep->unit ? ep->unit : ep->user_unit ? ep->user_unit : "");
+    else if (ep->address != NULL)
+      peer = g_strdup_printf (", %s:%u", ep->address, (unsigned) ep->port);
     log_module (module, JUNO_MESSAGE_ID_MODULE_REGISTERED, "Module '%s' %s registered on connection %s (%s%s)",
                 module->id, module->version_text, ep->id_str, juno_endpoint_get_transport (ep), peer ? peer : "");
   }
@@ -761,6 +789,8 @@ juno_registry_handle_listen (JunoBroker *self, JunoEndpoint *ep, const JunoMessa
   hook = juno_json_value_dup_string (value);
   if (hook == NULL || !juno_hook_address_is_valid (hook, NULL))
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is not of the form module.hook");
+  if (!juno_broker_check_access (self, ep, JUNO_POLICY_LISTEN, hook, &msg->keys[JUNO_KEY_REQUEST_ID]))
+    return;
 
   if (module->listens == NULL)
     module->listens = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, listen_free);
@@ -818,6 +848,13 @@ juno_registry_handle_trigger (JunoBroker *self, JunoEndpoint *ep, const JunoMess
     hook = decoded = juno_json_value_dup_string (value);
   if (hook == NULL || !juno_hook_name_is_valid (hook, -1))
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook must be a bare name");
+  if (!juno_broker_allows_all (self, ep, JUNO_POLICY_TRIGGER))
+    {
+      g_autofree char *address = g_strconcat (ep->module->id, ".", hook, NULL);
+
+      if (!juno_broker_check_access (self, ep, JUNO_POLICY_TRIGGER, address, rid))
+        return;
+    }
 
   /* the ack first, then the deliveries */
   juno_broker_begin_reply (self, rid, JUNO_MSG_HOOK_TRIGGERED);

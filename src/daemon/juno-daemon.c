@@ -59,6 +59,9 @@ struct _JunoDaemon
   int lock_fd;
   guint sigint_id;
   guint sigterm_id;
+  guint sighup_id;
+  JunoPolicyDefaults policy_defaults;
+  char **policy_dirs;
   JunoDBusService *dbus;    /* NULL with --bus=none */
   GBusType bus_type;
   gboolean ready;
@@ -90,6 +93,14 @@ juno_daemon_options_clear (JunoDaemonOptions *options)
   g_clear_pointer (&options->socket_path, g_free);
   g_clear_pointer (&options->bind_address, g_free);
   g_clear_pointer (&options->bus, g_free);
+  g_clear_pointer (&options->policy, g_free);
+  g_clear_pointer (&options->policy_dirs, g_strfreev);
+}
+
+gboolean
+juno_daemon_policy_name_valid (const char *policy)
+{
+  return policy == NULL || g_str_equal (policy, "user") || g_str_equal (policy, "system");
 }
 
 gboolean
@@ -212,6 +223,75 @@ listen_unix (JunoDaemon *self, const char *path, GError **error)
   if (!juno_listener_listen_unix (self->listener, path, error))
     return FALSE;
   self->socket_path = g_strdup (path);
+  return TRUE;
+}
+
+static void
+log_policy (JunoDaemon *self, JunoPolicy *policy, const char *verb)
+{
+  const char *const *files = juno_policy_get_files (policy);
+  g_autofree char *joined = g_strjoinv (" ", (char **) files);
+  g_autofree char *message = g_strdup_printf ("Access policy %s: %u rules (%s defaults%s%s)", verb,
+                                              juno_policy_get_n_rules (policy),
+                                              self->policy_defaults == JUNO_POLICY_DEFAULTS_SYSTEM ? "system" : "user",
+                                              files[0] ? ", " : "", joined);
+  /* a reload is the operator's doing: say it without --verbose */
+  gboolean reload = g_str_equal (verb, "reloaded");
+  const GLogField fields[] = {
+    { "MESSAGE", message, -1 },
+    { "MESSAGE_ID", JUNO_MESSAGE_ID_POLICY_LOADED, -1 },
+    { "PRIORITY", reload ? "5" : "6", -1 },
+    { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+  };
+
+  g_log_structured_array (reload ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_INFO, fields, G_N_ELEMENTS (fields));
+}
+
+static JunoPolicy *
+load_policy (JunoDaemon *self, GError **error)
+{
+  return juno_policy_load (self->policy_defaults, geteuid (), (const char *const *) self->policy_dirs, error);
+}
+
+gboolean
+juno_daemon_reload_policy (JunoDaemon *self, GError **error)
+{
+  g_autoptr(JunoPolicy) policy = load_policy (self, error);
+
+  if (policy == NULL)
+    {
+      g_warning ("Access policy not reloaded, the old one stays in force: %s", (*error)->message);
+      return FALSE;
+    }
+  juno_broker_set_policy (self->broker, policy);
+  log_policy (self, policy, "reloaded");
+  return TRUE;
+}
+
+static gboolean
+on_sighup (gpointer data)
+{
+  g_autoptr(GError) error = NULL;
+
+  juno_daemon_reload_policy (data, &error);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+setup_policy (JunoDaemon *self, const JunoDaemonOptions *options, GError **error)
+{
+  g_autoptr(JunoPolicy) policy = NULL;
+  gboolean system = options->policy != NULL ? g_str_equal (options->policy, "system")
+                                            : g_strcmp0 (options->bus, "system") == 0;
+
+  self->policy_defaults = system ? JUNO_POLICY_DEFAULTS_SYSTEM : JUNO_POLICY_DEFAULTS_USER;
+  self->policy_dirs = options->policy_dirs ? g_strdupv (options->policy_dirs)
+                                           : juno_policy_default_dirs (self->policy_defaults);
+  policy = load_policy (self, error);
+  if (policy == NULL)
+    return FALSE;
+  juno_broker_set_policy (self->broker, policy);
+  log_policy (self, policy, "loaded");
   return TRUE;
 }
 
@@ -421,6 +501,8 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
   juno_broker_set_max_calls_in_flight (self->broker, (guint) options->max_calls_in_flight);
   juno_broker_set_name_limits (self->broker, (guint) options->max_names, (guint) options->max_name_length);
   juno_broker_set_max_message_size (self->broker, (gsize) options->max_message_size);
+  if (!setup_policy (self, options, error))
+    return NULL;
   self->listener = juno_listener_new (self->broker, &limits, error);
   if (self->listener == NULL)
     return NULL;
@@ -439,6 +521,7 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
 
   self->sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, self);
   self->sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, self);
+  self->sighup_id = g_unix_signal_add (SIGHUP, on_sighup, self);
   return g_steal_pointer (&self);
 }
 
@@ -462,6 +545,7 @@ juno_daemon_free (JunoDaemon *self)
 {
   g_clear_handle_id (&self->sigint_id, g_source_remove);
   g_clear_handle_id (&self->sigterm_id, g_source_remove);
+  g_clear_handle_id (&self->sighup_id, g_source_remove);
   g_clear_handle_id (&self->bus_timeout_id, g_source_remove);
   g_clear_handle_id (&self->watchdog_id, g_source_remove);
   g_clear_handle_id (&self->status_id, g_source_remove);
@@ -485,6 +569,7 @@ juno_daemon_free (JunoDaemon *self)
   g_free (self->socket_path);
   g_free (self->lock_path);
   g_free (self->status);
+  g_strfreev (self->policy_dirs);
   g_clear_pointer (&self->loop, g_main_loop_unref);
   g_free (self);
 }

@@ -28,6 +28,8 @@ typedef struct
   int max_names;
   int max_name_length;
   char *bus;                /* "session", "system", "none"; NULL: session if reachable */
+  char *policy;             /* "user", "system"; NULL: system with --bus=system, else user */
+  char **policy_dirs;       /* NULL: the directories of juno.policy(5) */
 } JunoDaemonOptions;
 
 typedef struct _JunoDaemon JunoDaemon;
@@ -35,9 +37,13 @@ typedef struct _JunoDaemon JunoDaemon;
 void juno_daemon_options_init (JunoDaemonOptions *options);
 void juno_daemon_options_clear (JunoDaemonOptions *options);
 gboolean juno_daemon_bus_name_valid (const char *bus);
+gboolean juno_daemon_policy_name_valid (const char *policy);
 
 JunoDaemon *juno_daemon_new (const JunoDaemonOptions *options, GError **error);
 void juno_daemon_run (JunoDaemon *self);
+/* Reads the policy files again; on a mistake the policy in force stays and
+ * @error says where ("file:line: what"). */
+gboolean juno_daemon_reload_policy (JunoDaemon *self, GError **error);
 void juno_daemon_free (JunoDaemon *self);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (JunoDaemon, juno_daemon_free)

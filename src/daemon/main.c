@@ -103,6 +103,8 @@ check_options (JunoDaemonOptions *options, GError **error)
     bad = _("--socket-location must not be empty");
   else if (!juno_daemon_bus_name_valid (options->bus))
     bad = _("--bus must be session, system or none");
+  else if (!juno_daemon_policy_name_valid (options->policy))
+    bad = _("--policy must be user or system");
 
   if (bad != NULL)
     {
@@ -164,6 +166,13 @@ main (int argc, char **argv)
       { "bus", 0, 0, G_OPTION_ARG_STRING, &options.bus,
         N_("D-Bus control plane on the session bus, the system bus, or none (default: session if reachable)"),
         N_("session|system|none") },
+      { "policy", 0, 0, G_OPTION_ARG_STRING, &options.policy,
+        N_("Built-in access rules and policy directories of a per-user or the system broker "
+           "(default: system with --bus=system, else user); see juno.policy(5)"),
+        N_("user|system") },
+      { "policy-dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &options.policy_dirs,
+        N_("Read the policy files from DIR instead of the default directories; repeat for more, "
+           "a later one's file replacing an earlier one's of the same name"), N_("DIR") },
       { NULL }
     };
 

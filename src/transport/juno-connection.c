@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "juno-connection.h"
+#include "juno-peer.h"
 
 #define CHUNK_SIZE 16384
 #define MAX_IOV 64
@@ -169,8 +170,6 @@ JunoConnection *
 juno_connection_new (JunoConnectionContext *ctx, int fd, const char *transport, GError **error)
 {
   JunoConnection *self = g_new0 (JunoConnection, 1);
-  struct ucred cred;
-  socklen_t cred_len = sizeof cred;
 
   self->handler.func = on_connection_events;
   self->handler.fd = fd;
@@ -185,8 +184,7 @@ juno_connection_new (JunoConnectionContext *ctx, int fd, const char *transport, 
     }
 
   self->endpoint = juno_broker_add_endpoint (ctx->broker, &connection_funcs, self, transport);
-  if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0 && cred.pid > 0)
-    juno_endpoint_set_peer_credentials (self->endpoint, cred.pid, cred.uid, cred.gid);
+  juno_peer_identify (self->endpoint, fd);
   return self;
 }
 

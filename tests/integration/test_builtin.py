@@ -1,15 +1,23 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The built-in module juno: listModules and getModuleInfo."""
 
+import grp
+import os
+import pwd
+
 import pytest
 
 from conftest import project_version
-from junotest import MODULE_OBJECT_KEYS, T_CALL, E_NOT_ACTIVE
+from junotest import MODULE_OBJECT_KEYS, PEER_KEY, T_CALL, E_NOT_ACTIVE
 
 
 def check_module_object(obj):
     assert isinstance(obj, dict), obj
-    assert set(obj) == MODULE_OBJECT_KEYS, obj
+    if obj.get("connectionId") == "0":
+        assert set(obj) == MODULE_OBJECT_KEYS, obj
+    else:
+        assert set(obj) == MODULE_OBJECT_KEYS | {PEER_KEY}, obj
+        assert obj[PEER_KEY]["transport"] in ("unix", "tcp"), obj
     assert isinstance(obj["moduleId"], str)
     assert isinstance(obj["connectionId"], str) and obj["connectionId"].isdigit(), obj
     assert isinstance(obj["version"], str)
@@ -59,7 +67,12 @@ def test_list_modules(broker):
         "moduleId": "b", "connectionId": by_id["b"]["connectionId"],
         "version": "0.1.0-rc.1",
         "dependencies": {"a": "^1.0.0", "zz": ">=2.0.0 <3.0.0"},
-        "registered": False, "declaredFunctions": [], "registeredHooks": []}
+        "registered": False, "declaredFunctions": [], "registeredHooks": [],
+        "peer": by_id["b"]["peer"]}
+    # the broker's tests run modules as themselves
+    assert by_id["b"]["peer"]["uid"] == os.getuid()
+    assert by_id["b"]["peer"]["pid"] == os.getpid()
+    assert by_id["b"]["peer"]["gid"] == os.getgid()
     assert by_id["a"]["connectionId"] != by_id["b"]["connectionId"]
     assert by_id["juno"]["connectionId"] == "0"
 
@@ -90,7 +103,12 @@ def test_get_module_info(broker):
     assert info == {"moduleId": "a", "connectionId": info["connectionId"],
                     "version": "2.0.0", "dependencies": {"juno": "*"},
                     "registered": True, "declaredFunctions": ["go"],
-                    "registeredHooks": []}
+                    "registeredHooks": [], "peer": info["peer"]}
+    peer = info["peer"]
+    assert peer["transport"] == "unix"
+    assert (peer["uid"], peer["gid"]) == (os.getuid(), os.getgid())
+    assert peer["user"] == pwd.getpwuid(os.getuid()).pw_name
+    assert peer["group"] == grp.getgrgid(os.getgid()).gr_name
 
 
 @pytest.mark.parametrize("args", [

@@ -103,3 +103,12 @@ def test_tcp_reset_by_client(broker_factory):
         t.close()
         w.expect_hook("juno.moduleDisconnected")
     assert sorted(o["moduleId"] for o in w.list_modules()) == ["juno", "w"]
+
+
+def test_tcp_peer_identity(broker_factory):
+    """A TCP module's object names the peer's address and port; no uid."""
+    b = broker_factory(tcp=True)
+    on_tcp = b.module("on-tcp", tcp=True)
+    host, port = on_tcp.sock.getsockname()[:2]
+    peer = on_tcp.module_info("on-tcp")["peer"]
+    assert peer == {"transport": "tcp", "address": host, "port": port}

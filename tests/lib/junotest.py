@@ -51,6 +51,8 @@ HOOK_KEYS = {"requestId", "type", "hook", "data"}
 FORWARDED_CALL_KEYS = {"requestId", "type", "function", "arguments", "caller"}
 MODULE_OBJECT_KEYS = {"moduleId", "connectionId", "version", "dependencies",
                       "registered", "declaredFunctions", "registeredHooks"}
+# a module on a connection also carries "peer": who is at the other end
+PEER_KEY = "peer"
 
 _MISSING = object()
 _ids = itertools.count(1)
@@ -80,6 +82,18 @@ class Module:
         self.closed_by_peer = False
         self.module_id = None
         self.name = name or "conn"
+
+    @classmethod
+    def from_socket(cls, sock, *, name=None):
+        """A module on a socket connected elsewhere (by another user, say)."""
+        self = cls.__new__(cls)
+        self.sock = sock
+        self.sock.setblocking(False)
+        self.buf = bytearray()
+        self.closed_by_peer = False
+        self.module_id = None
+        self.name = name or "conn"
+        return self
 
     def __repr__(self):
         return "<Module %s%s>" % (self.name,

@@ -33,7 +33,14 @@ assert_module_object (JsonObject *object, const char *id, const char *connection
 {
   JsonNode *registered;
 
-  assert_members (object, "moduleId,connectionId,version,dependencies,registered,declaredFunctions,registeredHooks");
+  /* a module on a connection also says who is at its other end */
+  if (g_str_equal (connection_id, "0"))
+    assert_members (object, "moduleId,connectionId,version,dependencies,registered,declaredFunctions,registeredHooks");
+  else
+    {
+      assert_members (object, "moduleId,connectionId,version,dependencies,registered,declaredFunctions,registeredHooks,peer");
+      assert_member_json (object, "peer", "{\"transport\":\"fake\"}");
+    }
   g_assert_cmpstr (get_str (object, "moduleId"), ==, id);
   g_assert_cmpstr (get_str (object, "connectionId"), ==, connection_id);
   g_assert_cmpstr (get_str (object, "version"), ==, version);

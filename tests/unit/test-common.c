@@ -203,6 +203,8 @@ static const ErrorCase error_cases[] = {
   { JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE, "MessageTooLarge", "Message too large" },
   { JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS, "TooManyCalls", "Too many calls in flight" },
   { JUNO_PROTOCOL_ERROR_LIMIT_REACHED, "LimitReached", "A limit of the broker was reached" },
+  { JUNO_PROTOCOL_ERROR_ACCESS_DENIED, "AccessDenied", "Access denied by the broker's policy" },
+  { JUNO_PROTOCOL_ERROR_QUOTA_EXCEEDED, "QuotaExceeded", "The user's quota is used up" },
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (error_cases) == JUNO_PROTOCOL_ERROR_N_CODES);

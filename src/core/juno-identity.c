@@ -1,0 +1,356 @@
+/* juno-identity.c: who a peer is, and what the policy lets it do
+ *
+ * The endpoint's owner sets the identity once, before the first line:
+ * credentials (uid, gid, pid), supplementary groups, systemd units, the
+ * address. User and group names come from NSS once per uid and gid (cached
+ * in the broker), so a busy host does not read /etc/passwd per connection.
+ *
+ * Access checks: the endpoint's policy subject is built at its first
+ * request under each policy (juno-policy.c); the broker's own endpoint
+ * (in-process callers, who check for themselves) is never checked.
+ * Denials answer error 13 and go to the journal through the peer log
+ * limiter, naming the peer and the deciding rule.
+ */
+#include "config.h"
+
+#include <gio/gio.h>
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
+
+#include "juno-broker-private.h"
+
+void
+juno_endpoint_clear_identity (JunoEndpoint *ep)
+{
+  g_clear_pointer (&ep->user, g_free);
+  g_clear_pointer (&ep->group, g_free);
+  g_clear_pointer (&ep->groups, g_free);
+  g_clear_pointer (&ep->unit, g_free);
+  g_clear_pointer (&ep->user_unit, g_free);
+  g_clear_pointer (&ep->slice, g_free);
+  g_clear_pointer (&ep->address, g_free);
+  g_clear_pointer (&ep->subject, juno_policy_subject_free);
+}
+
+static const char *
+lookup_name (GHashTable **cache, guint id, gboolean user)
+{
+  char buf[16384];
+  char *name = NULL;
+
+  if (*cache == NULL)
+    *cache = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  if (g_hash_table_lookup_extended (*cache, GUINT_TO_POINTER (id), NULL, (gpointer *) &name))
+    return name;
+  if (user)
+    {
+      struct passwd pw, *result = NULL;
+
+      if (getpwuid_r ((uid_t) id, &pw, buf, sizeof buf, &result) == 0 && result != NULL)
+        name = g_strdup (pw.pw_name);
+    }
+  else
+    {
+      struct group gr, *result = NULL;
+
+      if (getgrgid_r ((gid_t) id, &gr, buf, sizeof buf, &result) == 0 && result != NULL)
+        name = g_strdup (gr.gr_name);
+    }
+  /* an unknown id is cached as NULL too */
+  g_hash_table_insert (*cache, GUINT_TO_POINTER (id), name);
+  return name;
+}
+
+void
+juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid, gid_t gid)
+{
+  JunoBroker *broker = endpoint->broker;
+
+  endpoint->has_credentials = TRUE;
+  endpoint->pid = pid;
+  endpoint->uid = uid;
+  endpoint->gid = gid;
+  g_free (endpoint->user);
+  g_free (endpoint->group);
+  endpoint->user = g_strdup (lookup_name (&broker->user_names, uid, TRUE));
+  endpoint->group = g_strdup (lookup_name (&broker->group_names, gid, FALSE));
+  g_clear_pointer (&endpoint->subject, juno_policy_subject_free);
+}
+
+gboolean
+juno_endpoint_get_peer_credentials (JunoEndpoint *endpoint, pid_t *pid, uid_t *uid, gid_t *gid)
+{
+  if (!endpoint->has_credentials)
+    return FALSE;
+  if (pid)
+    *pid = endpoint->pid;
+  if (uid)
+    *uid = endpoint->uid;
+  if (gid)
+    *gid = endpoint->gid;
+  return TRUE;
+}
+
+void
+juno_endpoint_set_peer_groups (JunoEndpoint *endpoint, const gid_t *groups, guint n_groups)
+{
+  g_free (endpoint->groups);
+  endpoint->groups = n_groups > 0 ? g_memdup2 (groups, n_groups * sizeof (gid_t)) : NULL;
+  endpoint->n_groups = n_groups;
+  g_clear_pointer (&endpoint->subject, juno_policy_subject_free);
+}
+
+static void
+set_string (char **field, const char *value)
+{
+  g_free (*field);
+  *field = value != NULL && *value != '\0' ? g_strdup (value) : NULL;
+}
+
+void
+juno_endpoint_set_peer_units (JunoEndpoint *endpoint, const char *unit, const char *user_unit, const char *slice)
+{
+  set_string (&endpoint->unit, unit);
+  set_string (&endpoint->user_unit, user_unit);
+  set_string (&endpoint->slice, slice);
+  g_clear_pointer (&endpoint->subject, juno_policy_subject_free);
+}
+
+void
+juno_endpoint_set_peer_address (JunoEndpoint *endpoint, const char *address, guint16 port)
+{
+  set_string (&endpoint->address, address);
+  endpoint->port = port;
+}
+
+const char *
+juno_endpoint_get_peer_user (JunoEndpoint *endpoint)
+{
+  return endpoint->user;
+}
+
+const char *
+juno_endpoint_get_peer_group (JunoEndpoint *endpoint)
+{
+  return endpoint->group;
+}
+
+const char *
+juno_endpoint_get_peer_unit (JunoEndpoint *endpoint)
+{
+  return endpoint->unit;
+}
+
+const char *
+juno_endpoint_get_peer_user_unit (JunoEndpoint *endpoint)
+{
+  return endpoint->user_unit;
+}
+
+const char *
+juno_endpoint_get_peer_slice (JunoEndpoint *endpoint)
+{
+  return endpoint->slice;
+}
+
+const char *
+juno_endpoint_get_peer_address (JunoEndpoint *endpoint)
+{
+  return endpoint->address;
+}
+
+guint16
+juno_endpoint_get_peer_port (JunoEndpoint *endpoint)
+{
+  return endpoint->port;
+}
+
+static void
+append_key_string (GString *out, const char *key, const char *value)
+{
+  if (value == NULL)
+    return;
+  g_string_append_printf (out, ",\"%s\":", key);
+  juno_json_append_string (out, value);
+}
+
+/* ,"peer":{...} for a module object: only the fields that are known. */
+void
+juno_identity_append_json (JunoEndpoint *ep, GString *out)
+{
+  g_string_append (out, ",\"peer\":{\"transport\":");
+  juno_json_append_string (out, ep->transport);
+  if (ep->has_credentials)
+    g_string_append_printf (out, ",\"pid\":%d,\"uid\":%u,\"gid\":%u", (int) ep->pid, (unsigned) ep->uid,
+                            (unsigned) ep->gid);
+  append_key_string (out, "user", ep->user);
+  append_key_string (out, "group", ep->group);
+  append_key_string (out, "unit", ep->unit);
+  append_key_string (out, "userUnit", ep->user_unit);
+  append_key_string (out, "slice", ep->slice);
+  if (ep->address != NULL && ep->port != 0)
+    {
+      append_key_string (out, "address", ep->address);
+      g_string_append_printf (out, ",\"port\":%u", (unsigned) ep->port);
+    }
+  else
+    append_key_string (out, "busName", ep->address);
+  g_string_append_c (out, '}');
+}
+
+/* Access */
+
+void
+juno_broker_set_policy (JunoBroker *self, JunoPolicy *policy)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+
+  if (policy != NULL)
+    juno_policy_ref (policy);
+  g_clear_pointer (&self->policy, juno_policy_unref);
+  self->policy = policy;
+  /* every subject is stale now; each is rebuilt at its next request */
+  self->policy_generation++;
+  g_clear_pointer (&self->user_names, g_hash_table_unref);
+  g_clear_pointer (&self->group_names, g_hash_table_unref);
+}
+
+static JunoPolicySubject *
+endpoint_subject (JunoBroker *self, JunoEndpoint *ep)
+{
+  if (ep->subject == NULL || ep->subject_generation != self->policy_generation)
+    {
+      JunoPolicyPeer peer = {
+        .has_uid = ep->has_credentials,
+        .uid = ep->uid,
+        .gid = ep->gid,
+        .groups = ep->groups,
+        .n_groups = ep->n_groups,
+        .unit = ep->unit,
+        .user_unit = ep->user_unit,
+        .transport = juno_policy_transport_from_string (ep->transport),
+      };
+
+      g_clear_pointer (&ep->subject, juno_policy_subject_free);
+      ep->subject = juno_policy_subject_new (self->policy, &peer);
+      ep->subject_generation = self->policy_generation;
+    }
+  return ep->subject;
+}
+
+static char *
+describe_peer (JunoEndpoint *ep)
+{
+  GString *s = g_string_new (ep->transport);
+
+  if (ep->has_credentials)
+    g_string_append_printf (s, " uid %u (%s) pid %d", (unsigned) ep->uid, ep->user ? ep->user : "?", (int) ep->pid);
+  if (ep->unit != NULL)
+    g_string_append_printf (s, " unit %s", ep->unit);
+  if (ep->user_unit != NULL)
+    g_string_append_printf (s, " user unit %s", ep->user_unit);
+  if (ep->address != NULL)
+    g_string_append_printf (s, " %s", ep->address);
+  if (ep->port != 0)
+    g_string_append_printf (s, ":%u", (unsigned) ep->port);
+  return g_string_free (s, FALSE);
+}
+
+static void
+log_denial (JunoBroker *self, JunoEndpoint *ep, JunoPolicyAction action, const char *target,
+            const JunoPolicyRule *rule)
+{
+  g_autofree char *peer = NULL;
+  g_autofree char *rule_text = NULL;
+  g_autofree char *uid = NULL;
+  g_autofree char *pid = NULL;
+
+  if (!juno_broker_peer_log_allowed (self))
+    return;
+  peer = describe_peer (ep);
+  rule_text = rule ? g_strdup_printf ("[%s] at %s", juno_policy_rule_get_name (rule), juno_policy_rule_get_origin (rule))
+                   : g_strdup ("no rule grants it");
+  uid = ep->has_credentials ? g_strdup_printf ("%u", (unsigned) ep->uid) : NULL;
+  pid = ep->has_credentials ? g_strdup_printf ("%d", (int) ep->pid) : NULL;
+  {
+    g_autofree char *message = g_strdup_printf ("Connection %s (%s): access denied: %s '%s' (%s)", ep->id_str, peer,
+                                                juno_policy_action_to_string (action), target, rule_text);
+    const char *module_id = ep->module ? ep->module->id : NULL;
+    GLogField fields[12] = {
+      { "PRIORITY", "5", -1 },
+      { "MESSAGE", message, -1 },
+      { "MESSAGE_ID", JUNO_MESSAGE_ID_ACCESS_DENIED, -1 },
+      { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
+      { JUNO_LOG_FIELD_CONNECTION_ID, ep->id_str, -1 },
+      { JUNO_LOG_FIELD_TRANSPORT, ep->transport, -1 },
+      { JUNO_LOG_FIELD_POLICY_RULE, rule_text, -1 },
+    };
+    gsize n = 7;
+
+    if (module_id != NULL)
+      fields[n++] = (GLogField) { JUNO_LOG_FIELD_MODULE_ID, module_id, -1 };
+    if (uid != NULL)
+      {
+        fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_UID, uid, -1 };
+        fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_PID, pid, -1 };
+      }
+    if (ep->unit != NULL || ep->user_unit != NULL)
+      fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_UNIT, ep->unit ? ep->unit : ep->user_unit, -1 };
+    if (ep->address != NULL)
+      fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_ADDRESS, ep->address, -1 };
+    g_log_structured_array (G_LOG_LEVEL_MESSAGE, fields, n);
+  }
+}
+
+/* The verdict, with the denial logged and counted. */
+static gboolean
+decide (JunoBroker *self, JunoEndpoint *ep, JunoPolicyAction action, const char *target,
+        const JunoPolicyRule **rule)
+{
+  JunoPolicySubject *subject;
+
+  if (self->policy == NULL || ep == self->internal)
+    return TRUE;
+  subject = endpoint_subject (self, ep);
+  if (juno_policy_subject_allows_all (subject, action))
+    return TRUE;
+  if (juno_policy_subject_check (subject, action, target, rule))
+    return TRUE;
+  self->stats.access_denied++;
+  log_denial (self, ep, action, target, *rule);
+  return FALSE;
+}
+
+gboolean
+juno_broker_check_access (JunoBroker *self, JunoEndpoint *ep, JunoPolicyAction action,
+                          const char *target, const JunoJsonValue *request_id)
+{
+  const JunoPolicyRule *rule = NULL;
+
+  if (decide (self, ep, action, target, &rule))
+    return TRUE;
+  juno_broker_send_error (self, ep, request_id, JUNO_PROTOCOL_ERROR_ACCESS_DENIED);
+  return FALSE;
+}
+
+gboolean
+juno_broker_endpoint_may (JunoBroker *self, JunoEndpoint *endpoint, JunoPolicyAction action,
+                          const char *target, GError **error)
+{
+  const JunoPolicyRule *rule = NULL;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), FALSE);
+  g_return_val_if_fail (endpoint != NULL && target != NULL, FALSE);
+
+  if (decide (self, endpoint, action, target, &rule))
+    return TRUE;
+  if (rule != NULL)
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "%s '%s' is denied by rule [%s] (%s)",
+                 juno_policy_action_to_string (action), target, juno_policy_rule_get_name (rule),
+                 juno_policy_rule_get_origin (rule));
+  else
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "%s '%s' is granted by no rule",
+                 juno_policy_action_to_string (action), target);
+  return FALSE;
+}

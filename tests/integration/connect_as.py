@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Connect to a broker socket and hand the connection over.
+
+Run as another user (setpriv/runuser): connects to BROKER_SOCKET, so the
+broker records this process's credentials (SO_PEERCRED, groups), then
+passes the connected descriptor to the test over HANDOFF_SOCKET with
+SCM_RIGHTS and exits.  The test drives the connection from then on.
+
+usage: connect_as.py BROKER_SOCKET HANDOFF_SOCKET
+"""
+
+import socket
+import sys
+
+
+def main():
+    broker_path, handoff_path = sys.argv[1], sys.argv[2]
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(broker_path)
+    handoff = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    handoff.connect(handoff_path)
+    socket.send_fds(handoff, [b"x"], [conn.fileno()])
+    handoff.close()
+    conn.close()
+
+
+if __name__ == "__main__":
+    main()

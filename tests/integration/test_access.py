@@ -1,0 +1,281 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The access policy with real users: owning, calling, listening and
+triggering allowed and denied as policy files say, denials answered with
+error 13, logged with the peer and the rule, and SIGHUP reloads.
+
+Test users and a group are created idempotently (useradd/groupadd, through
+sudo when the tests do not run as root); clients connect as those users
+with setpriv and hand the connection to the test (connect_as.py), so the
+broker sees their credentials exactly as it would a real client's.
+"""
+
+import os
+import pwd
+import grp
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from junotest import Module, wait_for
+
+E_ACCESS_DENIED = 13
+
+ALICE = "juno-test-alice"
+BOB = "juno-test-bob"
+CAROL = "juno-test-carol"
+STAFF = "juno-test-staff"
+
+HERE = Path(__file__).resolve().parent
+CONNECT_AS = (HERE / "connect_as.py").read_text()
+
+
+def privileged(cmd):
+    return list(cmd) if os.geteuid() == 0 else ["sudo", "-n"] + list(cmd)
+
+
+def _retry(cmd, exists):
+    """Run an account command; another run may create the same account at
+    the same moment, or hold the lock on /etc/passwd for a moment."""
+    for _ in range(50):
+        if exists():
+            return
+        r = subprocess.run(privileged(cmd), capture_output=True, text=True)
+        if r.returncode == 0 or exists():
+            return
+        time.sleep(0.1)
+    raise AssertionError("%s failed: %s" % (" ".join(cmd), r.stderr))
+
+
+def _has_user(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def _has_group(name):
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+def ensure_accounts():
+    _retry(["groupadd", "--system", STAFF], lambda: _has_group(STAFF))
+    for name in (ALICE, BOB, CAROL):
+        _retry(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                "--user-group", name], lambda n=name: _has_user(n))
+    _retry(["usermod", "--append", "--groups", STAFF, BOB],
+           lambda: BOB in grp.getgrnam(STAFF).gr_mem)
+
+
+def me():
+    return pwd.getpwuid(os.getuid()).pw_name
+
+
+POLICY = """
+# the test itself may do everything
+[Allow tester]
+User={me}
+Own=*
+Call=*
+Listen=*
+Trigger=*
+
+[Allow alice owns auth]
+User={alice}
+Own=auth
+Trigger=auth.*
+
+[Allow staff]
+Group={staff}
+Own=staff-*
+Call=auth.login
+Listen=auth.changed
+"""
+
+
+@pytest.fixture(scope="module")
+def accounts():
+    ensure_accounts()
+
+
+@pytest.fixture
+def access_broker(broker_factory, accounts, tmp_path_factory):
+    """A system-policy broker reading the policy directory of the test,
+    its socket reachable by the test users."""
+    def start(policy=POLICY, extra=()):
+        policy_dir = tmp_path_factory.mktemp("policy")
+        (policy_dir / "50-test.conf").write_text(
+            policy.format(me=me(), alice=ALICE, staff=STAFF))
+        b = broker_factory(launch=False, args=["--bus=none", "--policy=system",
+                                               "--policy-dir", str(policy_dir)] + list(extra))
+        b.policy_dir = policy_dir
+        os.chmod(b.dir, 0o755)
+        b.start()
+        os.chmod(b.socket_path, 0o666)
+        return b
+    return start
+
+
+def connect_as(broker, user, name=None):
+    """A connection made by a process running as @user."""
+    handoff_path = broker.dir / ("handoff-%s" % user)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(handoff_path))
+    os.chmod(handoff_path, 0o666)
+    listener.listen(1)
+    listener.settimeout(20)
+    try:
+        cmd = privileged(["setpriv", "--reuid", user, "--regid", user, "--init-groups",
+                          sys.executable, "-c", CONNECT_AS,
+                          str(broker.socket_path), str(handoff_path)])
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        conn, _ = listener.accept()
+        _, fds, _, _ = socket.recv_fds(conn, 1, 1)
+        conn.close()
+        _, err = proc.communicate(timeout=20)
+        assert proc.returncode == 0, "connect_as %s failed: %s" % (user, err)
+    finally:
+        listener.close()
+        handoff_path.unlink()
+    assert len(fds) == 1
+    m = Module.from_socket(socket.socket(fileno=fds[0]), name=name or user)
+    broker.clients.append(m)
+    return m
+
+
+def register_denied(m, module_id):
+    m.request_error({"type": 1, "moduleId": module_id, "version": "1.0.0"}, E_ACCESS_DENIED)
+
+
+def test_identity_of_another_user(access_broker):
+    b = access_broker()
+    bob = connect_as(b, BOB)
+    bob.register("staff-bob")
+    peer = bob.module_info("staff-bob")["peer"]
+    pw = pwd.getpwnam(BOB)
+    assert peer["uid"] == pw.pw_uid
+    assert peer["gid"] == pw.pw_gid
+    assert peer["user"] == BOB
+    assert peer["group"] == grp.getgrgid(pw.pw_gid).gr_name
+    assert peer["transport"] == "unix"
+    assert peer["pid"] > 0
+
+
+def test_owning(access_broker):
+    b = access_broker()
+    bob = connect_as(b, BOB)
+    # bob may not take the moduleId reserved for alice ...
+    register_denied(bob, "auth")
+    # ... while alice registers it
+    alice = connect_as(b, ALICE)
+    alice.register("auth")
+    # the staff group (bob's supplementary group) owns staff-*
+    bob.register("staff-bob")
+    alice2 = connect_as(b, ALICE)
+    register_denied(alice2, "staff-alice")
+    carol = connect_as(b, CAROL)
+    register_denied(carol, "carol")
+    # a refused connection may still register what it is allowed to
+    alice.close()
+    wait_for(lambda: "auth" not in [o["moduleId"] for o in bob.list_modules()], 10, "auth to leave")
+    alice2.register("auth")
+    log = b.read_log()
+    assert "access denied: own 'auth'" in log
+    assert "uid %d (%s)" % (pwd.getpwnam(BOB).pw_uid, BOB) in log
+    assert "access denied: own 'carol' (no rule grants it)" in log
+
+
+def test_calling(access_broker):
+    b = access_broker()
+    alice = connect_as(b, ALICE)
+    alice.register("auth")
+    alice.declare("login")
+    alice.declare("secret")
+    bob = connect_as(b, BOB)
+    bob.register("staff-bob")
+    # allowed: forwarded with the caller's module id, answered
+    rid = bob.send_call("auth.login", {"user": "x"})
+    call = alice.expect_call("login", {"user": "x"}, "staff-bob")
+    alice.respond(call["requestId"], "ok")
+    assert bob.recv() == {"requestId": rid, "type": 4, "data": "ok"}
+    # denied: error 13 echoing the requestId; the callee sees nothing
+    rid = bob.send_call("auth.secret", {})
+    bob.expect_error(rid, E_ACCESS_DENIED)
+    alice.expect_nothing()
+    # denied whether or not the module exists: nothing is learnt from it
+    rid = bob.send_call("nosuch.fn", {})
+    bob.expect_error(rid, E_ACCESS_DENIED)
+    # discovery is every local user's
+    ids = sorted(o["moduleId"] for o in bob.list_modules())
+    assert ids == ["auth", "juno", "staff-bob"]
+    # alice may own auth but call nothing but discovery
+    rid = alice.send_call("staff-bob.anything", {})
+    alice.expect_error(rid, E_ACCESS_DENIED)
+    assert "access denied: call 'auth.secret'" in b.read_log()
+
+
+def test_listening_and_triggering(access_broker):
+    b = access_broker()
+    alice = connect_as(b, ALICE)
+    alice.register("auth")
+    bob = connect_as(b, BOB)
+    bob.register("staff-bob")
+    bob.listen("auth.changed")
+    bob.request_error({"type": 5, "hook": "auth.private"}, E_ACCESS_DENIED)
+    # alice triggers as auth: allowed, delivered to bob
+    alice.trigger("changed", {"n": 1})
+    bob.expect_hook("auth.changed", {"n": 1})
+    # bob may not trigger hooks as staff-bob
+    bob.request_error({"type": 7, "hook": "ping"}, E_ACCESS_DENIED)
+    assert "access denied: listen 'auth.private'" in b.read_log()
+    assert "access denied: trigger 'staff-bob.ping'" in b.read_log()
+
+
+def test_tcp_peers_denied_by_system_defaults(access_broker):
+    b = access_broker(extra=["-p", "0"])
+    b.tcp = True
+    b._find_port()
+    m = b.connect(tcp=True)
+    register_denied(m, "anything")
+
+
+def test_sighup_reload(access_broker):
+    b = access_broker()
+    carol = connect_as(b, CAROL)
+    register_denied(carol, "carol")
+
+    # a good file: carol may own carol from the next request on
+    (b.policy_dir / "60-carol.conf").write_text("[Allow carol]\nUser=%s\nOwn=carol\n" % CAROL)
+    b.send_signal(signal.SIGHUP)
+    wait_for(lambda: "Access policy reloaded" in b.read_log(), 10, "the reload")
+    carol.register("carol")
+
+    # a broken file: reported with file and line, the old policy stays
+    (b.policy_dir / "70-broken.conf").write_text("[Allow x]\nOwn=x\nOwner=y\n")
+    b.send_signal(signal.SIGHUP)
+    wait_for(lambda: "not reloaded" in b.read_log(), 10, "the refused reload")
+    log = b.read_log()
+    assert "70-broken.conf:3: unknown key 'Owner'" in log
+    assert log.count("Access policy reloaded") == 1
+    carol2 = connect_as(b, CAROL)
+    register_denied(carol2, "other")
+    bob = connect_as(b, BOB)
+    bob.register("staff-b")
+    assert sorted(o["moduleId"] for o in bob.list_modules()) == ["carol", "juno", "staff-b"]
+
+
+def test_broken_policy_at_start(broker_factory, tmp_path):
+    (tmp_path / "10-bad.conf").write_text("# comment\n[Allow x]\nUser=root\n")
+    b = broker_factory(launch=False, args=["--bus=none", "--policy-dir", str(tmp_path)])
+    b.start(wait_ready=False)
+    assert b.wait() == 1
+    assert "10-bad.conf:3: rule 'Allow x' (line 2) names no action" in b.read_log()

@@ -263,6 +263,7 @@ stats_variant (JunoDBusService *self)
   g_variant_builder_add (&b, "{sv}", "ConnectionsCut", g_variant_new_uint64 (s->connections_cut));
   g_variant_builder_add (&b, "{sv}", "HooksDropped",
                          g_variant_new_uint64 (juno_dbus_peers_get_hooks_dropped (self->peers)));
+  g_variant_builder_add (&b, "{sv}", "AccessDenied", g_variant_new_uint64 (s->access_denied));
   return g_variant_builder_end (&b);
 }
 

@@ -172,8 +172,10 @@ def test_get_stats(broker, proxy):
     for key in ("Version", "StartTime", "Addresses", "Connections", "ConnectionsTotal", "Modules",
                 "ActiveModules", "MessagesIn", "MessagesOut", "BytesIn", "BytesOut",
                 "CallsRouted", "CallsFailed", "CallsTimedOut", "HooksTriggered",
-                "HooksDelivered", "ErrorsSent", "LimitsReached", "ConnectionsCut"):
+                "HooksDelivered", "ErrorsSent", "LimitsReached", "ConnectionsCut",
+                "AccessDenied"):
         assert key in before, key
+    assert before["AccessDenied"] == 0
     assert before["Modules"] == 0 and before["Connections"] == 0
     a = broker.module("a")
     a.declare("f")

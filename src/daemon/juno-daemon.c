@@ -451,6 +451,7 @@ setup_dbus (JunoDaemon *self, const JunoDaemonOptions *options)
   addresses = juno_listener_dup_addresses (self->listener);
   self->dbus = juno_dbus_service_new (self->broker, (const char *const *) addresses);
   juno_dbus_service_set_call_timeout (self->dbus, (guint64) (options->dbus_call_timeout * G_USEC_PER_SEC));
+  juno_dbus_service_set_reload_func (self->dbus, (JunoDBusReloadFunc) juno_daemon_reload_policy, self);
 }
 
 /* --max-total-buffer 0: a share of physical memory. */

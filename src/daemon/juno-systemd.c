@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-systemd.c: see juno-systemd.h
  *
- * The service manager's interfaces through libsystemd: sd_notify(3),
- * sd_listen_fds_with_names(3), sd_is_socket(3) and sd_watchdog_enabled(3).
+ * The service manager's interfaces through libsystemd:
+ * sd_listen_fds_with_names(3), sd_is_socket(3) and sd_watchdog_enabled(3);
+ * notifications follow sd_notify(3) but never block (juno_sd_notify).
  * The same library tells who a peer is (sd_peer_get_unit(3) in the
  * transport), so linking it costs one library for both jobs.
  *
@@ -16,21 +17,49 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "juno-names.h"
 #include "juno-systemd.h"
 
+/* sd_notify(3) writes on a blocking socket: a reader that stops reading
+ * (a full queue, net.unix.max_dgram_qlen datagrams) would freeze the main
+ * loop, watchdog included. So the datagram goes out with MSG_DONTWAIT and
+ * is dropped, with a debug line, when the queue is full; only the sending
+ * differs from libsystemd's. */
 gboolean
 juno_sd_notify (const char *state)
 {
-  int r = sd_notify (0, state);
+  const char *path = g_getenv (JUNO_ENV_NOTIFY_SOCKET);
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  gsize len;
+  int fd;
+  ssize_t sent;
 
-  if (r < 0)
-    g_debug ("Could not notify the service manager: %s", g_strerror (-r));
-  return r > 0;
+  if (path == NULL || (path[0] != '/' && path[0] != '@'))
+    return FALSE;
+  len = strlen (path);
+  if (len >= sizeof addr.sun_path)
+    return FALSE;
+  memcpy (addr.sun_path, path, len);
+  if (path[0] == '@')
+    addr.sun_path[0] = '\0';
+  fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return FALSE;
+  do
+    sent = sendto (fd, state, strlen (state), MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *) &addr,
+                   (socklen_t) (offsetof (struct sockaddr_un, sun_path) + len + (path[0] == '/' ? 1 : 0)));
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0)
+    g_debug ("Could not notify the service manager: %s", g_strerror (errno));
+  close (fd);
+  return sent >= 0;
 }
 
 gboolean

@@ -27,7 +27,8 @@ juno_dbus_error_quark (void)
       GQuark domain = g_quark_from_static_string ("juno-dbus-error-quark");
 
       for (int code = 0; code < JUNO_PROTOCOL_ERROR_N_CODES; code++)
-        g_dbus_error_register_error (domain, code, juno_protocol_error_get_dbus_name (code));
+        if (juno_protocol_error_get_dbus_name (code) != NULL) /* reserved codes have none */
+          g_dbus_error_register_error (domain, code, juno_protocol_error_get_dbus_name (code));
       for (gsize i = 0; i < G_N_ELEMENTS (plane_errors); i++)
         g_dbus_error_register_error (domain, plane_errors[i].error_code, plane_errors[i].dbus_error_name);
       g_once_init_leave (&quark, domain);

@@ -50,6 +50,8 @@ struct _JunoDBusService
   gboolean lost;              /* had the bus and lost it: trying again */
   JunoDBusReadyFunc ready_func;
   gpointer ready_data;
+  JunoDBusReloadFunc reload_func;
+  gpointer reload_data;
 };
 
 G_DEFINE_FINAL_TYPE (JunoDBusService, juno_dbus_service, G_TYPE_OBJECT)
@@ -317,6 +319,66 @@ handle_subscribe (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation, 
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+void
+juno_dbus_service_set_reload_func (JunoDBusService *self, JunoDBusReloadFunc func, gpointer user_data)
+{
+  self->reload_func = func;
+  self->reload_data = user_data;
+}
+
+static void
+on_reload_caller_uid (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  /* takes the reference made in handle_reload_policy */
+  g_autoptr(GDBusMethodInvocation) invocation = user_data;
+  JunoDBusService *self = g_object_get_data (G_OBJECT (invocation), "juno-service");
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, NULL);
+  g_autoptr(GError) error = NULL;
+  guint32 uid = G_MAXUINT32;
+
+  if (reply != NULL)
+    g_variant_get (reply, "(u)", &uid);
+  if (uid != 0)
+    {
+      g_dbus_method_invocation_return_error (invocation, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_ACCESS_DENIED,
+                                             "Only root may reload the access policy");
+      return;
+    }
+  if (self->reload_func == NULL)
+    {
+      g_dbus_method_invocation_return_error_literal (invocation, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_FAILED,
+                                                     "This broker has no policy to reload");
+      return;
+    }
+  if (!self->reload_func (self->reload_data, &error))
+    {
+      g_dbus_method_invocation_return_error_literal (invocation, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_FAILED,
+                                                     error->message);
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation, NULL);
+}
+
+static gboolean
+handle_reload_policy (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation, JunoDBusService *self)
+{
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+
+  if (sender == NULL)
+    {
+      g_dbus_method_invocation_return_error (invocation, JUNO_DBUS_ERROR, JUNO_DBUS_ERROR_ACCESS_DENIED,
+                                             "Only root may reload the access policy");
+      return G_DBUS_METHOD_INVOCATION_HANDLED;
+    }
+  /* the invocation keeps the service alive until the answer */
+  g_object_set_data_full (G_OBJECT (invocation), "juno-service", g_object_ref (self), g_object_unref);
+  g_dbus_connection_call (g_dbus_method_invocation_get_connection (invocation), "org.freedesktop.DBus",
+                          "/org/freedesktop/DBus", "org.freedesktop.DBus", "GetConnectionUnixUser",
+                          g_variant_new ("(s)", sender), G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1,
+                          NULL, on_reload_caller_uid, g_object_ref (invocation));
+  return G_DBUS_METHOD_INVOCATION_HANDLED;
+}
+
 static gboolean
 handle_unsubscribe (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocation, JunoDBusService *self)
 {
@@ -467,6 +529,7 @@ juno_dbus_service_new (JunoBroker *broker, const char *const *addresses)
   g_signal_connect_object (self->skeleton, "handle-get-stats", G_CALLBACK (handle_get_stats), self, 0);
   g_signal_connect_object (self->skeleton, "handle-subscribe", G_CALLBACK (handle_subscribe), self, 0);
   g_signal_connect_object (self->skeleton, "handle-unsubscribe", G_CALLBACK (handle_unsubscribe), self, 0);
+  g_signal_connect_object (self->skeleton, "handle-reload-policy", G_CALLBACK (handle_reload_policy), self, 0);
 
   g_signal_connect_object (broker, "module-connected", G_CALLBACK (on_module_connected), self, 0);
   g_signal_connect_object (broker, "module-registered", G_CALLBACK (on_module_registered), self, 0);

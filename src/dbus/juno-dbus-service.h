@@ -35,6 +35,10 @@ void juno_dbus_service_start (JunoDBusService *self,
  * broker's call timeout if that is shorter (0: the broker's). Applies to
  * callers seen from now on. */
 void juno_dbus_service_set_call_timeout (JunoDBusService *self, guint64 timeout_usec);
+/* What ReloadPolicy runs once the caller is known to be root. */
+typedef gboolean (*JunoDBusReloadFunc) (gpointer user_data, GError **error);
+void juno_dbus_service_set_reload_func (JunoDBusService *self, JunoDBusReloadFunc func, gpointer user_data);
+
 /* Releases the name and closes the connection (flushing what is queued). */
 void juno_dbus_service_stop (JunoDBusService *self);
 

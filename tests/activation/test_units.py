@@ -13,9 +13,20 @@ from junodbus import broker_path
 DATA = Path(os.environ.get("JUNO_SOURCE_ROOT", Path(__file__).resolve().parents[2])) / "data"
 
 
+def build_bindir(tmp_path):
+    """A directory with the built juno and junoctl, as @bindir@ would be."""
+    bindir = tmp_path / "bin"
+    if not bindir.exists():
+        bindir.mkdir()
+        broker = Path(broker_path()).resolve()
+        (bindir / "juno").symlink_to(broker)
+        (bindir / "junoctl").symlink_to(broker.parents[2] / "tools" / "junoctl")
+    return str(bindir)
+
+
 def lay_out(tmp_path, kind):
     """Copies data/<kind>/ into tmp_path with @bindir@ set to the build."""
-    bindir = str(Path(broker_path()).parent)
+    bindir = build_bindir(tmp_path)
     out = tmp_path / kind
     out.mkdir()
     for src in (DATA / kind).iterdir():

@@ -89,11 +89,14 @@ typedef enum
   JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS = 11,
   JUNO_PROTOCOL_ERROR_LIMIT_REACHED = 12,
   JUNO_PROTOCOL_ERROR_ACCESS_DENIED = 13,
-  JUNO_PROTOCOL_ERROR_QUOTA_EXCEEDED = 14,
+  JUNO_PROTOCOL_ERROR_QUOTA_EXCEEDED = 14, /* JUNO_PROTOCOL_ERROR_QUOTA_EXCEEDED_VALUE */
 
   /* not a code: keep it last; each code has its text in juno-protocol-error.c */
   JUNO_PROTOCOL_ERROR_N_CODES
 } JunoProtocolError;
+
+/* for messages built at compile time */
+#define JUNO_PROTOCOL_ERROR_QUOTA_EXCEEDED_VALUE 14
 
 /* Wire message types */
 typedef enum

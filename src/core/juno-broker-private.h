@@ -15,6 +15,7 @@
 G_BEGIN_DECLS
 
 typedef struct _JunoCall JunoCall;
+typedef struct _JunoUser JunoUser;
 
 struct _JunoEndpoint
 {
@@ -50,6 +51,8 @@ struct _JunoEndpoint
   guint16 port;
   guint transport_bit;  /* JunoPolicyTransport */
   JunoPolicySubject *subject; /* for policy generation subject_generation */
+  JunoUser *user_account; /* the user charged for this peer; NULL for none */
+  gboolean refused;       /* over its user's quota of connections */
   guint subject_generation;
 };
 
@@ -141,6 +144,9 @@ struct _JunoBroker
   guint policy_generation;
   GHashTable *user_names;  /* uid -> name (owned), a cache of NSS answers */
   GHashTable *group_names; /* gid -> name (owned) */
+  GHashTable *users;       /* uid -> JunoUser (owned), while it has endpoints or calls */
+  guint max_connections_per_user; /* 0: no limit */
+  guint max_calls_per_user;
 };
 
 enum
@@ -204,6 +210,14 @@ juno_broker_allows_all (JunoBroker *self, JunoEndpoint *ep, JunoPolicyAction act
          (ep->subject != NULL && ep->subject_generation == self->policy_generation &&
           juno_policy_subject_allows_all (ep->subject, action));
 }
+
+/* juno-quota.c */
+gboolean juno_quota_charge_connection (JunoBroker *self, JunoEndpoint *ep);
+void juno_quota_release_connection (JunoBroker *self, JunoEndpoint *ep);
+gboolean juno_quota_may_call (JunoBroker *self, JunoEndpoint *ep);
+void juno_quota_charge_call (JunoEndpoint *caller);
+void juno_quota_release_call (JunoEndpoint *caller);
+guint juno_quota_get_user_calls (JunoEndpoint *ep);
 
 /* juno-registry.c */
 JunoModule *juno_registry_add_builtin (JunoBroker *self);

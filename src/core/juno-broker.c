@@ -82,6 +82,7 @@ juno_broker_finalize (GObject *object)
   g_clear_pointer (&self->policy, juno_policy_unref);
   g_clear_pointer (&self->user_names, g_hash_table_unref);
   g_clear_pointer (&self->group_names, g_hash_table_unref);
+  g_clear_pointer (&self->users, g_hash_table_unref);
 
   G_OBJECT_CLASS (juno_broker_parent_class)->finalize (object);
 }
@@ -346,6 +347,7 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
 
   id = ep->id;
   juno_calls_drop_endpoint (self, ep);
+  juno_quota_release_connection (self, ep);
   if (ep->caller != NULL)
     {
       /* a client: no module, no lifecycle hooks; its waiting calls end here */

@@ -98,6 +98,14 @@ void juno_broker_set_name_limits (JunoBroker *self, guint max_names, guint max_n
  * (juno.listModules, juno.getModuleInfo) stay within it too. */
 void juno_broker_set_max_message_size (JunoBroker *self, gsize max_message_size);
 
+/* Per-user quotas (juno-quota.c): connections and calls in flight of one
+ * uid across its connections; 0 for no limit. The broker's own uid is not
+ * limited. */
+void juno_broker_set_user_quotas (JunoBroker *self, guint max_connections, guint max_calls);
+/* FALSE when the endpoint's user had its quota of connections already when
+ * its credentials were set: its owner answers error 14 and closes it. */
+gboolean juno_endpoint_get_admitted (JunoEndpoint *endpoint);
+
 /* Endpoints */
 JunoEndpoint *juno_broker_add_endpoint (JunoBroker *self,
                                         const JunoEndpointFuncs *funcs,

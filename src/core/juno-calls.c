@@ -56,6 +56,7 @@ call_free (JunoBroker *self, JunoCall *call)
 {
   g_hash_table_remove (self->calls, &call->token);
   g_queue_unlink (&call->caller->calls_out, &call->caller_link);
+  juno_quota_release_call (call->caller);
   g_queue_unlink (&call->callee->calls_in, &call->callee_link);
   if (call->deadline != 0)
     g_queue_unlink (call->deadline_queue, &call->deadline_link);
@@ -336,6 +337,13 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
       juno_broker_send_error (self, ep, rid, JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS);
       return;
     }
+  if (!juno_quota_may_call (self, ep))
+    {
+      juno_broker_log_peer (self, ep, G_LOG_LEVEL_WARNING, "Refused a call: uid %u has %u calls in flight, "
+                            "its quota (--max-calls-per-user)", (unsigned) ep->uid, juno_quota_get_user_calls (ep));
+      juno_broker_send_error (self, ep, rid, JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS);
+      return;
+    }
 
   call = g_malloc0 (sizeof (JunoCall) + rid->len + 1);
   call->token = self->next_call_token++;
@@ -348,6 +356,7 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   call->deadline_link.data = call;
   g_hash_table_insert (self->calls, &call->token, call);
   g_queue_push_tail_link (&ep->calls_out, &call->caller_link);
+  juno_quota_charge_call (ep);
   g_queue_push_tail_link (&call->callee->calls_in, &call->callee_link);
   /* a caller's own timeout applies when it is the shorter one; such calls
    * wait in a queue of their own, so that each queue stays in the order

@@ -67,6 +67,7 @@ juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid
 {
   JunoBroker *broker = endpoint->broker;
 
+  g_return_if_fail (!endpoint->has_credentials);
   endpoint->has_credentials = TRUE;
   endpoint->pid = pid;
   endpoint->uid = uid;
@@ -76,6 +77,17 @@ juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid
   endpoint->user = g_strdup (lookup_name (&broker->user_names, uid, TRUE));
   endpoint->group = g_strdup (lookup_name (&broker->group_names, gid, FALSE));
   g_clear_pointer (&endpoint->subject, juno_policy_subject_free);
+  endpoint->refused = !juno_quota_charge_connection (broker, endpoint);
+  if (endpoint->refused)
+    juno_broker_log_peer (broker, endpoint, G_LOG_LEVEL_WARNING,
+                          "Refused: uid %u (%s) already has %u connections, its quota (--max-connections-per-user)",
+                          (unsigned) uid, endpoint->user ? endpoint->user : "?", broker->max_connections_per_user);
+}
+
+gboolean
+juno_endpoint_get_admitted (JunoEndpoint *endpoint)
+{
+  return !endpoint->refused;
 }
 
 gboolean

@@ -81,6 +81,8 @@ juno_daemon_options_init (JunoDaemonOptions *options)
     .max_message_size = DEFAULT_MAX_MESSAGE_SIZE,
     .max_calls_in_flight = DEFAULT_MAX_CALLS_IN_FLIGHT,
     .max_connections = DEFAULT_MAX_CONNECTIONS,
+    .max_connections_per_user = -1,
+    .max_calls_per_user = -1,
     .max_output_backlog = DEFAULT_MAX_OUTPUT_BACKLOG,
     .max_names = DEFAULT_MAX_NAMES,
     .max_name_length = DEFAULT_MAX_NAME_LENGTH,
@@ -502,6 +504,11 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
   juno_broker_set_max_calls_in_flight (self->broker, (guint) options->max_calls_in_flight);
   juno_broker_set_name_limits (self->broker, (guint) options->max_names, (guint) options->max_name_length);
   juno_broker_set_max_message_size (self->broker, (gsize) options->max_message_size);
+  juno_broker_set_user_quotas (self->broker,
+                               options->max_connections_per_user >= 0 ? (guint) options->max_connections_per_user
+                                                                      : MAX (64, limits.max_connections / 4),
+                               options->max_calls_per_user >= 0 ? (guint) options->max_calls_per_user
+                                                                : 4 * (guint) options->max_calls_in_flight);
   if (!setup_policy (self, options, error))
     return NULL;
   self->listener = juno_listener_new (self->broker, &limits, error);

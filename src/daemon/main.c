@@ -90,6 +90,8 @@ check_options (JunoDaemonOptions *options, GError **error)
     bad = _("--max-calls-in-flight must be at least 1");
   else if (options->max_connections < 0)
     bad = _("--max-connections must be a number of connections, 0 for as many as the file descriptor limit allows");
+  else if (options->max_connections_per_user < -1 || options->max_calls_per_user < -1)
+    bad = _("--max-connections-per-user and --max-calls-per-user must be a number, 0 for no limit");
   else if (options->max_output_backlog < 4096)
     bad = _("--max-output-backlog must be at least 4096 bytes");
   else if (options->max_total_buffer < 0 ||
@@ -153,6 +155,12 @@ main (int argc, char **argv)
         N_("Calls one module may have waiting for answers (default 1024)"), N_("N") },
       { "max-connections", 0, 0, G_OPTION_ARG_INT, &options.max_connections,
         N_("Connections open at once (default 0: the file descriptor limit less 32)"), N_("N") },
+      { "max-connections-per-user", 0, 0, G_OPTION_ARG_INT, &options.max_connections_per_user,
+        N_("Connections one user (uid) may have open at once, the broker's own user excepted "
+           "(default: a quarter of --max-connections, at least 64; 0 for no limit)"), N_("N") },
+      { "max-calls-per-user", 0, 0, G_OPTION_ARG_INT, &options.max_calls_per_user,
+        N_("Calls one user (uid) may have waiting for answers across its connections "
+           "(default: 4 times --max-calls-in-flight; 0 for no limit)"), N_("N") },
       { "max-output-backlog", 0, 0, G_OPTION_ARG_INT64, &options.max_output_backlog,
         N_("Unread output after which a connection is cut off, in bytes (default 16777216)"), N_("BYTES") },
       { "max-total-buffer", 0, 0, G_OPTION_ARG_INT64, &options.max_total_buffer,

@@ -185,6 +185,17 @@ juno_connection_new (JunoConnectionContext *ctx, int fd, const char *transport, 
 
   self->endpoint = juno_broker_add_endpoint (ctx->broker, &connection_funcs, self, transport);
   juno_peer_identify (self->endpoint, fd);
+  if (!juno_endpoint_get_admitted (self->endpoint))
+    {
+      /* over its user's quota: one error line (a new socket's buffer has
+       * room for it), then the connection goes */
+      static const char refusal[] = "{\"requestId\":\"" JUNO_UNDEFINED_REQUEST_ID "\",\"type\":0,\"error\":"
+                                    G_STRINGIFY (JUNO_PROTOCOL_ERROR_QUOTA_EXCEEDED_VALUE) "}\n";
+
+      if (send (fd, refusal, sizeof refusal - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        g_debug ("Could not tell a refused connection why: %s", g_strerror (errno));
+      juno_connection_close (self, "over its user's quota of connections");
+    }
   return self;
 }
 

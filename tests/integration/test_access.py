@@ -279,3 +279,62 @@ def test_broken_policy_at_start(broker_factory, tmp_path):
     b.start(wait_ready=False)
     assert b.wait() == 1
     assert "10-bad.conf:3: rule 'Allow x' (line 2) names no action" in b.read_log()
+
+
+QUOTA_POLICY = POLICY + """
+[Allow everyone calls sink]
+Group={staff};{alice}
+Own=sink-*
+Call=sink.*
+"""
+
+
+def test_connection_quota_per_user(access_broker):
+    b = access_broker(extra=["--max-connections-per-user", "3"])
+    alice = [connect_as(b, ALICE) for _ in range(3)]
+    alice[0].register("auth")
+    # the fourth connection of the same user: error 14, then closed
+    refused = connect_as(b, ALICE)
+    assert refused.recv() == {"requestId": "undefined", "type": 0, "error": 14}
+    refused.expect_closed()
+    # another user is still served
+    bob = connect_as(b, BOB)
+    bob.register("staff-bob")
+    assert "its quota (--max-connections-per-user)" in b.read_log()
+    # a connection closed gives its place back
+    alice[2].close()
+
+    def admitted():
+        """A new connection of alice's is served: its request is answered
+        (error 13: alice owns only auth), not refused with error 14."""
+        m = connect_as(b, ALICE)
+        try:
+            m.send({"requestId": "r", "type": 1, "moduleId": "other", "version": "1.0.0"})
+        except OSError:
+            return False
+        return m.recv() == {"requestId": "r", "type": 0, "error": E_ACCESS_DENIED}
+    wait_for(admitted, 10, "alice's place to come back")
+
+
+def test_call_quota_per_user(access_broker):
+    b = access_broker(policy=QUOTA_POLICY, extra=["--max-calls-per-user", "2"])
+    sink = b.module("sink")  # the test's own module, which never answers
+    sink.declare("hold")
+    a1 = connect_as(b, ALICE)
+    a1.register("sink-a1")
+    a2 = connect_as(b, ALICE)
+    a2.register("sink-a2")
+    a1.send_call("sink.hold", {})
+    a2.send_call("sink.hold", {})
+    sink.expect_call("hold")
+    sink.expect_call("hold")
+    # alice's third call, on either connection: error 11
+    rid = a2.send_call("sink.hold", {})
+    a2.expect_error(rid, 11)
+    sink.expect_nothing()
+    # bob, another user, is still served
+    bob = connect_as(b, BOB)
+    bob.register("staff-bob")
+    bob.send_call("sink.hold", {})
+    sink.expect_call("hold")
+    assert "its quota (--max-calls-per-user)" in b.read_log()

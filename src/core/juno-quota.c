@@ -1,0 +1,105 @@
+/* juno-quota.c: what each user (uid) holds, across its connections
+ *
+ * dbus-broker's model (src/util/user.c): resources are charged to the
+ * user of the peer that holds them, as well as to the peer, so one user
+ * cannot starve the others by opening more connections. A JunoUser counts
+ * the connections and the calls in flight of one uid; it lives while one
+ * of its endpoints does. Peers without a uid (TCP) are charged to no user:
+ * their per-connection limits and the broker's totals bound them.
+ *
+ * The uid the broker runs as is not limited by the per-user quotas: on a
+ * per-user broker every peer is that user, and its per-connection limits
+ * and the broker's totals already apply.
+ */
+#include "config.h"
+
+#include <unistd.h>
+
+#include "juno-broker-private.h"
+
+G_STATIC_ASSERT (JUNO_PROTOCOL_ERROR_QUOTA_EXCEEDED_VALUE == JUNO_PROTOCOL_ERROR_QUOTA_EXCEEDED);
+
+struct _JunoUser
+{
+  uid_t uid;
+  guint connections;
+  guint calls;
+};
+
+void
+juno_broker_set_user_quotas (JunoBroker *self, guint max_connections, guint max_calls)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  self->max_connections_per_user = max_connections;
+  self->max_calls_per_user = max_calls;
+}
+
+/* Charges @ep's connection to its user; FALSE when that user already has
+ * its quota of connections (the endpoint is then charged to no one). */
+gboolean
+juno_quota_charge_connection (JunoBroker *self, JunoEndpoint *ep)
+{
+  JunoUser *user;
+
+  if (self->users == NULL)
+    self->users = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  user = g_hash_table_lookup (self->users, GUINT_TO_POINTER (ep->uid));
+  if (user == NULL)
+    {
+      user = g_new0 (JunoUser, 1);
+      user->uid = ep->uid;
+      g_hash_table_insert (self->users, GUINT_TO_POINTER (ep->uid), user);
+    }
+  if (self->max_connections_per_user > 0 && ep->uid != geteuid () &&
+      user->connections >= self->max_connections_per_user)
+    {
+      if (user->connections == 0)
+        g_hash_table_remove (self->users, GUINT_TO_POINTER (ep->uid));
+      return FALSE;
+    }
+  user->connections++;
+  ep->user_account = user;
+  return TRUE;
+}
+
+void
+juno_quota_release_connection (JunoBroker *self, JunoEndpoint *ep)
+{
+  JunoUser *user = ep->user_account;
+
+  if (user == NULL)
+    return;
+  ep->user_account = NULL;
+  if (--user->connections == 0 && user->calls == 0)
+    g_hash_table_remove (self->users, GUINT_TO_POINTER (user->uid));
+}
+
+/* May @ep's user make one more call? */
+gboolean
+juno_quota_may_call (JunoBroker *self, JunoEndpoint *ep)
+{
+  JunoUser *user = ep->user_account;
+
+  return user == NULL || self->max_calls_per_user == 0 || user->uid == geteuid () ||
+         user->calls < self->max_calls_per_user;
+}
+
+void
+juno_quota_charge_call (JunoEndpoint *caller)
+{
+  if (caller->user_account != NULL)
+    caller->user_account->calls++;
+}
+
+void
+juno_quota_release_call (JunoEndpoint *caller)
+{
+  if (caller->user_account != NULL)
+    caller->user_account->calls--;
+}
+
+guint
+juno_quota_get_user_calls (JunoEndpoint *ep)
+{
+  return ep->user_account != NULL ? ep->user_account->calls : 0;
+}

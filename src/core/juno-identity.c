@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-identity.c: who a peer is, and what the policy lets it do
  *
  * The endpoint's owner sets the identity once, before the first line:

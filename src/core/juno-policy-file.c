@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-policy-file.c: policy files and the built-in defaults
  *
  * The format is the key-file format of GLib (and of systemd units), read

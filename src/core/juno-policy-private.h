@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-policy-private.h: the rule and policy structures, shared by the
  * parser (juno-policy-file.c) and the matcher (juno-policy.c).
  */

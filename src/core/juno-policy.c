@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-policy.c: the matcher (see juno-policy.h for the precedence)
  *
  * A subject holds the rules whose subject keys match one peer, highest

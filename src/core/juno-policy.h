@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-policy.h: the access policy (who may own, call, listen, trigger)
  *
  * A JunoPolicy is a list of rules, each "allow" or "deny", each with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-quota.c: what each user (uid) holds, across its connections
  *
  * dbus-broker's model (src/util/user.c): resources are charged to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-peer.c: see juno-peer.h */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-peer.h: who is at the other end of an accepted socket
  *
  * Unix: SO_PEERCRED (uid, gid, pid), SO_PEERGROUPS (supplementary groups)

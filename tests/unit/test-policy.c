@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-policy.c: the access policy's parser and matcher
  *
  * Table-driven: globs; files that must be refused, with the line named;

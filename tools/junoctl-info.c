@@ -13,9 +13,37 @@ print_field (Junoctl *ctl, const char *label, const char *value)
            junoctl_color (ctl, "\033[0m"), value[0] != '\0' ? value : "-");
 }
 
+/* "unix, pid 42, uid 1000 (alice), unit foo.service" or "tcp 127.0.0.1:5000":
+ * who is at the other end of the module's connection; "" for juno itself. */
+static char *
+describe_peer (JsonObject *module)
+{
+  JsonObject *peer = json_object_has_member (module, "peer") ? json_object_get_object_member (module, "peer") : NULL;
+  GString *out = g_string_new (NULL);
+  const char *keys[] = { "unit", "userUnit", "slice" };
+
+  if (peer == NULL)
+    return g_string_free (out, FALSE);
+  g_string_append (out, junoctl_module_string (peer, "transport"));
+  if (json_object_has_member (peer, "address"))
+    g_string_append_printf (out, " %s:%" G_GINT64_FORMAT, junoctl_module_string (peer, "address"),
+                            json_object_get_int_member (peer, "port"));
+  if (json_object_has_member (peer, "busName"))
+    g_string_append_printf (out, " %s", junoctl_module_string (peer, "busName"));
+  if (json_object_has_member (peer, "uid"))
+    g_string_append_printf (out, ", pid %" G_GINT64_FORMAT ", uid %" G_GINT64_FORMAT " (%s)",
+                            json_object_get_int_member (peer, "pid"), json_object_get_int_member (peer, "uid"),
+                            json_object_has_member (peer, "user") ? junoctl_module_string (peer, "user") : "?");
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    if (json_object_has_member (peer, keys[i]))
+      g_string_append_printf (out, ", %s %s", keys[i], junoctl_module_string (peer, keys[i]));
+  return g_string_free (out, FALSE);
+}
+
 static void
 print_module (Junoctl *ctl, JsonObject *module)
 {
+  g_autofree char *peer = describe_peer (module);
   g_autofree char *functions = junoctl_module_join (module, "declaredFunctions", ", ");
   g_autofree char *hooks = junoctl_module_join (module, "registeredHooks", ", ");
   g_autofree char *dependencies = junoctl_module_join (module, "dependencies", ", ");
@@ -27,6 +55,7 @@ print_module (Junoctl *ctl, JsonObject *module)
   print_field (ctl, _("Dependencies:"), dependencies);
   print_field (ctl, _("Functions:"), functions);
   print_field (ctl, _("Hooks:"), hooks);
+  print_field (ctl, _("Peer:"), peer);
 }
 
 int

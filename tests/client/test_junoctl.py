@@ -123,6 +123,8 @@ def test_info(broker, service):
     assert fields["Module:"] == "service"
     assert fields["Active:"] == "yes"
     assert sorted(fields["Functions:"].split(", ")) == ["echo", "fail", "hold"]
+    # who is at the other end: the test process, over the Unix socket
+    assert fields["Peer:"].startswith("unix, pid %d, uid %d (" % (os.getpid(), os.getuid())), fields
     r = junoctl(broker, "info", "service", "--json")
     assert json.loads(r.stdout)["moduleId"] == "service"
 

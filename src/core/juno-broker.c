@@ -1059,5 +1059,8 @@ juno_broker_client_trigger (JunoBroker *self,
       return FALSE;
     }
   client->stats.messages_in++;
+  /* the policy's word on triggering hooks as their module, as for a module */
+  if (client != self->internal && !juno_broker_endpoint_may (self, client, JUNO_POLICY_TRIGGER, hook, error))
+    return FALSE;
   return deliver (self, hook, data_json, len, n_delivered, error);
 }

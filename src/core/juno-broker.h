@@ -156,7 +156,7 @@ guint16 juno_endpoint_get_peer_port (JunoEndpoint *endpoint);
 void juno_broker_set_policy (JunoBroker *self, JunoPolicy *policy);
 /* For owners that check requests themselves (the D-Bus plane): TRUE when
  * @endpoint may @action @target; otherwise logs and counts the denial and
- * returns FALSE with @error set to "denied by rule ..." (G_IO_ERROR_PERMISSION_DENIED). */
+ * returns FALSE with @error set to "denied by rule ..." (JUNO_POLICY_ERROR_DENIED). */
 gboolean juno_broker_endpoint_may (JunoBroker *self, JunoEndpoint *endpoint, JunoPolicyAction action,
                                    const char *target, GError **error);
 

@@ -63,6 +63,27 @@ lookup_name (GHashTable **cache, guint id, gboolean user)
   return name;
 }
 
+/* For a peer known by its uid alone (a D-Bus caller): its primary group
+ * and supplementary groups from the user database, as dbus-daemon takes
+ * them for its own group rules. */
+static void
+user_groups (JunoEndpoint *endpoint)
+{
+  struct passwd pw, *result = NULL;
+  char buf[16384];
+  gid_t groups[256];
+  int n = G_N_ELEMENTS (groups);
+
+  if (getpwuid_r (endpoint->uid, &pw, buf, sizeof buf, &result) != 0 || result == NULL)
+    return;
+  endpoint->gid = pw.pw_gid;
+  if (getgrouplist (pw.pw_name, pw.pw_gid, groups, &n) < 0)
+    n = G_N_ELEMENTS (groups); /* the first ones */
+  g_free (endpoint->groups);
+  endpoint->groups = g_memdup2 (groups, (gsize) n * sizeof (gid_t));
+  endpoint->n_groups = (guint) n;
+}
+
 void
 juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid, gid_t gid)
 {
@@ -76,7 +97,9 @@ juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid
   g_free (endpoint->user);
   g_free (endpoint->group);
   endpoint->user = g_strdup (lookup_name (&broker->user_names, uid, TRUE));
-  endpoint->group = g_strdup (lookup_name (&broker->group_names, gid, FALSE));
+  if (gid == (gid_t) -1)
+    user_groups (endpoint);
+  endpoint->group = g_strdup (lookup_name (&broker->group_names, endpoint->gid, FALSE));
   g_clear_pointer (&endpoint->subject, juno_policy_subject_free);
   endpoint->refused = !juno_quota_charge_connection (broker, endpoint);
   if (endpoint->refused)
@@ -359,11 +382,11 @@ juno_broker_endpoint_may (JunoBroker *self, JunoEndpoint *endpoint, JunoPolicyAc
   if (decide (self, endpoint, action, target, &rule))
     return TRUE;
   if (rule != NULL)
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "%s '%s' is denied by rule [%s] (%s)",
+    g_set_error (error, JUNO_POLICY_ERROR, JUNO_POLICY_ERROR_DENIED, "%s '%s' is denied by rule [%s] (%s)",
                  juno_policy_action_to_string (action), target, juno_policy_rule_get_name (rule),
                  juno_policy_rule_get_origin (rule));
   else
-    g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED, "%s '%s' is granted by no rule",
+    g_set_error (error, JUNO_POLICY_ERROR, JUNO_POLICY_ERROR_DENIED, "%s '%s' is granted by no rule",
                  juno_policy_action_to_string (action), target);
   return FALSE;
 }

@@ -60,6 +60,7 @@ typedef enum
 {
   JUNO_POLICY_ERROR_SYNTAX,   /* "file:line: what" */
   JUNO_POLICY_ERROR_IO,
+  JUNO_POLICY_ERROR_DENIED,   /* a request the policy refuses (juno_broker_endpoint_may) */
 } JunoPolicyError;
 GQuark juno_policy_error_quark (void);
 

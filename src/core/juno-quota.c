@@ -51,7 +51,8 @@ juno_quota_charge_connection (JunoBroker *self, JunoEndpoint *ep)
       user->uid = ep->uid;
       g_hash_table_insert (self->users, GUINT_TO_POINTER (ep->uid), user);
     }
-  if (self->max_connections_per_user > 0 && ep->uid != geteuid () &&
+  /* a client (a D-Bus caller) is no connection of ours: tracked, not refused */
+  if (self->max_connections_per_user > 0 && ep->uid != geteuid () && ep->caller == NULL &&
       user->connections >= self->max_connections_per_user)
     {
       if (user->connections == 0)

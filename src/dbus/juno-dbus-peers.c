@@ -226,6 +226,8 @@ peer_new (JunoDBusPeers *self, const char *name)
   peer->ref = g_rc_box_new0 (PeerRef);
   peer->ref->peer = peer;
   peer->endpoint = juno_broker_add_client (self->broker, "dbus", caller);
+  /* its identity in the broker's log lines: the unique name */
+  juno_endpoint_set_peer_address (peer->endpoint, name, 0);
   juno_endpoint_set_call_timeout (peer->endpoint, self->call_timeout_usec);
   g_hash_table_insert (self->peers, peer->name, peer);
 

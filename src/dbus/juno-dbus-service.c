@@ -149,6 +149,8 @@ dbus_error_from_core (const GError *core)
     code = JUNO_DBUS_ERROR_MESSAGE_TOO_LARGE;
   else if (g_error_matches (core, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
     code = JUNO_DBUS_ERROR_RESERVED_HOOK;
+  else if (g_error_matches (core, JUNO_POLICY_ERROR, JUNO_POLICY_ERROR_DENIED))
+    code = JUNO_DBUS_ERROR_ACCESS_DENIED;
   return g_error_new_literal (JUNO_DBUS_ERROR, code, core->message);
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-dbus-peers.c: see juno-dbus-peers.h
  *
  * Rules: a peer exists from its first call that needs one until it leaves

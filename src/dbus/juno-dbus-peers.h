@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-dbus-peers.h: the callers of the D-Bus control plane
  *
  * Each bus peer (unique name) that calls CallFunction, TriggerHook or

@@ -1058,7 +1058,6 @@ juno_broker_client_trigger (JunoBroker *self,
                    "the hooks of %s are the broker's own and cannot be triggered", JUNO_BUILTIN_MODULE_ID);
       return FALSE;
     }
-  client->stats.messages_in++;
   /* the policy's word on triggering hooks as their module, as for a module */
   if (client != self->internal && !juno_broker_endpoint_may (self, client, JUNO_POLICY_TRIGGER, hook, error))
     return FALSE;

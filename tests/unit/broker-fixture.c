@@ -510,12 +510,12 @@ check_counters (Fixture *f)
         }
     }
   /* plus what in-process calls (juno_broker_call_function) fed and got */
-  lines += f->broker->internal->stats.messages_out;
-  bytes += f->broker->internal->stats.bytes_out;
+  lines += f->broker->internal->stats.messages_out + f->client_out;
+  bytes += f->broker->internal->stats.bytes_out + f->client_bytes_out;
   g_assert_cmpuint (stats->messages_out, ==, lines);
   g_assert_cmpuint (stats->bytes_out, ==, bytes);
-  g_assert_cmpuint (stats->messages_in, ==, f->lines_fed + f->broker->internal->stats.messages_in);
-  g_assert_cmpuint (stats->bytes_in, ==, f->bytes_fed + f->broker->internal->stats.bytes_in);
+  g_assert_cmpuint (stats->messages_in, ==, f->lines_fed + f->broker->internal->stats.messages_in + f->client_in);
+  g_assert_cmpuint (stats->bytes_in, ==, f->bytes_fed + f->broker->internal->stats.bytes_in + f->client_bytes_in);
   g_assert_cmpuint (stats->calls_failed, <=, stats->calls_routed);
   g_assert_cmpuint (stats->active_modules, <=, stats->modules);
   g_assert_cmpuint (stats->modules, <=, stats->connections);

@@ -47,6 +47,8 @@ struct _Fixture
   guint64 lines_fed;
   guint64 bytes_fed;
   guint expected_warnings;
+  /* what removed clients (juno_broker_add_client) fed and got */
+  guint64 client_in, client_bytes_in, client_out, client_bytes_out;
 };
 
 /* Warnings the core logged (juno_broker_log_peer at WARNING level); a test

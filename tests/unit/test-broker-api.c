@@ -158,12 +158,199 @@ test_endpoint_credentials (Fixture *f, gconstpointer data)
   g_assert_true (juno_endpoint_get_peer_credentials (peer->ep, NULL, NULL, NULL));
 }
 
+/* Clients: the typed API of the D-Bus control plane */
+
+static void
+client_remove (Fixture *f, JunoEndpoint *client)
+{
+  const JunoEndpointStats *es = juno_endpoint_get_stats (client);
+
+  f->client_in += es->messages_in;
+  f->client_bytes_in += es->bytes_in;
+  f->client_out += es->messages_out;
+  f->client_bytes_out += es->bytes_out;
+  juno_broker_remove_endpoint (f->broker, client);
+}
+
+static void
+test_client_call (Fixture *f, gconstpointer data)
+{
+  FakePeer *svc = add_module (f, "svc");
+  JunoEndpoint *a = juno_broker_add_client (f->broker, "test", "test:a");
+  JunoEndpoint *b = juno_broker_add_client (f->broker, "test", "test:b");
+  g_autoptr(GError) error = NULL;
+  CallResult r = { 0 };
+  g_autofree char *t1 = NULL;
+
+  /* a client is no connection and fires no lifecycle hook */
+  g_assert_cmpuint (juno_broker_get_stats (f->broker)->connections, ==, 1);
+  g_assert_cmpuint (count_events (f, "connected"), ==, 0);
+  g_assert_cmpstr (juno_endpoint_get_caller (a), ==, "test:a");
+  g_assert_cmpstr (juno_endpoint_get_transport (a), ==, "test");
+  g_assert_null (juno_endpoint_get_module_id (a));
+  g_assert_null (juno_endpoint_get_caller (svc->ep));
+
+  declare (svc, "f");
+  /* any layout, one compact line (fake_send refuses a raw newline) */
+  g_assert_true (juno_broker_client_call (f->broker, a, "svc.f", "{\n  \"a\" : [ 1,\r\n 2 ],\n\t\"s\":\"x\\ny\"\n}\n",
+                                          -1, on_call_result, &r, &error));
+  g_assert_no_error (error);
+  t1 = pop_call (svc, "f", "{'a':[1,2],'s':'x\\ny'}", "test:a");
+  g_assert_nonnull (strstr (g_ptr_array_index (svc->lines, svc->lines->len - 1), "{\"a\":[1,2],\"s\":\"x\\ny\"}"));
+  feedf (svc, "{'requestId':'%s','type':4,'data':[3]}", t1);
+  g_assert_cmpuint (r.calls, ==, 1);
+  g_assert_cmpstr (r.result, ==, "[3]");
+
+  /* refused before anything is sent: not one object, or not JSON */
+  for (guint i = 0; i < 5; i++)
+    {
+      static const char *const bad[] = {
+        "{\"a\":1}\n{\"requestId\":\"x\",\"type\":7,\"hook\":\"juno.deactivated\"}",
+        "{\"a\":1},\"caller\":\"juno\"",
+        "[1]",
+        "{'a':1}",
+        "{\"a\":\"\xff\"}",
+      };
+
+      g_assert_false (juno_broker_client_call (f->broker, a, "svc.f", bad[i], -1, on_call_result, &r, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+      g_clear_error (&error);
+    }
+  g_assert_cmpuint (r.calls, ==, 1);
+  assert_no_output (svc);
+
+  /* each client its own quota */
+  juno_broker_set_max_calls_in_flight (f->broker, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *t = NULL;
+
+      g_assert_true (juno_broker_client_call (f->broker, a, "svc.f", "", 0, on_call_result, &r, &error));
+      t = pop_call (svc, "f", "{}", "test:a");
+    }
+  g_assert_true (juno_broker_client_call (f->broker, a, "svc.f", NULL, 0, on_call_result, &r, &error));
+  g_assert_cmpuint (r.calls, ==, 2);
+  g_assert_cmpint (r.code, ==, JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS);
+  g_assert_true (juno_broker_client_call (f->broker, b, "svc.f", "{}", 2, on_call_result, &r, &error));
+  g_free (pop_call (svc, "f", "{}", "test:b"));
+  g_assert_cmpuint (r.calls, ==, 2);
+  f->expected_warnings++;
+
+  /* the size limit holds the forwarded message */
+  juno_broker_set_max_message_size (f->broker, 256);
+  {
+    g_autofree char *big = g_strdup_printf ("{\"s\":\"%0200d\"}", 0);
+
+    g_assert_false (juno_broker_client_call (f->broker, b, "svc.f", big, -1, on_call_result, &r, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE);
+    g_clear_error (&error);
+  }
+  assert_no_output (svc);
+
+  /* a client leaving ends its calls, once each; late answers go nowhere */
+  client_remove (f, a);
+  g_assert_cmpuint (r.calls, ==, 4);
+  g_assert_cmpint (r.code, ==, JUNO_BROKER_CALL_DROPPED);
+  client_remove (f, b);
+  g_assert_cmpuint (r.calls, ==, 5);
+  g_assert_cmpint (r.code, ==, JUNO_BROKER_CALL_DROPPED);
+  g_free (r.result);
+  assert_quiet (f);
+}
+
+static void
+test_client_call_timeout (Fixture *f, gconstpointer data)
+{
+  FakePeer *svc = add_module (f, "svc");
+  FakePeer *mod = add_module (f, "mod");
+  JunoEndpoint *client = juno_broker_add_client (f->broker, "test", "test:c");
+  g_autoptr(GError) error = NULL;
+  CallResult r = { 0 };
+  g_autofree char *t1 = NULL, *t2 = NULL;
+
+  declare (svc, "f");
+  juno_endpoint_set_call_timeout (client, SHORT_TIMEOUT_USEC);
+  /* the module's call keeps the broker's timeout (30 s), the client's is shorter */
+  feed (mod, "{'requestId':'m','type':3,'function':'svc.f'}");
+  t1 = pop_call (svc, "f", "{}", "mod");
+  g_assert_true (juno_broker_client_call (f->broker, client, "svc.f", "{}", -1, on_call_result, &r, &error));
+  t2 = pop_call (svc, "f", "{}", "test:c");
+  while (r.calls == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (r.code, ==, JUNO_PROTOCOL_ERROR_CALL_TIMED_OUT);
+  assert_no_output (mod);
+  feedf (svc, "{'requestId':'%s','type':4,'data':1}", t1);
+  pop_response (mod, "m", "1");
+  client_remove (f, client);
+  g_assert_cmpuint (r.calls, ==, 1);
+  g_free (r.result);
+}
+
+static void
+test_client_trigger (Fixture *f, gconstpointer data)
+{
+  FakePeer *l = add_module (f, "l");
+  JunoEndpoint *client = juno_broker_add_client (f->broker, "test", "test:t");
+  g_autoptr(GError) error = NULL;
+  guint n = 99;
+
+  listen_hook (l, "clock.tick");
+  listen_hook (l, "juno.moduleActivated");
+  /* a module that is not connected: its listeners get it */
+  g_assert_true (juno_broker_client_trigger (f->broker, client, "clock.tick", "{ \"n\" :\n 1 }", -1, &n, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, 1);
+  pop_hook (l, "clock.tick", "{'n':1}");
+  /* juno's hooks are the broker's alone */
+  g_assert_false (juno_broker_client_trigger (f->broker, client, "juno.moduleActivated", "{\"moduleId\":\"x\"}", -1,
+                                              &n, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
+  g_clear_error (&error);
+  g_assert_false (juno_broker_client_trigger (f->broker, client, "clock.tick", "{}\n{}", -1, &n, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+  assert_no_output (l);
+  client_remove (f, client);
+}
+
+static void
+on_stats_changed (gpointer data)
+{
+  (*(guint *) data)++;
+}
+
+static void
+test_watch_stats (Fixture *f, gconstpointer data)
+{
+  guint changes = 0;
+  FakePeer *a;
+
+  juno_broker_watch_stats (f->broker, on_stats_changed, &changes);
+  a = add_module (f, "a");
+  /* once, then forgotten */
+  g_assert_cmpuint (changes, ==, 1);
+  feed (a, "{'requestId':'x','type':9,'function':'f'}");
+  g_assert_cmpuint (changes, ==, 1);
+  juno_broker_watch_stats (f->broker, on_stats_changed, &changes);
+  g_assert_cmpuint (changes, ==, 1);
+  feed (a, "{'requestId':'y','type':9,'function':'g'}");
+  g_assert_cmpuint (changes, ==, 2);
+  juno_broker_watch_stats (f->broker, on_stats_changed, &changes);
+  juno_broker_watch_stats (f->broker, NULL, NULL);
+  feed (a, "{'requestId':'z','type':9,'function':'h'}");
+  g_assert_cmpuint (changes, ==, 2);
+}
+
 int
 main (int argc, char *argv[])
 {
   broker_test_init (&argc, &argv);
   ADD ("/core/broker/in-process/call", test_in_process_call);
   ADD ("/core/broker/in-process/trigger", test_in_process_trigger);
+  ADD ("/core/broker/client/call", test_client_call);
+  ADD ("/core/broker/client/call-timeout", test_client_call_timeout);
+  ADD ("/core/broker/client/trigger", test_client_trigger);
+  ADD ("/core/broker/watch-stats", test_watch_stats);
   ADD ("/core/broker/properties", test_properties);
   ADD ("/core/broker/endpoint-credentials", test_endpoint_credentials);
   return broker_test_run ();

@@ -306,15 +306,7 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE, "the caller is not active");
   else
     caller_id = ep->module->id;
-  if (!value->escaped && value->len - 2 < sizeof buffer)
-    {
-      /* the usual case: the name as it stands, without a heap copy */
-      memcpy (buffer, value->text + 1, value->len - 2);
-      buffer[value->len - 2] = '\0';
-      name = buffer;
-    }
-  else
-    name = decoded = juno_json_value_dup_string (value);
+  name = juno_json_value_get_string (value, buffer, sizeof buffer, &decoded);
   if (name == NULL || !juno_function_address_is_valid (name, &module_len))
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "function is not of the form module.function");
   if (!juno_broker_allows_all (self, ep, JUNO_POLICY_CALL) &&

@@ -532,6 +532,21 @@ hex4 (const char *p)
 }
 
 char *
+juno_json_value_get_string (const JunoJsonValue *value, char *buffer, gsize size, char **decoded)
+{
+  g_return_val_if_fail (value->kind == JUNO_JSON_STRING && value->len >= 2, NULL);
+
+  if (!value->escaped && value->len - 2 < size)
+    {
+      memcpy (buffer, value->text + 1, value->len - 2);
+      buffer[value->len - 2] = '\0';
+      return buffer;
+    }
+  *decoded = juno_json_value_dup_string (value);
+  return *decoded;
+}
+
+char *
 juno_json_value_dup_string (const JunoJsonValue *value)
 {
   const char *p, *end;

@@ -97,6 +97,9 @@ gboolean juno_json_object_lookup (const char *text, gsize len, const char *key, 
 
 /* The decoded contents of a string value, or NULL if it holds "\u0000". */
 char *juno_json_value_dup_string (const JunoJsonValue *value);
+/* The same, in @buffer when it fits without escapes (the usual case, no
+ * heap copy), else in a copy stored in *@decoded for the caller to free. */
+char *juno_json_value_get_string (const JunoJsonValue *value, char *buffer, gsize size, char **decoded);
 /* Integer value of a number written without fraction or exponent. */
 gboolean juno_json_value_get_int64 (const JunoJsonValue *value, gint64 *out);
 

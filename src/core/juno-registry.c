@@ -837,15 +837,7 @@ juno_registry_handle_trigger (JunoBroker *self, JunoEndpoint *ep, const JunoMess
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook is missing or not a string");
   if (!juno_broker_require_active (self, ep, msg))
     return;
-  if (!value->escaped && value->len - 2 < sizeof buffer)
-    {
-      /* the usual case: the name as it stands, without a heap copy */
-      memcpy (buffer, value->text + 1, value->len - 2);
-      buffer[value->len - 2] = '\0';
-      hook = buffer;
-    }
-  else
-    hook = decoded = juno_json_value_dup_string (value);
+  hook = juno_json_value_get_string (value, buffer, sizeof buffer, &decoded);
   if (hook == NULL || !juno_hook_name_is_valid (hook, -1))
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "hook must be a bare name");
   if (!juno_broker_allows_all (self, ep, JUNO_POLICY_TRIGGER))

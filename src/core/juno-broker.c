@@ -617,6 +617,8 @@ parse_result_reason (JunoParseResult result)
       return "not a JSON object";
     case JUNO_PARSE_INVALID_UTF8:
       return "not UTF-8";
+    case JUNO_PARSE_NUMBER_RANGE:
+      return "a number out of range";
     case JUNO_PARSE_INVALID_JSON:
     case JUNO_PARSE_OK:
     default:
@@ -669,8 +671,11 @@ juno_broker_handle_line (JunoBroker *self, JunoEndpoint *ep, const char *line, g
     }
   if (result != JUNO_PARSE_OK)
     {
+      /* only a number out of range leaves the requestId readable */
+      const JunoJsonValue *id = result == JUNO_PARSE_NUMBER_RANGE ? &msg.keys[JUNO_KEY_REQUEST_ID] : NULL;
+
       juno_broker_log_peer (self, ep, G_LOG_LEVEL_MESSAGE, "Rejected a message: %s", parse_result_reason (result));
-      juno_broker_send_error (self, ep, NULL, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST);
+      juno_broker_send_error (self, ep, id, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST);
       return;
     }
 

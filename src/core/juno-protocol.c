@@ -6,10 +6,21 @@
  * by JUNO_JSON_MAX_DEPTH, so a peer cannot make the recursion deeper than
  * that. Only the top-level keys listed in JunoKey are recorded; a key seen
  * twice keeps its last value, like json-glib.
+ *
+ * json-glib, which libjuno, junoctl and the dependency check use, is the
+ * reference: tests/unit/test-json-differential.c holds the scanner to its
+ * verdicts, with the places where json-glib 1.6 is laxer than RFC 8259
+ * written down there. RFC 8259 (section 6) lets a parser limit the range of
+ * numbers; this one takes exactly the numbers json-glib represents: an
+ * integer (no fraction, no exponent) within gint64, any other number
+ * finite as a double. Others (1e400, 2^64) are JUNO_PARSE_NUMBER_RANGE,
+ * never silently infinity or a wrapped integer. The scan goes on past such
+ * a number, so the keys of the message are still recorded.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "juno-protocol.h"
@@ -20,12 +31,14 @@ typedef enum
   SCAN_INVALID,
   SCAN_TOO_DEEP,
   SCAN_BAD_UTF8,
+  SCAN_NUMBER_RANGE, /* valid, but a number json-glib cannot represent */
 } ScanStatus;
 
 typedef struct
 {
   const char *p;
   const char *end;
+  gboolean number_range; /* saw a number out of range */
 } Scanner;
 
 /* What to record while scanning the top-level object. */
@@ -212,13 +225,80 @@ scan_digits (Scanner *s)
   return s->p > start;
 }
 
+/* Whether the valid JSON number @text is one json-glib represents (see the
+ * top of this file). Called only for the rare numbers that might not be:
+ * those with an exponent or with 19 digits or more before the point. */
+static gboolean
+number_in_range (const char *text, gsize len)
+{
+  static const char int64_max[] = "9223372036854775807", int64_min[] = "9223372036854775808";
+  const char *p = text, *end = text + len, *digits;
+  gboolean negative = FALSE, integer = TRUE;
+  gint64 magnitude = G_MININT64; /* decimal exponent of the first non-zero digit */
+  gint64 exponent = 0;
+  gsize n;
+
+  if (*p == '-')
+    negative = TRUE, p++;
+  for (digits = p; p < end && g_ascii_isdigit (*p); p++)
+    if (magnitude == G_MININT64 && *p != '0')
+      magnitude = 0;
+    else if (magnitude != G_MININT64)
+      magnitude++;
+  n = (gsize) (p - digits);
+
+  if (p < end && *p == '.')
+    {
+      gint64 position = 0;
+
+      integer = FALSE;
+      for (p++; p < end && g_ascii_isdigit (*p); p++)
+        {
+          position--;
+          if (magnitude == G_MININT64 && *p != '0')
+            magnitude = position;
+        }
+    }
+  if (p < end && (*p == 'e' || *p == 'E'))
+    {
+      gboolean minus = FALSE;
+
+      integer = FALSE;
+      p++;
+      if (*p == '+' || *p == '-')
+        minus = *p++ == '-';
+      for (; p < end; p++)
+        exponent = MIN (exponent * 10 + (*p - '0'), 1000000000); /* far past any double */
+      if (minus)
+        exponent = -exponent;
+    }
+
+  if (integer)
+    return n < sizeof int64_max - 1 ||
+           (n == sizeof int64_max - 1 && memcmp (digits, negative ? int64_min : int64_max, n) <= 0);
+  if (magnitude == G_MININT64 || magnitude + exponent < 308)
+    return TRUE; /* zero, or below 10^308 < G_MAXDOUBLE */
+  if (magnitude + exponent > 308)
+    return FALSE;
+  {
+    /* between 10^308 and 10^309: let strtod say whether it overflows */
+    g_autofree char *copy = g_strndup (text, len);
+
+    return !isinf (g_ascii_strtod (copy, NULL));
+  }
+}
+
 G_ALWAYS_INLINE static inline ScanStatus
 scan_number (Scanner *s)
 {
+  const char *start = s->p, *digits;
+  gboolean exponent = FALSE;
+
   if (*s->p == '-')
     s->p++;
   if (s->p >= s->end)
     return SCAN_INVALID;
+  digits = s->p;
   if (*s->p == '0')
     s->p++;
   else if (!scan_digits (s))
@@ -232,12 +312,17 @@ scan_number (Scanner *s)
     }
   if (s->p < s->end && (*s->p == 'e' || *s->p == 'E'))
     {
+      exponent = TRUE;
       s->p++;
       if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
         s->p++;
       if (!scan_digits (s))
         return SCAN_INVALID;
     }
+  /* 18 digits always fit a gint64 */
+  if (G_UNLIKELY (exponent || s->p - digits > 18) &&
+      !number_in_range (start, (gsize) (s->p - start)))
+    s->number_range = TRUE;
   return SCAN_OK;
 }
 
@@ -474,7 +559,9 @@ scan_document (const char *text, gsize len, JunoJsonValue *root, const Capture *
   if ((st = scan_value (&s, 0, root, capture)) != SCAN_OK)
     return st;
   skip_ws (&s);
-  return s.p == s.end ? SCAN_OK : SCAN_INVALID;
+  if (s.p != s.end)
+    return SCAN_INVALID;
+  return G_UNLIKELY (s.number_range) ? SCAN_NUMBER_RANGE : SCAN_OK;
 }
 
 JunoParseResult
@@ -498,6 +585,9 @@ juno_message_parse (const char *line, gsize len, JunoMessage *msg)
       return g_utf8_validate_len (line, len, NULL) ? JUNO_PARSE_TOO_DEEP : JUNO_PARSE_INVALID_UTF8;
     case SCAN_INVALID:
       return g_utf8_validate_len (line, len, NULL) ? JUNO_PARSE_INVALID_JSON : JUNO_PARSE_INVALID_UTF8;
+    case SCAN_NUMBER_RANGE:
+      /* the keys are recorded: the reply can carry the request's id */
+      return root.kind == JUNO_JSON_OBJECT ? JUNO_PARSE_NUMBER_RANGE : JUNO_PARSE_NOT_OBJECT;
     case SCAN_OK:
     default:
       break;
@@ -723,6 +813,8 @@ juno_json_normalize (const char *text, gsize len, GString *out, JunoJsonKind *ki
   st = scan_document (text, len, &root, NULL);
   if (st == SCAN_BAD_UTF8)
     return JUNO_PARSE_INVALID_UTF8;
+  if (st == SCAN_NUMBER_RANGE)
+    return JUNO_PARSE_NUMBER_RANGE;
   if (st != SCAN_OK)
     {
       /* as juno_message_parse: text that is not UTF-8 is refused as such */
@@ -753,6 +845,8 @@ juno_parse_result_to_string (JunoParseResult result)
       return "is not a JSON object";
     case JUNO_PARSE_INVALID_UTF8:
       return "is not valid UTF-8";
+    case JUNO_PARSE_NUMBER_RANGE:
+      return "holds a number out of range (an integer beyond 64 bits or a number beyond a double)";
     default:
       return "cannot be read";
     }

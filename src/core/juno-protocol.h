@@ -69,6 +69,10 @@ typedef enum
   JUNO_PARSE_TOO_DEEP,
   JUNO_PARSE_NOT_OBJECT,
   JUNO_PARSE_INVALID_UTF8,
+  /* valid JSON, but a number is out of range: an integer (no fraction, no
+   * exponent) beyond gint64, or another number beyond G_MAXDOUBLE. The
+   * message's keys are recorded all the same. */
+  JUNO_PARSE_NUMBER_RANGE,
 } JunoParseResult;
 
 JunoParseResult juno_message_parse (const char *line, gsize len, JunoMessage *msg);

@@ -489,6 +489,8 @@ result_name (JunoParseResult result)
       return "NOT_OBJECT";
     case JUNO_PARSE_INVALID_UTF8:
       return "INVALID_UTF8";
+    case JUNO_PARSE_NUMBER_RANGE:
+      return "NUMBER_RANGE";
     default:
       return "?";
     }

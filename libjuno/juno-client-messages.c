@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-client-messages.c: the wire side of JunoClient
  *
- * Registers on every new link, decodes the broker's lines with json-glib and
- * routes them: answers to the requests waiting for them, hooks to the
+ * Registers on every new link, checks the broker's lines with the broker's
+ * own grammar (juno-protocol.c), decodes them with json-glib and routes them: answers to the requests waiting for them, hooks to the
  * hook-triggered signal, calls to the declared function's handler through a
  * JunoInvocation. Answers from handlers go out only on the link the call
  * came in on.
@@ -15,6 +15,7 @@
 #include "juno-client-private.h"
 #include "juno-error-private.h"
 #include "juno-common.h"
+#include "juno-protocol.h"
 
 /* -- incoming messages -------------------------------------------------- */
 
@@ -193,8 +194,18 @@ on_link_line (JunoLink *link, const char *line, gpointer data)
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) error = NULL;
   G_GNUC_UNUSED g_autoptr(GObject) keep = g_object_ref (G_OBJECT (self)); /* may be dropped by a handler */
+  JunoMessage msg;
+  JunoParseResult result;
   JsonNode *root;
 
+  /* the broker's grammar first: json-glib alone would take {'a':1} or
+   * turn 1e400 into infinity */
+  result = juno_message_parse (line, strlen (line), &msg);
+  if (result != JUNO_PARSE_OK)
+    {
+      g_debug ("Ignoring a line from the broker that %s", juno_parse_result_to_string (result));
+      return;
+    }
   if (!json_parser_load_from_data (parser, line, -1, &error))
     {
       g_debug ("Ignoring a line that is not JSON: %s", error->message);
@@ -284,6 +295,7 @@ juno_client_send_answer (JunoClient *self,
                          int code)
 {
   g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *line = NULL;
 
   if (!juno_client_is_current (self, generation))
@@ -304,5 +316,13 @@ juno_client_send_answer (JunoClient *self,
     }
   json_builder_end_object (builder);
   line = juno_message_encode (builder);
+  if (value != NULL && !juno_message_check (line, &error))
+    {
+      /* the caller gets an error now rather than no answer at all */
+      g_warning ("The answer to call '%s' cannot be sent, answering with error %d: %s", token,
+                 JUNO_ERROR_MALFORMED_REQUEST, error->message);
+      juno_client_send_answer (self, generation, token, NULL, JUNO_ERROR_MALFORMED_REQUEST);
+      return;
+    }
   juno_client_send_line (self, line);
 }

@@ -95,6 +95,16 @@ void juno_client_submit_request (JunoClient *self,
                                  GTask *task,
                                  int timeout_msec,
                                  GCancellable *cancellable);
+void juno_client_submit_line (JunoClient *self,
+                              JunoRequestKind kind,
+                              char *line,
+                              const char *id,
+                              GTask *task,
+                              int timeout_msec,
+                              GCancellable *cancellable);
+gboolean juno_message_check (const char *line, GError **error);
+gboolean juno_append_json_object (GString *out, const char *text, const char *what, GError **error);
+gboolean juno_check_trigger_hook (const char *hook, GError **error);
 void juno_client_send_declaration (JunoClient *self, const char *name);
 void juno_client_send_listen (JunoClient *self, const char *hook);
 gboolean juno_client_sync_begin (JunoClient *self, GError **error);

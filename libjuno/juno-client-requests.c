@@ -16,6 +16,7 @@
 #include "juno-client-private.h"
 #include "juno-error-private.h"
 #include "juno-common.h"
+#include "juno-protocol.h"
 
 /* -- requests ----------------------------------------------------------- */
 
@@ -127,8 +128,57 @@ on_request_cancelled (GCancellable *cancellable, gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Creates a request, tracks it, and sends it now or queues it until the
- * module is active. Returns FALSE (and completes @task) with no link. */
+/* Checks a line built with json-glib against the broker's grammar before
+ * it goes out: json-glib writes infinity and NaN as "inf" and "nan", which
+ * no JSON parser takes, and the broker would drop such a line without an
+ * answer, leaving the caller to wait. */
+gboolean
+juno_message_check (const char *line, GError **error)
+{
+  JunoMessage msg;
+  JunoParseResult result = juno_message_parse (line, strlen (line), &msg);
+
+  if (result == JUNO_PARSE_OK)
+    return TRUE;
+  if (result == JUNO_PARSE_INVALID_JSON)
+    g_set_error_literal (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT,
+                         _("The message cannot be sent: a value has no JSON form (infinity or NaN?)"));
+  else
+    g_set_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT,
+                 _("The message cannot be sent: it %s"), _(juno_parse_result_to_string (result)));
+  return FALSE;
+}
+
+/* Checks JSON text an application gives (arguments, data) with the broker's
+ * grammar and appends its compact form: the same tokens, numbers with their
+ * exact digits, no whitespace. @what names the text in the error. */
+gboolean
+juno_append_json_object (GString *out, const char *text, const char *what, GError **error)
+{
+  JunoJsonKind kind;
+  JunoParseResult result;
+
+  if (text == NULL)
+    {
+      g_string_append (out, "{}");
+      return TRUE;
+    }
+  result = juno_json_normalize (text, strlen (text), out, &kind);
+  if (result == JUNO_PARSE_OK && kind != JUNO_JSON_OBJECT)
+    result = JUNO_PARSE_NOT_OBJECT;
+  if (result != JUNO_PARSE_OK)
+    {
+      /* TRANSLATORS: the first %s is "arguments" or "data", the second
+       * says why, e.g. "is not valid JSON (RFC 8259)" */
+      g_set_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT, _("Invalid JSON %s: the text %s"), what,
+                   _(juno_parse_result_to_string (result)));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Creates a request for the message in @builder, tracks it, and sends it
+ * now or queues it until the module is active. */
 void
 juno_client_submit_request (JunoClient *self,
                 JunoRequestKind kind,
@@ -138,22 +188,49 @@ juno_client_submit_request (JunoClient *self,
                 int timeout_msec,
                 GCancellable *cancellable)
 {
+  g_autofree char *line = NULL;
+  g_autoptr(GError) error = NULL;
+
+  json_builder_end_object (builder);
+  line = juno_message_encode (builder);
+  if (!juno_message_check (line, &error))
+    {
+      if (task != NULL)
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_warning ("Not sending a request: %s", error->message);
+      return;
+    }
+  juno_client_submit_line (self, kind, g_steal_pointer (&line), id, task, timeout_msec, cancellable);
+}
+
+/* The same for a message already encoded and checked. Completes @task
+ * with an error when there is no link. */
+void
+juno_client_submit_line (JunoClient *self,
+                         JunoRequestKind kind,
+                         char *line /* taken */,
+                         const char *id,
+                         GTask *task,
+                         int timeout_msec,
+                         GCancellable *cancellable)
+{
   JunoRequest *request;
 
   if (self->link == NULL)
     {
+      g_free (line);
       if (task != NULL)
         g_task_return_new_error (task, JUNO_ERROR, JUNO_ERROR_NOT_CONNECTED,
                                  _("Not connected to the broker"));
       return;
     }
 
-  json_builder_end_object (builder);
   request = g_new0 (JunoRequest, 1);
   request->client = self;
   request->kind = kind;
   request->id = g_strdup (id);
-  request->line = juno_message_encode (builder);
+  request->line = line;
   request->task = task != NULL ? g_object_ref (task) : NULL;
   g_hash_table_insert (self->requests, request->id, request);
 
@@ -354,6 +431,17 @@ juno_client_call_sync (JunoClient    *client,
   return juno_client_call_finish (client, juno_client_sync_end (client, &result), error);
 }
 
+/* A hook is triggered by its bare name: non-empty, no dot. */
+gboolean
+juno_check_trigger_hook (const char *hook, GError **error)
+{
+  if (juno_hook_name_is_valid (hook, -1))
+    return TRUE;
+  g_set_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT,
+               _("Invalid hook name '%s': give the bare name, without the module"), hook);
+  return FALSE;
+}
+
 /**
  * juno_client_trigger_async:
  * @client: a #JunoClient
@@ -377,6 +465,7 @@ juno_client_trigger_async (JunoClient          *client,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(GError) error = NULL;
   g_autofree char *id = NULL;
 
   g_return_if_fail (JUNO_IS_CLIENT (client));
@@ -390,11 +479,9 @@ juno_client_trigger_async (JunoClient          *client,
                                _("The data of a hook must be a JSON object"));
       return;
     }
-  if (!juno_hook_name_is_valid (hook, -1))
+  if (!juno_check_trigger_hook (hook, &error))
     {
-      g_task_return_new_error (task, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT,
-                               _("Invalid hook name '%s': give the bare name, without the module"),
-                               hook);
+      g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
   if (g_task_return_error_if_cancelled (task))

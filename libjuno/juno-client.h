@@ -120,6 +120,26 @@ JsonNode *juno_client_call_sync (JunoClient    *client,
                                  GError       **error);
 
 JUNO_AVAILABLE_IN_1_0
+void juno_client_call_json_async (JunoClient          *client,
+                                  const char          *function,
+                                  const char          *arguments,
+                                  int                  timeout_msec,
+                                  GCancellable        *cancellable,
+                                  GAsyncReadyCallback  callback,
+                                  gpointer             user_data);
+JUNO_AVAILABLE_IN_1_0
+JsonNode *juno_client_call_json_finish (JunoClient    *client,
+                                        GAsyncResult  *result,
+                                        GError       **error);
+JUNO_AVAILABLE_IN_1_0
+JsonNode *juno_client_call_json_sync (JunoClient    *client,
+                                      const char    *function,
+                                      const char    *arguments,
+                                      int            timeout_msec,
+                                      GCancellable  *cancellable,
+                                      GError       **error);
+
+JUNO_AVAILABLE_IN_1_0
 void juno_client_trigger_async (JunoClient          *client,
                                 const char          *hook,
                                 JsonNode            *data,
@@ -136,6 +156,24 @@ gboolean juno_client_trigger_sync (JunoClient    *client,
                                    JsonNode      *data,
                                    GCancellable  *cancellable,
                                    GError       **error);
+
+JUNO_AVAILABLE_IN_1_0
+void juno_client_trigger_json_async (JunoClient          *client,
+                                     const char          *hook,
+                                     const char          *data,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data);
+JUNO_AVAILABLE_IN_1_0
+gboolean juno_client_trigger_json_finish (JunoClient    *client,
+                                          GAsyncResult  *result,
+                                          GError       **error);
+JUNO_AVAILABLE_IN_1_0
+gboolean juno_client_trigger_json_sync (JunoClient    *client,
+                                        const char    *hook,
+                                        const char    *data,
+                                        GCancellable  *cancellable,
+                                        GError       **error);
 
 JUNO_AVAILABLE_IN_1_0
 void juno_client_roundtrip_async (JunoClient          *client,

@@ -10,7 +10,6 @@ int
 junoctl_call_verb (Junoctl *ctl, int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(JsonNode) arguments = NULL;
   g_autoptr(JsonNode) result = NULL;
   g_autoptr(GError) error = NULL;
   double timeout = 0;
@@ -33,19 +32,14 @@ junoctl_call_verb (Junoctl *ctl, int argc, char **argv)
   if (timeout < 0 || timeout > G_MAXINT / 1000)
     return junoctl_usage (ctl, _("--timeout must be a positive number of seconds"));
 
-  if (argc == 3)
-    {
-      arguments = junoctl_parse_json (argv[2], &error);
-      if (arguments == NULL)
-        return junoctl_fail (ctl, _("invalid JSON arguments"), error);
-      if (!JSON_NODE_HOLDS_OBJECT (arguments))
-        return junoctl_usage (ctl, _("the arguments must be a JSON object"));
-    }
+  /* checked here, before connecting; sent as written */
+  if (argc == 3 && !junoctl_check_json_object (argv[2], &error))
+    return junoctl_fail (ctl, _("invalid JSON arguments"), error);
 
   if (junoctl_connect (ctl, NULL, &error) == NULL)
     return junoctl_fail (ctl, NULL, error);
-  result = juno_client_call_sync (ctl->client, argv[1], arguments, (int) (timeout * 1000),
-                                  NULL, &error);
+  result = juno_client_call_json_sync (ctl->client, argv[1], argc == 3 ? argv[2] : NULL,
+                                       (int) (timeout * 1000), NULL, &error);
   if (result == NULL)
     return junoctl_fail (ctl, argv[1], error);
 

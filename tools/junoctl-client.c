@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "junoctl.h"
+#include "juno-protocol.h"
 
 int
 junoctl_exit_status (const GError *error)
@@ -87,22 +88,24 @@ junoctl_call (Junoctl *ctl, const char *function, JsonNode *arguments, GError **
   return juno_client_call_sync (ctl->client, function, arguments, -1, NULL, error);
 }
 
-JsonNode *
-junoctl_parse_json (const char *text, GError **error)
+/* Checks JSON from the command line with the broker's own grammar, which
+ * libjuno applies again before sending it as written: strict RFC 8259,
+ * nesting up to 64 levels, numbers a gint64 or a double can hold. */
+gboolean
+junoctl_check_json_object (const char *text, GError **error)
 {
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  JsonNode *root;
+  g_autoptr(GString) compact = g_string_new (NULL);
+  JunoJsonKind kind = JUNO_JSON_ABSENT;
+  JunoParseResult result = juno_json_normalize (text, strlen (text), compact, &kind);
 
-  if (!json_parser_load_from_data (parser, text, -1, error))
-    return NULL;
-  root = json_parser_get_root (parser);
-  if (root == NULL)
-    {
-      g_set_error_literal (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
-                           _("empty JSON text"));
-      return NULL;
-    }
-  return json_node_ref (root);
+  if (result == JUNO_PARSE_OK && kind != JUNO_JSON_OBJECT)
+    result = JUNO_PARSE_NOT_OBJECT;
+  if (result == JUNO_PARSE_OK)
+    return TRUE;
+  /* TRANSLATORS: %s says what is wrong, e.g. "is not valid JSON (RFC 8259)" */
+  g_set_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT, _("the text %s"),
+               _(juno_parse_result_to_string (result)));
+  return FALSE;
 }
 
 void

@@ -14,7 +14,6 @@ int
 junoctl_trigger (Junoctl *ctl, int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(JsonNode) data = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *module_id = NULL;
   g_autofree char *as = NULL;
@@ -50,17 +49,12 @@ junoctl_trigger (Junoctl *ctl, int argc, char **argv)
   if (!juno_hook_name_is_valid (hook, -1) || module_id[0] == '\0')
     return junoctl_usage (ctl, _("the hook must be given as HOOK or MODULE.HOOK"));
 
-  if (argc == 3)
-    {
-      data = junoctl_parse_json (argv[2], &error);
-      if (data == NULL)
-        return junoctl_fail (ctl, _("invalid JSON data"), error);
-      if (!JSON_NODE_HOLDS_OBJECT (data))
-        return junoctl_usage (ctl, _("the data must be a JSON object"));
-    }
+  /* checked here, before connecting; sent as written */
+  if (argc == 3 && !junoctl_check_json_object (argv[2], &error))
+    return junoctl_fail (ctl, _("invalid JSON data"), error);
 
   if (junoctl_connect (ctl, module_id, &error) == NULL ||
-      !juno_client_trigger_sync (ctl->client, hook, data, NULL, &error))
+      !juno_client_trigger_json_sync (ctl->client, hook, argc == 3 ? argv[2] : NULL, NULL, &error))
     return junoctl_fail (ctl, NULL, error);
   return JUNOCTL_EXIT_OK;
 }

@@ -57,7 +57,7 @@ int junoctl_fail (Junoctl *ctl, const char *what, const GError *error);
 int junoctl_exit_status (const GError *error);
 JunoClient *junoctl_connect (Junoctl *ctl, const char *module_id, GError **error);
 JsonNode *junoctl_call (Junoctl *ctl, const char *function, JsonNode *arguments, GError **error);
-JsonNode *junoctl_parse_json (const char *text, GError **error);
+gboolean junoctl_check_json_object (const char *text, GError **error);
 void junoctl_print_json (Junoctl *ctl, JsonNode *node);
 void junoctl_run (Junoctl *ctl);
 void junoctl_quit (Junoctl *ctl, int status);

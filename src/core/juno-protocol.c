@@ -25,6 +25,8 @@
 
 #include "juno-protocol.h"
 
+#define N_(text) (text) /* no gettext in the core: libjuno and junoctl translate */
+
 typedef enum
 {
   SCAN_OK,
@@ -833,21 +835,23 @@ juno_json_normalize (const char *text, gsize len, GString *out, JunoJsonKind *ki
 const char *
 juno_parse_result_to_string (JunoParseResult result)
 {
+  /* marked for translation: libjuno and junoctl show these to users */
   switch (result)
     {
     case JUNO_PARSE_OK:
-      return "is valid JSON";
+      return N_("is valid JSON");
     case JUNO_PARSE_INVALID_JSON:
-      return "is not valid JSON";
+      return N_("is not valid JSON (RFC 8259)");
     case JUNO_PARSE_TOO_DEEP:
-      return "is nested deeper than " G_STRINGIFY (JUNO_JSON_MAX_DEPTH) " levels";
+      G_STATIC_ASSERT (JUNO_JSON_MAX_DEPTH == 64); /* one literal, for xgettext */
+      return N_("is nested deeper than 64 levels");
     case JUNO_PARSE_NOT_OBJECT:
-      return "is not a JSON object";
+      return N_("is not a JSON object");
     case JUNO_PARSE_INVALID_UTF8:
-      return "is not valid UTF-8";
+      return N_("is not valid UTF-8");
     case JUNO_PARSE_NUMBER_RANGE:
-      return "holds a number out of range (an integer beyond 64 bits or a number beyond a double)";
+      return N_("holds a number out of range (an integer beyond 64 bits or a number beyond a double)");
     default:
-      return "cannot be read";
+      return N_("cannot be read");
     }
 }

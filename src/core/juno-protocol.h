@@ -121,7 +121,8 @@ void juno_json_append_string (GString *out, const char *str);
 JunoParseResult juno_json_normalize (const char *text, gsize len, GString *out, JunoJsonKind *kind);
 
 /* An English phrase for a refusal, for logs and D-Bus error messages:
- * "is not valid JSON", "is nested too deeply", ... */
+ * "is not valid JSON", "is nested too deeply", ... The phrases are in the
+ * translation catalogue: pass them through _() to show them to a user. */
 const char *juno_parse_result_to_string (JunoParseResult result);
 
 G_END_DECLS

@@ -58,6 +58,7 @@ class RawModule:
         self.hooks = []
         self.answers = {}
         self.calls = []
+        self.raw_lines = []  # every line received, as bytes
         self.lock = threading.Condition()
         self.serial = 0
         self.closed = False
@@ -88,6 +89,8 @@ class RawModule:
             buf += data
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
+                with self.lock:
+                    self.raw_lines.append(line)
                 self._dispatch(json.loads(line))
 
     def _dispatch(self, msg):

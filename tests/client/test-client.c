@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <juno.h>
+#include <math.h>
 
 #include "juno-test-broker.h"
 
@@ -749,6 +750,93 @@ test_reconnect (Fixture *f, gconstpointer data)
   g_assert_false (juno_client_get_active (service));
 }
 
+/* The broker's grammar, applied by libjuno: JSON text is checked and sent
+ * as written; a JsonNode json-glib would write as "inf" is refused with an
+ * error instead of leaving the caller waiting for an answer. */
+static void
+handle_infinity (JunoClient *client, JunoInvocation *invocation, gpointer user_data)
+{
+  g_autoptr(JsonNode) result = json_node_init_double (json_node_alloc (), INFINITY);
+
+  juno_invocation_return_value (invocation, result);
+}
+
+static void
+test_call_json (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JunoClient) callee = new_client (f, "callee");
+  g_autoptr(JunoClient) caller = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr(JsonNode) infinite = json_node_init_object (json_node_alloc (), json_object_new ());
+  static const struct
+  {
+    const char *text;
+    const char *reason;
+  } refused[] = {
+    { "{\"name\":1e400}", "*holds a number out of range*" },
+    { "{\"n\":-1e400}", "*holds a number out of range*" },
+    { "{\"id\":18446744073709551616}", "*holds a number out of range*" },
+    { "{'a':1}", "*is not valid JSON*" },
+    { "{\"a\":.5}", "*is not valid JSON*" },
+    { "{\"a\":\"\t\"}", "*is not valid JSON*" },
+    { "[1]", "*is not a JSON object*" },
+    { "", "*is not valid JSON*" },
+    { "{\"a\":\"\xff\"}", "*is not valid UTF-8*" },
+  };
+
+  g_assert_true (juno_client_declare_function (callee, "echo", handle_echo, NULL, NULL, &error));
+  g_assert_true (juno_client_declare_function (callee, "infinity", handle_infinity, NULL, NULL, &error));
+  g_assert_true (juno_client_connect_sync (callee, NULL, &error));
+  caller = connect_client (f, "caller");
+
+  answer = juno_client_call_json_sync (caller, "callee.echo", " {\n \"x\" : [ 1.50, 2E+1 ] } ", -1, NULL, &error);
+  g_assert_no_error (error);
+  assert_json (answer, "{\"caller\":\"caller\",\"function\":\"echo\",\"arguments\":{\"x\":[1.5,20.0]}}");
+  g_clear_pointer (&answer, json_node_unref);
+  answer = juno_client_call_json_sync (caller, "callee.echo", NULL, -1, NULL, &error);
+  g_assert_no_error (error);
+  assert_json (answer, "{\"caller\":\"caller\",\"function\":\"echo\",\"arguments\":{}}");
+  g_clear_pointer (&answer, json_node_unref);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      answer = juno_client_call_json_sync (caller, "callee.echo", refused[i].text, -1, NULL, &error);
+      g_assert_null (answer);
+      g_assert_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT);
+      if (!g_pattern_match_simple (refused[i].reason, error->message))
+        g_error ("%s: unexpected message: %s", refused[i].text, error->message);
+      g_clear_error (&error);
+      g_assert_false (juno_client_trigger_json_sync (caller, "ev", refused[i].text, NULL, &error));
+      g_assert_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT);
+      g_clear_error (&error);
+    }
+  g_assert_true (juno_client_trigger_json_sync (caller, "ev", "{\"n\":9223372036854775807}", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (juno_client_trigger_json_sync (caller, "a.b", "{}", NULL, &error));
+  g_assert_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* a JsonNode holding infinity: refused before sending */
+  json_object_set_double_member (json_node_get_object (infinite), "n", INFINITY);
+  answer = juno_client_call_sync (caller, "callee.echo", infinite, -1, NULL, &error);
+  g_assert_null (answer);
+  g_assert_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (juno_client_trigger_sync (caller, "ev", infinite, NULL, &error));
+  g_assert_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* a handler answering infinity: the caller gets error 0 at once */
+  expected_warning = "The answer to call * cannot be sent*";
+  expected_warning_seen = 0;
+  answer = juno_client_call_sync (caller, "callee.infinity", NULL, -1, NULL, &error);
+  g_assert_null (answer);
+  g_assert_error (error, JUNO_ERROR, JUNO_ERROR_MALFORMED_REQUEST);
+  g_assert_cmpuint (expected_warning_seen, ==, 1);
+  expected_warning = NULL;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -769,6 +857,7 @@ main (int argc, char **argv)
   ADD ("/client/call/errors", test_call_errors, NULL);
   ADD ("/client/call/many", test_call_many, NULL);
   ADD ("/client/call/nested", test_call_nested, NULL);
+  ADD ("/client/call/json", test_call_json, NULL);
   ADD ("/client/hooks", test_hooks, NULL);
   ADD ("/client/reconnect", test_reconnect, NULL);
 

@@ -155,13 +155,38 @@ def test_call(broker, service):
     assert len(r.stdout.splitlines()) > 1  # pretty-printed for people
 
 
+def test_call_sends_the_json_as_written(broker, service):
+    # No round trip through a JSON library: numbers keep their digits,
+    # escapes stay as they were; only the whitespace between tokens goes.
+    text = '{ "n": 1.50, "e": 1E+2, "max": 9223372036854775807,\n "s": "\\u00e9\\n", "t": 0.1 }'
+    r = junoctl(broker, "--json", "call", "service.echo", text)
+    assert r.returncode == 0, r.stderr
+    sent = [line for line in service.raw_lines if b'"type":3' in line]
+    assert len(sent) == 1
+    assert (b'"arguments":{"n":1.50,"e":1E+2,"max":9223372036854775807,"s":"\\u00e9\\n","t":0.1}'
+            in sent[0]), sent[0]
+
+
 @pytest.mark.parametrize("args,status,message", [
     (["nobody.fn"], 1, "junoctl: call: nobody.fn: Unknown module"),
     (["service.absent"], 1, "junoctl: call: service.absent: Unknown function"),
     (["service.fail", '{"code": 7}'], 1, "junoctl: call: service.fail: A module with this id"),
     (["service.fail", '{"code": 77}'], 1, "junoctl: call: service.fail: The module answered with error 77"),
     (["service.echo", "{bad"], 2, "junoctl: call: invalid JSON arguments: "),
-    (["service.echo", "[1]"], 2, "junoctl: call: the arguments must be a JSON object"),
+    (["service.echo", "[1]"], 2, "junoctl: call: invalid JSON arguments: the text is not a JSON object"),
+    # the broker's grammar: what it would refuse is refused here, with a reason
+    (["service.echo", '{"name": 1e400}'], 2,
+     "junoctl: call: invalid JSON arguments: the text holds a number out of range"),
+    (["service.echo", '{"n": -1e400}'], 2,
+     "junoctl: call: invalid JSON arguments: the text holds a number out of range"),
+    (["service.echo", '{"n": 18446744073709551616}'], 2,
+     "junoctl: call: invalid JSON arguments: the text holds a number out of range"),
+    (["service.echo", "{'a': 1}"], 2, "junoctl: call: invalid JSON arguments: the text is not valid JSON"),
+    (["service.echo", '{"a": 01}'], 2, "junoctl: call: invalid JSON arguments: the text is not valid JSON"),
+    (["service.echo", '{"a": "\t"}'], 2, "junoctl: call: invalid JSON arguments: the text is not valid JSON"),
+    (["service.echo", '{"a": 1} {}'], 2, "junoctl: call: invalid JSON arguments: the text is not valid JSON"),
+    (["service.echo", "[" * 65 + "]" * 65], 2,
+     "junoctl: call: invalid JSON arguments: the text is nested deeper than 64 levels"),
     (["service.echo", ""], 2, "junoctl: call: invalid JSON arguments: "),
     (["nodot"], 2, "junoctl: call: the function must be given as MODULE.FUNCTION"),
     ([], 2, "junoctl: call: no function given"),
@@ -208,7 +233,9 @@ def test_trigger(broker):
 
 @pytest.mark.parametrize("args,status,message", [
     (["x.y", "{bad"], 2, "junoctl: trigger: invalid JSON data: "),
-    (["x.y", "3"], 2, "junoctl: trigger: the data must be a JSON object"),
+    (["x.y", "3"], 2, "junoctl: trigger: invalid JSON data: the text is not a JSON object"),
+    (["x.y", '{"t": 1e400}'], 2, "junoctl: trigger: invalid JSON data: the text holds a number out of range"),
+    (["x.y", "{/* c */}"], 2, "junoctl: trigger: invalid JSON data: the text is not valid JSON"),
     ([], 2, "junoctl: trigger: no hook given"),
     (["x."], 2, "junoctl: trigger: the hook must be given as HOOK or MODULE.HOOK"),
     (["--as", "a", "b.c"], 2, "junoctl: trigger: --as contradicts the module in MODULE.HOOK"),

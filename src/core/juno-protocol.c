@@ -613,6 +613,48 @@ juno_json_object_lookup (const char *text, gsize len, const char *key, JunoJsonV
   return out->kind != JUNO_JSON_ABSENT;
 }
 
+void
+juno_json_iter_init (JunoJsonIter *iter, const JunoJsonValue *object)
+{
+  g_return_if_fail (object->kind == JUNO_JSON_OBJECT && object->len >= 2);
+
+  iter->p = object->text + 1;
+  iter->end = object->text + object->len - 1;
+}
+
+gboolean
+juno_json_iter_next (JunoJsonIter *iter, JunoJsonValue *key, JunoJsonValue *value)
+{
+  Scanner s = { iter->p, iter->end, FALSE };
+  ScanStatus st;
+
+  skip_ws (&s);
+  if (s.p < s.end && *s.p == ',')
+    {
+      s.p++;
+      skip_ws (&s);
+    }
+  if (s.p >= s.end || *s.p != '"')
+    return FALSE;
+  key->text = s.p;
+  key->kind = JUNO_JSON_STRING;
+  key->escaped = FALSE;
+  if (scan_string (&s, &key->escaped) != SCAN_OK)
+    return FALSE;
+  key->len = (guint32) (s.p - key->text);
+  skip_ws (&s);
+  if (s.p >= s.end || *s.p != ':')
+    return FALSE;
+  s.p++;
+  skip_ws (&s);
+  /* one level is open: the object itself */
+  st = scan_value (&s, 1, value, NULL);
+  if (st != SCAN_OK)
+    return FALSE;
+  iter->p = s.p;
+  return TRUE;
+}
+
 static guint
 hex4 (const char *p)
 {

@@ -99,6 +99,26 @@ juno_out_append (GString *out, const char *data, gsize len)
  * an argument object, say). The text must already be valid. */
 gboolean juno_json_object_lookup (const char *text, gsize len, const char *key, JunoJsonValue *out);
 
+/* Walks the members of an object value already checked by the scanner
+ * (a span juno_message_parse recorded, say), in order, a repeated key each
+ * time it appears: no tree is built.
+ *
+ *   JunoJsonIter iter;
+ *   JunoJsonValue key, value;
+ *
+ *   juno_json_iter_init (&iter, &object);
+ *   while (juno_json_iter_next (&iter, &key, &value))
+ *     ...
+ */
+typedef struct
+{
+  const char *p;
+  const char *end;
+} JunoJsonIter;
+
+void juno_json_iter_init (JunoJsonIter *iter, const JunoJsonValue *object);
+gboolean juno_json_iter_next (JunoJsonIter *iter, JunoJsonValue *key, JunoJsonValue *value);
+
 /* The decoded contents of a string value, or NULL if it holds "\u0000". */
 char *juno_json_value_dup_string (const JunoJsonValue *value);
 /* The same, in @buffer when it fits without escapes (the usual case, no

@@ -15,7 +15,7 @@
  */
 #include "config.h"
 
-#include <json-glib/json-glib.h>
+#include <gio/gio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -556,15 +556,30 @@ index_dependencies (JunoBroker *self, JunoModule *module, gboolean add)
     }
 }
 
-/* Dependencies come as a JSON object of moduleId -> requirement. */
+/* The entry of @deps named @name, if any. */
+static JunoDependency *
+find_dependency (GPtrArray *deps, const char *name)
+{
+  for (guint i = 0; i < deps->len; i++)
+    {
+      JunoDependency *dep = g_ptr_array_index (deps, i);
+
+      if (strcmp (dep->name, name) == 0)
+        return dep;
+    }
+  return NULL;
+}
+
+/* Dependencies come as a JSON object of moduleId -> requirement, already
+ * checked by the scanner: its members are read in place, with the same
+ * grammar as the rest of the line. A name given twice keeps its last
+ * requirement, as for a message's own keys. */
 static GPtrArray *
 parse_dependencies (const JunoJsonValue *value, GError **error)
 {
   g_autoptr(GPtrArray) deps = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  g_autofree char *text = NULL;
-  g_autoptr(GList) members = NULL;
-  JsonObject *object;
+  JunoJsonIter iter;
+  JunoJsonValue key, member;
 
   if (value->kind == JUNO_JSON_ABSENT || value->kind == JUNO_JSON_NULL)
     return g_ptr_array_new_with_free_func (dependency_free);
@@ -574,43 +589,50 @@ parse_dependencies (const JunoJsonValue *value, GError **error)
       return NULL;
     }
 
-  text = g_strndup (value->text, value->len);
-  root = json_from_string (text, error);
-  if (root == NULL)
-    return NULL;
-  object = json_node_get_object (root);
-  if (json_object_get_size (object) > MAX_DEPENDENCIES)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "more than %d dependencies", MAX_DEPENDENCIES);
-      return NULL;
-    }
-
   deps = g_ptr_array_new_with_free_func (dependency_free);
-  members = json_object_get_members (object);
-  for (GList *l = members; l != NULL; l = l->next)
+  juno_json_iter_init (&iter, value);
+  while (juno_json_iter_next (&iter, &key, &member))
     {
-      const char *name = l->data;
-      JsonNode *node = json_object_get_member (object, name);
+      g_autofree char *name = juno_json_value_dup_string (&key);
+      g_autofree char *requirement = NULL;
       JunoDependency *dep;
 
-      if (!juno_module_id_is_valid (name, -1))
+      if (name == NULL || !juno_module_id_is_valid (name, -1))
         {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "dependency '%s' is not a valid moduleId", name);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "dependency '%s' is not a valid moduleId",
+                       name != NULL ? name : "");
           return NULL;
         }
-      if (!JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+      if (member.kind != JUNO_JSON_STRING || (requirement = juno_json_value_dup_string (&member)) == NULL)
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "requirement of '%s' is not a string", name);
           return NULL;
         }
-      dep = g_new0 (JunoDependency, 1);
-      dep->name = g_strdup (name);
-      dep->requirement = g_strdup (json_node_get_string (node));
-      g_ptr_array_add (deps, dep);
+      dep = find_dependency (deps, name);
+      if (dep == NULL)
+        {
+          if (deps->len >= MAX_DEPENDENCIES)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "more than %d dependencies",
+                           MAX_DEPENDENCIES);
+              return NULL;
+            }
+          dep = g_new0 (JunoDependency, 1);
+          dep->name = g_steal_pointer (&name);
+          g_ptr_array_add (deps, dep);
+        }
+      g_free (dep->requirement);
+      dep->requirement = g_steal_pointer (&requirement);
+    }
+
+  for (guint i = 0; i < deps->len; i++)
+    {
+      JunoDependency *dep = g_ptr_array_index (deps, i);
+
       dep->req = juno_version_req_parse (dep->requirement, error);
       if (dep->req == NULL)
         {
-          g_prefix_error (error, "requirement of '%s': ", name);
+          g_prefix_error (error, "requirement of '%s': ", dep->name);
           return NULL;
         }
     }

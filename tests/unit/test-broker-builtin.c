@@ -210,7 +210,9 @@ test_module_accessors (Fixture *f, gconstpointer data)
   g_clear_pointer (&modules, g_free);
   g_assert_null (juno_broker_lookup_module (f->broker, "nobody"));
 
-  register_module (user, "user", "0.3.0", "{'svc':'^1.2','juno':'*'}");
+  /* read in place by the scanner: escapes decoded, a repeated name keeps
+   * its last requirement */
+  register_module (user, "user", "0.3.0", "{'svc':'one','\\u006auno':'*', 'svc' : '^1.2'}");
   register_module (svc, "svc", "1.2.3", NULL);
   pop_hook (svc, "juno.activated", "{}");
   pop_hook (user, "juno.activated", "{}");

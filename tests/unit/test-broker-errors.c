@@ -96,6 +96,10 @@ static const struct ErrorCase
   { "register-deps-value-number", SENDER_NEW, "{'requestId':'r','type':1,'moduleId':'x','version':'1.0.0','dependencies':{'svc':1}}", 0, 0, "r", 0 },
   { "register-deps-value-null", SENDER_NEW, "{'requestId':'r','type':1,'moduleId':'x','version':'1.0.0','dependencies':{'svc':null}}", 0, 0, "r", 0 },
   { "register-deps-bad-requirement", SENDER_NEW, "{'requestId':'r','type':1,'moduleId':'x','version':'1.0.0','dependencies':{'svc':'one'}}", 0, 0, "r", 0 },
+  { "register-deps-nul-name", SENDER_NEW, "{'requestId':'r','type':1,'moduleId':'x','version':'1.0.0','dependencies':{'svc\\u0000':'1.0.0'}}", 0, 0, "r", 0 },
+  { "register-deps-nul-requirement", SENDER_NEW, "{'requestId':'r','type':1,'moduleId':'x','version':'1.0.0','dependencies':{'svc':'1.0.0\\u0000'}}", 0, 0, "r", 0 },
+  { "register-deps-last-bad", SENDER_NEW, "{'requestId':'r','type':1,'moduleId':'x','version':'1.0.0','dependencies':{'svc':'1.0.0','svc':'one'}}", 0, 0, "r", 0 },
+  { "register-deps-value-object", SENDER_NEW, "{'requestId':'r','type':1,'moduleId':'x','version':'1.0.0','dependencies':{'svc':{'v':'1'}}}", 0, 0, "r", 0 },
   { "register-deps-bad-name", SENDER_NEW, "{'requestId':'r','type':1,'moduleId':'x','version':'1.0.0','dependencies':{'a.b':'1.0.0'}}", 0, 0, "r", 0 },
   /* not registered or not active (3) */
   { "declare-unregistered", SENDER_NEW, "{'requestId':'r','type':9,'function':'f'}", 0, 0, "r", 3 },

@@ -1126,6 +1126,49 @@ test_normalize_agrees (gconstpointer data)
     }
 }
 
+/* juno_json_iter: the members of a checked object, in order, as spans */
+static const struct IterCase
+{
+  const char *name;
+  const char *text;
+  const char *members; /* "key=value;" for each, spans as written */
+} iter_cases[] = {
+  { "empty", "{}", "" },
+  { "empty-spaced", "{ \n }", "" },
+  { "one", "{\"a\":\"1\"}", "\"a\"=\"1\";" },
+  { "spaced", "{ \"a\" : 1 ,\t\"b\" :[ 2 , {} ] }", "\"a\"=1;\"b\"=[ 2 , {} ];" },
+  { "repeated", "{\"a\":1,\"a\":2}", "\"a\"=1;\"a\"=2;" },
+  { "escaped-key", "{\"\\u0061\":null}", "\"\\u0061\"=null;" },
+  { "nested-objects", "{\"o\":{\"p\":{\"q\":[]}},\"z\":true}", "\"o\"={\"p\":{\"q\":[]}};\"z\"=true;" },
+  { "strings-with-structure", "{\"k\":\"},{\\\"\"}", "\"k\"=\"},{\\\"\";" },
+};
+
+static void
+test_iter (gconstpointer data)
+{
+  const struct IterCase *c = data;
+  g_autoptr(GString) seen = g_string_new (NULL);
+  g_autofree char *copy = g_memdup2 (c->text, strlen (c->text));
+  JunoJsonValue object = { copy, (guint32) strlen (c->text), JUNO_JSON_OBJECT, FALSE };
+  JunoJsonValue key, value;
+  JunoJsonIter iter;
+  g_autoptr(GString) out = g_string_new (NULL);
+
+  g_assert_cmpint (juno_json_normalize (copy, object.len, out, NULL), ==, JUNO_PARSE_OK);
+  juno_json_iter_init (&iter, &object);
+  while (juno_json_iter_next (&iter, &key, &value))
+    {
+      g_assert_cmpint (key.kind, ==, JUNO_JSON_STRING);
+      g_assert_true (key.text >= copy && value.text + value.len <= copy + object.len);
+      g_string_append_len (seen, key.text, key.len);
+      g_string_append_c (seen, '=');
+      g_string_append_len (seen, value.text, value.len);
+      g_string_append_c (seen, ';');
+    }
+  g_assert_cmpstr (seen->str, ==, c->members);
+  g_assert_false (juno_json_iter_next (&iter, &key, &value));
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -1160,6 +1203,8 @@ main (int argc, char *argv[])
     add_case ("/core/protocol/normalize-agrees", parse_cases[i].name, &parse_cases[i], test_normalize_agrees);
   g_test_add_func ("/core/protocol/normalize/nul", test_normalize_nul);
   g_test_add_func ("/core/protocol/normalize/depth", test_normalize_depth);
+  for (guint i = 0; i < G_N_ELEMENTS (iter_cases); i++)
+    add_case ("/core/protocol/iter", iter_cases[i].name, &iter_cases[i], test_iter);
   add_corpus_tests ();
 
   return g_test_run ();

@@ -874,6 +874,8 @@ juno_json_normalize (const char *text, gsize len, GString *out, JunoJsonKind *ki
   return JUNO_PARSE_OK;
 }
 
+G_STATIC_ASSERT (JUNO_JSON_MAX_DEPTH == 64); /* written out below, one literal for xgettext */
+
 const char *
 juno_parse_result_to_string (JunoParseResult result)
 {
@@ -885,7 +887,6 @@ juno_parse_result_to_string (JunoParseResult result)
     case JUNO_PARSE_INVALID_JSON:
       return N_("is not valid JSON (RFC 8259)");
     case JUNO_PARSE_TOO_DEEP:
-      G_STATIC_ASSERT (JUNO_JSON_MAX_DEPTH == 64); /* one literal, for xgettext */
       return N_("is nested deeper than 64 levels");
     case JUNO_PARSE_NOT_OBJECT:
       return N_("is not a JSON object");

@@ -115,7 +115,19 @@ send_line (FuzzWorld *world, Script *script, FuzzPeer *peer, const char *payload
         g_string_append_c (line, payload[i]);
     }
 
-  result = juno_message_parse (line->str, line->len, &msg);
+  /* as the broker frames a line: one '\r' at the end and one byte order
+   * mark at the start go, a '\r' elsewhere is refused with "undefined" */
+  {
+    const char *view = line->str;
+    gsize view_len = line->len;
+
+    if (view_len > 0 && view[view_len - 1] == '\r')
+      view_len--;
+    if (view_len >= 3 && memcmp (view, "\xef\xbb\xbf", 3) == 0)
+      view += 3, view_len -= 3;
+    result = memchr (view, '\r', view_len) != NULL ? JUNO_PARSE_INVALID_UTF8
+                                                    : juno_message_parse (view, view_len, &msg);
+  }
   if (result == JUNO_PARSE_OK || result == JUNO_PARSE_NUMBER_RANGE)
     {
       (void) juno_json_value_get_int64 (&msg.keys[JUNO_KEY_TYPE], &type);

@@ -60,7 +60,11 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_string_append_c (line, '}');
 
   /* the request's own id when the line can be read, else "undefined" */
-  parsed = juno_message_parse (line->str, line->len, &msg);
+  /* as the broker frames it: a raw '\r' inside a line is refused as such */
+  if (memchr (line->str, '\r', line->len) != NULL)
+    parsed = JUNO_PARSE_INVALID_UTF8;
+  else
+    parsed = juno_message_parse (line->str, line->len, &msg);
   if ((parsed == JUNO_PARSE_OK || parsed == JUNO_PARSE_NUMBER_RANGE) &&
       msg.keys[JUNO_KEY_REQUEST_ID].kind == JUNO_JSON_STRING)
     answers.expected_id = g_strndup (msg.keys[JUNO_KEY_REQUEST_ID].text, msg.keys[JUNO_KEY_REQUEST_ID].len);

@@ -26,7 +26,7 @@ test_in_process_call (Fixture *f, gconstpointer data)
 {
   FakePeer *svc = add_module (f, "svc");
   CallResult r = { 0 };
-  g_autofree char *t1 = NULL, *t2 = NULL, *t3 = NULL;
+  g_autofree char *t1 = NULL, *t2 = NULL, *t3 = NULL, *t4 = NULL;
 
   declare (svc, "f");
   juno_broker_call_function (f->broker, "svc.f", "{\"a\":[1]}", on_call_result, &r);
@@ -68,11 +68,21 @@ test_in_process_call (Fixture *f, gconstpointer data)
     g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "moduleId"), ==, "svc");
   }
 
+  /* arguments in the wire's grammar, passed on compact: a pretty-printed
+   * object reaches the callee on one line; 1e400 is refused */
+  juno_broker_call_function (f->broker, "svc.f", " {\n \"a\" : [ 1 , 2.50 ] }\n", on_call_result, &r);
+  t4 = pop_call (svc, "f", "{'a':[1,2.50]}", "juno");
+  feedf (svc, "{'requestId':'%s','type':4,'data':null}", t4);
+  g_assert_cmpuint (r.calls, ==, 8);
+  juno_broker_call_function (f->broker, "svc.f", "{\"n\":1e400}", on_call_result, &r);
+  g_assert_cmpuint (r.calls, ==, 9);
+  g_assert_cmpint (r.code, ==, 0);
+
   /* the callee leaving answers the call */
   juno_broker_call_function (f->broker, "svc.f", "{}", on_call_result, &r);
   t3 = pop_call (svc, "f", "{}", "juno");
   peer_remove (svc);
-  g_assert_cmpuint (r.calls, ==, 8);
+  g_assert_cmpuint (r.calls, ==, 10);
   g_assert_cmpint (r.code, ==, 8);
   g_free (r.result);
   assert_quiet (f);
@@ -108,6 +118,14 @@ test_in_process_trigger (Fixture *f, gconstpointer data)
   g_clear_error (&error);
   g_assert_false (juno_broker_trigger_hook (f->broker, "ext.ev", "{\"k\":", &n, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_clear_error (&error);
+  g_assert_false (juno_broker_trigger_hook (f->broker, "ext.ev", "{\"k\":-1e400}", &n, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "out of range"));
+  g_clear_error (&error);
+  /* delivered compact, on one line */
+  g_assert_true (juno_broker_trigger_hook (f->broker, "ext.ev", "{\n  \"k\" : \"a b\"\n}", &n, &error));
+  pop_hook (l, "ext.ev", "{'k':'a b'}");
   assert_quiet (f);
 }
 

@@ -3,7 +3,8 @@
  * The input is "VERSION\nVERSION\nREQUIREMENT" (missing parts are empty).
  * Checks: comparison is reflexive and antisymmetric; a version and a
  * requirement that parse can be matched; an error is set exactly when
- * parsing fails.
+ * parsing fails; a release version without build metadata satisfies itself
+ * as a requirement.
  */
 #include "config.h"
 
@@ -52,8 +53,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   if (req != NULL && b_ok)
     (void) juno_version_req_matches (req, &b);
   /* the same text as a requirement: a bare version is a caret one, which
-   * the version itself satisfies unless it is a pre-release */
-  if (a_ok && a.pre == NULL)
+   * the version itself satisfies unless it is a pre-release (requirements
+   * take no build metadata) */
+  if (a_ok && a.pre == NULL && a.build == NULL)
     {
       g_autoptr(JunoVersionReq) self = juno_version_req_parse (texts[0], NULL);
 

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "juno-broker-private.h"
+#include "juno-common.h"
 
 void
 juno_endpoint_clear_identity (JunoEndpoint *ep)
@@ -381,12 +382,14 @@ juno_broker_endpoint_may (JunoBroker *self, JunoEndpoint *endpoint, JunoPolicyAc
 
   if (decide (self, endpoint, action, target, &rule))
     return TRUE;
+  /* the text of error 13, then why */
   if (rule != NULL)
-    g_set_error (error, JUNO_POLICY_ERROR, JUNO_POLICY_ERROR_DENIED, "%s '%s' is denied by rule [%s] (%s)",
-                 juno_policy_action_to_string (action), target, juno_policy_rule_get_name (rule),
-                 juno_policy_rule_get_origin (rule));
+    g_set_error (error, JUNO_POLICY_ERROR, JUNO_POLICY_ERROR_DENIED, "%s (protocol error %d): %s '%s' is denied by rule [%s]",
+                 juno_protocol_error_get_text (JUNO_PROTOCOL_ERROR_ACCESS_DENIED), JUNO_PROTOCOL_ERROR_ACCESS_DENIED,
+                 juno_policy_action_to_string (action), target, juno_policy_rule_get_name (rule));
   else
-    g_set_error (error, JUNO_POLICY_ERROR, JUNO_POLICY_ERROR_DENIED, "%s '%s' is granted by no rule",
+    g_set_error (error, JUNO_POLICY_ERROR, JUNO_POLICY_ERROR_DENIED, "%s (protocol error %d): %s '%s' is granted by no rule",
+                 juno_protocol_error_get_text (JUNO_PROTOCOL_ERROR_ACCESS_DENIED), JUNO_PROTOCOL_ERROR_ACCESS_DENIED,
                  juno_policy_action_to_string (action), target);
   return FALSE;
 }

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The system bus policy (data/org.juno.Broker1.conf) on a dbus-daemon whose
 other rules are those of Debian's system bus: everyone may read and
-introspect; only root may call CallFunction and TriggerHook.  The tests run
-as root and play the other user with setpriv."""
+introspect and send CallFunction and TriggerHook, which juno's access policy
+decides with the caller's uid; only root may subscribe to hook data.  The
+tests run as root and play the other user with setpriv."""
 
 import os
 import subprocess
@@ -141,19 +142,55 @@ def test_anyone_reads(system_bus, policy_broker):
         assert r.returncode == 0 and "/org/juno/Broker1/module/alpha" in r.stdout, (user, r.stderr)
 
 
-def test_only_root_calls_and_triggers(system_bus, policy_broker):
+# busctl prints the error's text, not its name: the text of code 13
+# (AccessDenied), from the common table
+DENIED = "Access denied by the broker's policy (protocol error 13)"
+
+
+def test_calls_and_triggers_follow_the_access_policy(system_bus, policy_broker):
+    """CallFunction and TriggerHook reach the broker from anyone; its access
+    policy decides with the caller's uid: another user gets discovery only
+    (AccessDenied for the rest), root everything."""
     m = policy_broker.module("alpha")
+    m.declare("f")
     m.listen("alpha.x")
     r = call(system_bus, "CallFunction", "ss", "juno.listModules", "{}", user="65534")
-    assert r.returncode != 0 and "denied" in r.stderr.lower(), r.stderr
+    assert r.returncode == 0 and "alpha" in r.stdout, r.stderr
+    r = call(system_bus, "CallFunction", "ss", "alpha.f", "{}", user="65534")
+    assert r.returncode != 0 and DENIED in r.stderr, r.stderr
     r = call(system_bus, "TriggerHook", "ss", "alpha.x", "{}", user="65534")
-    assert r.returncode != 0 and "denied" in r.stderr.lower(), r.stderr
+    assert r.returncode != 0 and DENIED in r.stderr, r.stderr
     m.expect_nothing()
+    assert "access denied: call 'alpha.f'" in policy_broker.read_log()
     r = call(system_bus, "CallFunction", "ss", "juno.listModules", "{}")
     assert r.returncode == 0 and "alpha" in r.stdout, r.stderr
     r = call(system_bus, "TriggerHook", "ss", "alpha.x", "{}")
     assert r.returncode == 0, r.stderr
     m.expect_hook("alpha.x", {})
+
+
+def test_granted_user_calls_through_dbus(system_bus, broker_factory, tmp_path):
+    """A rule for a uid holds on D-Bus as on the socket: uid 65534 may call
+    alpha.f, and only that."""
+    (tmp_path / "50-nobody.conf").write_text("[Allow nobody calls f]\nUser=65534\nCall=alpha.f\n")
+    b = broker_factory(None, start=False, args=["--bus=system", "--policy-dir", str(tmp_path)],
+                       env={"DBUS_SYSTEM_BUS_ADDRESS": system_bus.address})
+    os.chmod(b.dir, 0o755)
+    b.start()
+    m = b.module("alpha")
+    m.declare("f")
+    m.declare("g")
+    r = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "busctl",
+                          "--address=" + system_bus.address, "call", "org.juno.Broker1",
+                          "/org/juno/Broker1", "org.juno.Broker1", "CallFunction", "ss", "alpha.f", "{}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    call_msg = m.expect_call("f", {})
+    assert call_msg["caller"].startswith("dbus:"), call_msg
+    m.respond(call_msg["requestId"], "yes")
+    out, err = r.communicate(timeout=30)
+    assert r.returncode == 0 and "yes" in out, err
+    r = call(system_bus, "CallFunction", "ss", "alpha.g", "{}", user="65534")
+    assert r.returncode != 0 and DENIED in r.stderr, r.stderr
 
 
 def test_only_root_subscribes(system_bus, policy_broker):

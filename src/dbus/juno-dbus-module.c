@@ -81,6 +81,13 @@ typedef enum
   PROP_TRANSPORT,
   PROP_PEER_PID,
   PROP_PEER_UID,
+  PROP_PEER_GID,
+  PROP_PEER_USER,
+  PROP_PEER_GROUP,
+  PROP_PEER_UNIT,
+  PROP_PEER_USER_UNIT,
+  PROP_PEER_SLICE,
+  PROP_PEER_ADDRESS,
   PROP_MESSAGES_IN,
   PROP_MESSAGES_OUT,
   PROP_BYTES_IN,
@@ -101,6 +108,13 @@ static const char *const property_names[N_PROPS] = {
   [PROP_TRANSPORT] = "Transport",
   [PROP_PEER_PID] = "PeerPid",
   [PROP_PEER_UID] = "PeerUid",
+  [PROP_PEER_GID] = "PeerGid",
+  [PROP_PEER_USER] = "PeerUser",
+  [PROP_PEER_GROUP] = "PeerGroup",
+  [PROP_PEER_UNIT] = "PeerUnit",
+  [PROP_PEER_USER_UNIT] = "PeerUserUnit",
+  [PROP_PEER_SLICE] = "PeerSlice",
+  [PROP_PEER_ADDRESS] = "PeerAddress",
   [PROP_MESSAGES_IN] = "MessagesIn",
   [PROP_MESSAGES_OUT] = "MessagesOut",
   [PROP_BYTES_IN] = "BytesIn",
@@ -210,6 +224,46 @@ connection_id_variant (JunoEndpoint *endpoint)
 
 /* A floating value of @module. Only the properties before PROP_TRANSPORT
  * exist for juno, which has no endpoint. */
+/* "127.0.0.1:5000" for a TCP peer, "" otherwise */
+static GVariant *
+peer_address_variant (JunoEndpoint *endpoint)
+{
+  g_autofree char *text = NULL;
+
+  if (juno_endpoint_get_peer_address (endpoint) == NULL || juno_endpoint_get_peer_port (endpoint) == 0)
+    return g_variant_new_string ("");
+  text = g_strdup_printf ("%s:%u", juno_endpoint_get_peer_address (endpoint),
+                          (unsigned) juno_endpoint_get_peer_port (endpoint));
+  return g_variant_new_string (text);
+}
+
+/* Left out of GetModuleInfo when unknown (the object has them all). */
+static gboolean
+property_known (JunoEndpoint *endpoint, gboolean credentials, ModuleProperty prop)
+{
+  switch (prop)
+    {
+    case PROP_PEER_PID:
+    case PROP_PEER_UID:
+    case PROP_PEER_GID:
+      return credentials;
+    case PROP_PEER_USER:
+      return juno_endpoint_get_peer_user (endpoint) != NULL;
+    case PROP_PEER_GROUP:
+      return juno_endpoint_get_peer_group (endpoint) != NULL;
+    case PROP_PEER_UNIT:
+      return juno_endpoint_get_peer_unit (endpoint) != NULL;
+    case PROP_PEER_USER_UNIT:
+      return juno_endpoint_get_peer_user_unit (endpoint) != NULL;
+    case PROP_PEER_SLICE:
+      return juno_endpoint_get_peer_slice (endpoint) != NULL;
+    case PROP_PEER_ADDRESS:
+      return juno_endpoint_get_peer_port (endpoint) != 0;
+    default:
+      return TRUE;
+    }
+}
+
 static GVariant *
 property_value (JunoModule *module, ModuleProperty prop)
 {
@@ -242,6 +296,25 @@ property_value (JunoModule *module, ModuleProperty prop)
     case PROP_PEER_UID:
       juno_endpoint_get_peer_credentials (endpoint, NULL, &uid, NULL);
       return g_variant_new_uint32 ((guint32) uid);
+    case PROP_PEER_GID:
+      {
+        gid_t gid = (gid_t) -1;
+
+        juno_endpoint_get_peer_credentials (endpoint, NULL, NULL, &gid);
+        return g_variant_new_uint32 ((guint32) gid);
+      }
+    case PROP_PEER_USER:
+      return g_variant_new_string (juno_endpoint_get_peer_user (endpoint) ?: "");
+    case PROP_PEER_GROUP:
+      return g_variant_new_string (juno_endpoint_get_peer_group (endpoint) ?: "");
+    case PROP_PEER_UNIT:
+      return g_variant_new_string (juno_endpoint_get_peer_unit (endpoint) ?: "");
+    case PROP_PEER_USER_UNIT:
+      return g_variant_new_string (juno_endpoint_get_peer_user_unit (endpoint) ?: "");
+    case PROP_PEER_SLICE:
+      return g_variant_new_string (juno_endpoint_get_peer_slice (endpoint) ?: "");
+    case PROP_PEER_ADDRESS:
+      return peer_address_variant (endpoint);
     case PROP_MESSAGES_IN:
       return g_variant_new_uint64 (stats->messages_in);
     case PROP_MESSAGES_OUT:
@@ -834,7 +907,7 @@ juno_dbus_module_info (JunoBroker *broker, const char *module_id)
     {
       if (endpoint == NULL && i >= PROP_TRANSPORT)
         break;
-      if (!credentials && (i == PROP_PEER_PID || i == PROP_PEER_UID))
+      if (endpoint != NULL && !property_known (endpoint, credentials, (ModuleProperty) i))
         continue;
       g_variant_builder_add (&info, "{sv}", property_names[i], property_value (module, (ModuleProperty) i));
     }

@@ -2,7 +2,10 @@
 """org.juno.Broker1 methods, called over a private bus with real modules
 connected to the broker's socket."""
 
+import grp
 import json
+import os
+import pwd
 
 from junodbus import ERROR_PREFIX, Proxy, wait_until
 
@@ -31,7 +34,11 @@ def test_get_module_info(broker, proxy):
     assert info["Hooks"] == ["alpha.changed"]
     assert info["ObjectPath"] == "/org/juno/Broker1/module/alpha"
     assert info["Transport"] == "unix"
-    assert info["PeerPid"] > 0
+    assert info["PeerPid"] == os.getpid()
+    assert (info["PeerUid"], info["PeerGid"]) == (os.getuid(), os.getgid())
+    assert info["PeerUser"] == pwd.getpwuid(os.getuid()).pw_name
+    assert info["PeerGroup"] == grp.getgrgid(os.getgid()).gr_name
+    assert "PeerAddress" not in info
     assert info["ConnectionId"].isdigit()
     assert info["MessagesIn"] >= 3 and info["MessagesOut"] >= 3
     (juno,) = proxy.call("GetModuleInfo", "s", ["juno"])

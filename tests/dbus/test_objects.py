@@ -83,10 +83,12 @@ def test_tcp_module_has_no_peer_credentials(bus, broker_factory):
     m.register("remote")
     (info,) = Proxy(bus).call("GetModuleInfo", "s", ["remote"])
     assert info["Transport"] == "tcp"
-    assert "PeerPid" not in info and "PeerUid" not in info
+    assert "PeerPid" not in info and "PeerUid" not in info and "PeerUser" not in info
+    assert info["PeerAddress"] == "%s:%d" % m.sock.getsockname()[:2]
     obj = Proxy(bus, PATH + "/module/remote", MODULE_IFACE)
     assert obj.get("Transport") == "tcp" and obj.get("PeerPid") == 0
-    assert obj.get("PeerUid") == 0xFFFFFFFF
+    assert obj.get("PeerUid") == 0xFFFFFFFF and obj.get("PeerUser") == ""
+    assert obj.get("PeerAddress") == info["PeerAddress"]
     addresses = Proxy(bus).get("Addresses")
     assert "tcp:%s:%s" % (host, port) in addresses and "unix:%s" % b.socket_path in addresses
 
@@ -96,7 +98,8 @@ def test_tcp_module_has_no_peer_credentials(bus, broker_factory):
 
 COUNTERS = ("MessagesIn", "MessagesOut", "BytesIn", "BytesOut", "CallsMade", "CallsReceived")
 MODULE_PROPS = {"ModuleId", "Version", "Active", "Dependencies", "Functions", "Hooks",
-                "ConnectionId", "Transport", "PeerPid", "PeerUid"} | set(COUNTERS)
+                "ConnectionId", "Transport", "PeerPid", "PeerUid", "PeerGid", "PeerUser",
+                "PeerGroup", "PeerUnit", "PeerUserUnit", "PeerSlice", "PeerAddress"} | set(COUNTERS)
 
 
 def module_path(escaped):

@@ -60,6 +60,20 @@ broker_address (Junoctl *ctl)
   return juno_default_address ();
 }
 
+static gboolean on_quit_signal (gpointer user_data);
+
+/* SIGINT and SIGTERM end a verb cleanly from the moment it connects: a
+ * signal that comes before the main loop runs (right after a listen is
+ * registered, say) is dispatched once it does, instead of killing junoctl. */
+static void
+watch_signals (Junoctl *ctl)
+{
+  if (ctl->signal_ids[0] != 0)
+    return;
+  ctl->signal_ids[0] = g_unix_signal_add (SIGINT, on_quit_signal, ctl);
+  ctl->signal_ids[1] = g_unix_signal_add (SIGTERM, on_quit_signal, ctl);
+}
+
 /* Connects as @module_id (NULL: "junoctl-PID") and waits until active. */
 JunoClient *
 junoctl_connect (Junoctl *ctl, const char *module_id, GError **error)
@@ -68,6 +82,7 @@ junoctl_connect (Junoctl *ctl, const char *module_id, GError **error)
   g_autofree char *address = broker_address (ctl);
   g_autoptr(JunoClient) client = NULL;
 
+  watch_signals (ctl);
   client = juno_client_new (module_id != NULL ? module_id : own_id, PACKAGE_VERSION);
   juno_client_set_address (client, address);
   juno_client_set_reconnect (client, FALSE);
@@ -143,16 +158,13 @@ junoctl_watch_connection (Junoctl *ctl)
 void
 junoctl_run (Junoctl *ctl)
 {
-  guint sigint_id, sigterm_id;
-
+  watch_signals (ctl);
   if (ctl->quit)
     return;
   ctl->loop = g_main_loop_new (NULL, FALSE);
-  sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, ctl);
-  sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, ctl);
   g_main_loop_run (ctl->loop);
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
+  g_clear_handle_id (&ctl->signal_ids[0], g_source_remove);
+  g_clear_handle_id (&ctl->signal_ids[1], g_source_remove);
   if (ctl->client != NULL)
     g_signal_handlers_disconnect_by_data (ctl->client, ctl);
 }

@@ -122,6 +122,8 @@ junoctl_clear (Junoctl *ctl)
   if (ctl->client != NULL)
     juno_client_close (ctl->client);
   g_clear_object (&ctl->client);
+  g_clear_handle_id (&ctl->signal_ids[0], g_source_remove);
+  g_clear_handle_id (&ctl->signal_ids[1], g_source_remove);
   g_clear_pointer (&ctl->loop, g_main_loop_unref);
   g_clear_pointer (&ctl->socket_path, g_free);
   g_clear_pointer (&ctl->tcp_address, g_free);

@@ -37,6 +37,7 @@ typedef struct
   int status;
   gboolean quit;
   gboolean failed; /* an error was printed: one line is enough */
+  guint signal_ids[2]; /* SIGINT, SIGTERM: watched from the first connection on */
 } Junoctl;
 
 void junoctl_clear (Junoctl *ctl);

@@ -133,8 +133,18 @@ struct _JunoBroker
   JunoBrokerNotify stats_func; /* juno_broker_watch_stats: runs once, then cleared */
   gpointer stats_data;
 
-  GString *out;            /* scratch buffer for outgoing messages */
-  GString *key;            /* scratch buffer for "module.hook" lookups */
+  /* Scratch buffers for the message being built and the "module.hook" being
+   * looked up. No foreign code runs while one is in use: signals and
+   * clients' answers wait in @emissions until the operation is over, and
+   * an endpoint's send() may not re-enter (checked with @sending). */
+  GString *out;
+  GString *key;
+
+  guint depth;             /* operations in progress (nested from handlers) */
+  gboolean sending;        /* inside an endpoint's send() or the stats watch */
+  gboolean emitting;       /* running @emissions */
+  GArray *emissions;       /* JunoEmission, queued until the operation ends */
+  guint emissions_head;    /* the next one to run */
 
   gint64 log_window_start;
   guint log_lines;
@@ -162,7 +172,21 @@ enum
   N_SIGNALS
 };
 
+/* A client's answer, queued like a signal */
+#define JUNO_EMISSION_CALL_ANSWER N_SIGNALS
+
 extern guint juno_broker_signals[N_SIGNALS];
+
+/* juno-broker.c: operations and deferred emissions
+ *
+ * Every entry point into the core (a line, an endpoint added or removed, a
+ * deadline, a client's call or trigger) runs between juno_broker_enter and
+ * juno_broker_leave. Signals raised inside are queued and emitted when the
+ * outermost operation is over, in order; a handler may call any public
+ * function, and what that raises runs after the handler returns. */
+void juno_broker_enter (JunoBroker *self);
+void juno_broker_leave (JunoBroker *self);
+void juno_broker_queue_signal (JunoBroker *self, guint signal, guint64 number, const char *a, const char *b);
 
 /* A counter of self->stats changed (or is about to, in the same turn). */
 static inline void
@@ -171,9 +195,13 @@ juno_broker_stats_touched (JunoBroker *self)
   if (G_UNLIKELY (self->stats_func != NULL))
     {
       JunoBrokerNotify func = self->stats_func;
+      gboolean sending = self->sending;
 
       self->stats_func = NULL;
+      /* foreign code in the middle of an operation, like send() */
+      self->sending = TRUE;
       func (self->stats_data);
+      self->sending = sending;
     }
 }
 

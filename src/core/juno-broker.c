@@ -7,6 +7,19 @@
  * line is ignored, as Juno clients expect), object shape (0), requestId (1),
  * type (2), then the type's own handler. Everything a peer can make the
  * broker log goes through juno_broker_log_peer, which is rate limited.
+ *
+ * Re-entrancy contract (enforced here, tested in tests/unit/test-reentrancy.c):
+ * - The core never runs foreign code in the middle of an operation. Every
+ *   public entry point is one operation (juno_broker_enter/leave); the
+ *   signals it raises and the answers to clients' calls are queued and run
+ *   when the outermost operation is over, in the order they were raised.
+ *   So a handler sees a consistent registry, and may trigger a hook, call a
+ *   function, add or remove any endpoint (the one whose line is being
+ *   served included), or iterate the main context.
+ * - An endpoint's send() and the stats watch are the foreign code still
+ *   called mid operation (a hook's line goes to every listener from the
+ *   same buffer): they must not re-enter the broker, and a public call from
+ *   inside them is refused with a critical.
  */
 #include "config.h"
 
@@ -44,7 +57,19 @@ typedef struct
   gpointer user_data;
 } ClientCall;
 
+/* A signal (or a client's answer) waiting for the operation to end */
+typedef struct
+{
+  guint kind;              /* a SIGNAL_* or JUNO_EMISSION_CALL_ANSWER */
+  guint64 number;          /* connection id, or the answer's error code */
+  char *a;                 /* first string argument, or the answer's result */
+  char *b;                 /* second string argument */
+  JunoBrokerCallFunc func; /* the answer's receiver */
+  gpointer user_data;
+} JunoEmission;
+
 static void endpoint_free (gpointer data);
+static void emission_clear (gpointer data);
 static void drop_client_calls (JunoBroker *self, JunoEndpoint *client);
 static void client_send (gpointer user_data, const char *line, gsize len);
 
@@ -76,6 +101,7 @@ juno_broker_finalize (GObject *object)
   g_clear_pointer (&self->internal, endpoint_free);
   g_clear_pointer (&self->builtin, juno_module_free);
   g_clear_pointer (&self->calls, g_hash_table_unref);
+  g_clear_pointer (&self->emissions, g_array_unref);
   g_string_free (self->out, TRUE);
   g_string_free (self->key, TRUE);
   g_free (self->version);
@@ -100,6 +126,8 @@ juno_broker_init (JunoBroker *self)
   self->calls = g_hash_table_new (g_int64_hash, g_int64_equal);
   self->out = g_string_sized_new (4096);
   self->key = g_string_sized_new (256);
+  self->emissions = g_array_new (FALSE, TRUE, sizeof (JunoEmission));
+  g_array_set_clear_func (self->emissions, emission_clear);
   self->call_timeout_usec = CALL_TIMEOUT_DEFAULT_USEC;
   self->max_calls_in_flight = MAX_CALLS_IN_FLIGHT_DEFAULT;
   self->max_names = MAX_NAMES_DEFAULT;
@@ -285,6 +313,126 @@ juno_broker_set_max_message_size (JunoBroker *self, gsize max_message_size)
   self->max_message_size = max_message_size;
 }
 
+/* Operations */
+
+static void
+emission_clear (gpointer data)
+{
+  JunoEmission *e = data;
+
+  g_free (e->a);
+  g_free (e->b);
+}
+
+void
+juno_broker_enter (JunoBroker *self)
+{
+  self->depth++;
+}
+
+static void
+emit (JunoBroker *self, const JunoEmission *e)
+{
+  guint id = e->kind < N_SIGNALS ? juno_broker_signals[e->kind] : 0;
+
+  switch (e->kind)
+    {
+    case SIGNAL_MODULE_CONNECTED:
+      g_signal_emit (self, id, 0, e->number);
+      break;
+    case SIGNAL_MODULE_REGISTERED:
+      g_signal_emit (self, id, 0, e->a, e->number);
+      break;
+    case SIGNAL_MODULE_ACTIVATED:
+    case SIGNAL_MODULE_DEACTIVATED:
+      g_signal_emit (self, id, 0, e->a);
+      break;
+    case SIGNAL_MODULE_DISCONNECTED:
+      g_signal_emit (self, id, 0, e->number, e->a);
+      break;
+    case SIGNAL_FUNCTION_DECLARED:
+    case SIGNAL_HOOK_REGISTERED:
+    case SIGNAL_HOOK_TRIGGERED:
+      g_signal_emit (self, id, 0, e->a, e->b);
+      break;
+    case JUNO_EMISSION_CALL_ANSWER:
+      e->func (self, e->a, e->a != NULL ? -1 : (int) e->number, e->user_data);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Runs what the operations queued, including what the handlers' own
+ * operations queue meanwhile. */
+static void
+emit_queued (JunoBroker *self)
+{
+  g_object_ref (self); /* a handler may drop the last reference */
+  self->emitting = TRUE;
+  while (self->emissions_head < self->emissions->len)
+    {
+      /* a copy: a handler's operation may grow (move) the array */
+      JunoEmission *slot = &g_array_index (self->emissions, JunoEmission, self->emissions_head++);
+      JunoEmission e = *slot;
+
+      memset (slot, 0, sizeof *slot);
+      emit (self, &e);
+      emission_clear (&e);
+    }
+  g_array_set_size (self->emissions, 0);
+  self->emissions_head = 0;
+  self->emitting = FALSE;
+  g_object_unref (self);
+}
+
+void
+juno_broker_leave (JunoBroker *self)
+{
+  g_return_if_fail (self->depth > 0);
+
+  if (--self->depth == 0 && !self->emitting && self->emissions->len > 0)
+    emit_queued (self);
+}
+
+static JunoEmission *
+queue_emission (JunoBroker *self, guint kind)
+{
+  JunoEmission *e;
+
+  g_array_set_size (self->emissions, self->emissions->len + 1);
+  e = &g_array_index (self->emissions, JunoEmission, self->emissions->len - 1);
+  e->kind = kind;
+  return e;
+}
+
+/* Queues a signal for the end of the operation in progress; @number and
+ * the strings (copied) are its arguments, in the order emit() passes them. */
+void
+juno_broker_queue_signal (JunoBroker *self, guint signal, guint64 number, const char *a, const char *b)
+{
+  JunoEmission *e;
+
+  g_return_if_fail (signal < N_SIGNALS);
+  g_return_if_fail (self->depth > 0);
+
+  e = queue_emission (self, signal);
+  e->number = number;
+  e->a = g_strdup (a);
+  e->b = g_strdup (b);
+}
+
+static void
+queue_call_answer (JunoBroker *self, JunoBrokerCallFunc func, gpointer user_data, char *result, int code)
+{
+  JunoEmission *e = queue_emission (self, JUNO_EMISSION_CALL_ANSWER);
+
+  e->func = func;
+  e->user_data = user_data;
+  e->a = result; /* owned */
+  e->number = (guint64) code;
+}
+
 /* Endpoints */
 
 static void
@@ -313,7 +461,9 @@ juno_broker_add_endpoint (JunoBroker *self,
 
   g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
   g_return_val_if_fail (funcs != NULL && funcs->send != NULL, NULL);
+  g_return_val_if_fail (!self->sending, NULL);
 
+  juno_broker_enter (self);
   ep = g_new0 (JunoEndpoint, 1);
   ep->broker = self;
   ep->id = self->next_connection_id++;
@@ -331,7 +481,8 @@ juno_broker_add_endpoint (JunoBroker *self,
   g_string_append (data, ep->id_str);
   g_string_append (data, "\"}");
   juno_registry_broadcast (self, JUNO_HOOK_MODULE_CONNECTED, data->str);
-  g_signal_emit (self, juno_broker_signals[SIGNAL_MODULE_CONNECTED], 0, ep->id);
+  juno_broker_queue_signal (self, SIGNAL_MODULE_CONNECTED, ep->id, NULL, NULL);
+  juno_broker_leave (self);
   return ep;
 }
 
@@ -344,7 +495,9 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
 
   g_return_if_fail (JUNO_IS_BROKER (self));
   g_return_if_fail (ep != NULL && ep->broker == self);
+  g_return_if_fail (!self->sending);
 
+  juno_broker_enter (self);
   id = ep->id;
   juno_calls_drop_endpoint (self, ep);
   juno_quota_release_connection (self, ep);
@@ -354,6 +507,7 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
       drop_client_calls (self, ep);
       g_debug ("Client %s (%s) removed", ep->id_str, ep->caller);
       g_hash_table_remove (self->endpoints, &id);
+      juno_broker_leave (self);
       return;
     }
   if (ep->module != NULL)
@@ -371,7 +525,8 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
   self->stats.connections--;
 
   juno_registry_broadcast (self, JUNO_HOOK_MODULE_DISCONNECTED, data->str);
-  g_signal_emit (self, juno_broker_signals[SIGNAL_MODULE_DISCONNECTED], 0, id, module_id);
+  juno_broker_queue_signal (self, SIGNAL_MODULE_DISCONNECTED, id, module_id, NULL);
+  juno_broker_leave (self);
 }
 
 JunoEndpoint *
@@ -484,7 +639,11 @@ juno_broker_send_line (JunoBroker *self, JunoEndpoint *endpoint, const char *lin
   self->stats.bytes_out += len;
   endpoint->stats.messages_out++;
   endpoint->stats.bytes_out += len;
+  /* send() may not re-enter: the line may be self->out, still to go to
+   * further listeners */
+  self->sending = TRUE;
   endpoint->funcs->send (endpoint->user_data, line, len);
+  self->sending = FALSE;
 }
 
 /* Finishes the message in self->out and hands it to one endpoint. */
@@ -626,14 +785,12 @@ parse_result_reason (JunoParseResult result)
     }
 }
 
-void
-juno_broker_handle_line (JunoBroker *self, JunoEndpoint *ep, const char *line, gsize len)
+static void
+handle_line (JunoBroker *self, JunoEndpoint *ep, const char *line, gsize len)
 {
   JunoMessage msg;
   JunoParseResult result;
   gint64 type;
-
-  g_return_if_fail (JUNO_IS_BROKER (self));
 
   juno_broker_stats_touched (self);
   self->stats.messages_in++;
@@ -718,9 +875,22 @@ juno_broker_handle_line (JunoBroker *self, JunoEndpoint *ep, const char *line, g
 }
 
 void
+juno_broker_handle_line (JunoBroker *self, JunoEndpoint *ep, const char *line, gsize len)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  g_return_if_fail (!self->sending);
+
+  juno_broker_enter (self);
+  handle_line (self, ep, line, len);
+  /* may run handlers that remove @ep: nothing of it is read after this */
+  juno_broker_leave (self);
+}
+
+void
 juno_broker_report_oversized (JunoBroker *self, JunoEndpoint *ep)
 {
   g_return_if_fail (JUNO_IS_BROKER (self));
+  g_return_if_fail (!self->sending);
 
   juno_broker_stats_touched (self);
   self->stats.messages_in++;
@@ -733,6 +903,7 @@ void
 juno_broker_report_over_total (JunoBroker *self, JunoEndpoint *ep)
 {
   g_return_if_fail (JUNO_IS_BROKER (self));
+  g_return_if_fail (!self->sending);
 
   self->stats.messages_in++;
   self->stats.limits_reached++;
@@ -747,6 +918,7 @@ juno_broker_report_cut_off (JunoBroker *self, JunoEndpoint *ep, const char *why)
 {
   g_return_if_fail (JUNO_IS_BROKER (self));
 
+  /* allowed from inside send(): it counts and logs, nothing more */
   self->stats.connections_cut++;
   juno_broker_log_peer (self, ep, G_LOG_LEVEL_WARNING, "Cut off: %s", why);
 }
@@ -812,18 +984,19 @@ client_send (gpointer user_data, const char *line, gsize len)
       !g_hash_table_steal_extended (client->client_calls, request_id, (gpointer *) &stolen_key, (gpointer *) &call))
     return;
 
+  /* the answer is foreign code: it runs when the operation is over */
   if (type == JUNO_MSG_FUNCTION_RESPONSE)
     {
       const JunoJsonValue *data = &msg.keys[JUNO_KEY_DATA];
-      g_autofree char *result = data->kind != JUNO_JSON_ABSENT ? g_strndup (data->text, data->len) : g_strdup ("null");
 
-      call->func (self, result, -1, call->user_data);
+      queue_call_answer (self, call->func, call->user_data,
+                         data->kind != JUNO_JSON_ABSENT ? g_strndup (data->text, data->len) : g_strdup ("null"), -1);
     }
   else
     {
       if (!juno_json_value_get_int64 (&msg.keys[JUNO_KEY_ERROR], &code) || code < 0 || code > G_MAXINT32)
         code = JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST;
-      call->func (self, NULL, (int) code, call->user_data);
+      queue_call_answer (self, call->func, call->user_data, NULL, (int) code);
     }
 }
 
@@ -840,7 +1013,7 @@ drop_client_calls (JunoBroker *self, JunoEndpoint *client)
     {
       ClientCall *call = value;
 
-      call->func (self, NULL, JUNO_BROKER_CALL_DROPPED, call->user_data);
+      queue_call_answer (self, call->func, call->user_data, NULL, JUNO_BROKER_CALL_DROPPED);
     }
 }
 
@@ -853,6 +1026,7 @@ juno_broker_add_client (JunoBroker *self, const char *transport, const char *cal
   g_return_val_if_fail (transport != NULL, NULL);
   g_return_val_if_fail (caller != NULL && g_utf8_validate (caller, -1, NULL), NULL);
   g_return_val_if_fail (!juno_module_id_is_valid (caller, -1), NULL);
+  g_return_val_if_fail (!self->sending, NULL);
 
   ep = g_new0 (JunoEndpoint, 1);
   ep->broker = self;
@@ -947,6 +1121,7 @@ juno_broker_client_call (JunoBroker *self,
   g_return_val_if_fail (JUNO_IS_BROKER (self), FALSE);
   g_return_val_if_fail (client != NULL && client->client_calls != NULL, FALSE);
   g_return_val_if_fail (function != NULL && func != NULL, FALSE);
+  g_return_val_if_fail (!self->sending, FALSE);
 
   if (!g_utf8_validate (function, -1, NULL))
     {
@@ -1023,7 +1198,9 @@ deliver (JunoBroker *self, const char *hook, const char *data_json, gssize len, 
     return FALSE;
 
   module_id = g_strndup (hook, module_len);
+  juno_broker_enter (self);
   n = juno_registry_deliver_hook (self, module_id, hook + module_len + 1, data->str, data->len);
+  juno_broker_leave (self);
   if (n_delivered != NULL)
     *n_delivered = n;
   return TRUE;
@@ -1038,6 +1215,7 @@ juno_broker_trigger_hook (JunoBroker *self,
 {
   g_return_val_if_fail (JUNO_IS_BROKER (self), FALSE);
   g_return_val_if_fail (hook != NULL, FALSE);
+  g_return_val_if_fail (!self->sending, FALSE);
 
   return deliver (self, hook, data_json, -1, n_delivered, error);
 }
@@ -1054,6 +1232,7 @@ juno_broker_client_trigger (JunoBroker *self,
   g_return_val_if_fail (JUNO_IS_BROKER (self), FALSE);
   g_return_val_if_fail (client != NULL && client->caller != NULL, FALSE);
   g_return_val_if_fail (hook != NULL, FALSE);
+  g_return_val_if_fail (!self->sending, FALSE);
 
   /* the broker's own hooks tell listeners what happened to modules: only
    * the broker says that */

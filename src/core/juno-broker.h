@@ -7,9 +7,19 @@
  * creates with a send function. The broker hands each outgoing message to
  * that function as one whole line ending in '\n'.
  *
+ * Signals, and the answers to clients' calls (juno_broker_client_call,
+ * juno_broker_call_function), never run in the middle of an operation:
+ * they are queued and run, in order, when the outermost call into the
+ * broker returns. Their handlers may call any function here, remove any
+ * endpoint (the one whose line is being handled included: the broker
+ * reads nothing of it after the handlers ran) and iterate the main
+ * context.
+ *
  * Rule for endpoint implementations: send() must never call back into the
- * broker (no juno_broker_remove_endpoint from inside send); a transport that
- * wants to drop a peer does so later, from its own main loop source.
+ * broker (it is refused with a critical), but for
+ * juno_broker_report_cut_off, which only counts and logs; a transport that
+ * wants to drop a peer does so later, from its own main loop source. An
+ * endpoint is removed only by the code that added it.
  */
 #pragma once
 
@@ -31,7 +41,8 @@ typedef struct _JunoModule JunoModule;
 
 typedef struct
 {
-  /* One whole message, '\n' included. Must not re-enter the broker. */
+  /* One whole message, '\n' included. Must not re-enter the broker, nor
+   * iterate the main context. */
   void (*send) (gpointer user_data, const char *data, gsize len);
 } JunoEndpointFuncs;
 
@@ -161,8 +172,9 @@ gboolean juno_broker_endpoint_may (JunoBroker *self, JunoEndpoint *endpoint, Jun
                                    const char *target, GError **error);
 
 /* Calls "module.fn" on behalf of the built-in module juno (in-process
- * callers). @func runs exactly once, possibly before this returns; it must
- * not re-enter the broker. Arguments that are not a JSON object, or too
+ * callers). @func runs exactly once, possibly before this returns, and
+ * like a signal handler never in the middle of an operation: it may call
+ * back into the broker. Arguments that are not a JSON object, or too
  * large, are answered with error 0 or 10. */
 void juno_broker_call_function (JunoBroker *self,
                                 const char *function,
@@ -209,8 +221,8 @@ gsize juno_broker_get_max_message_size (JunoBroker *self);
  * UTF-8) or G_IO_ERROR_MESSAGE_TOO_LARGE (the forwarded call would pass
  * the size limit), and then @func never runs. Otherwise @func runs exactly
  * once, possibly before this returns: with the answer, a protocol error
- * (routing, quota, timeout) or JUNO_BROKER_CALL_DROPPED; it must not
- * re-enter the broker. */
+ * (routing, quota, timeout) or JUNO_BROKER_CALL_DROPPED; like a signal
+ * handler it runs between operations and may call back into the broker. */
 gboolean juno_broker_client_call (JunoBroker *self,
                                   JunoEndpoint *client,
                                   const char *function,

@@ -30,7 +30,12 @@ static void expire_calls (JunoBroker *self);
 static gboolean
 deadline_source_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 {
-  expire_calls (((DeadlineSource *) source)->broker);
+  JunoBroker *self = ((DeadlineSource *) source)->broker;
+
+  /* an operation of its own: error 9 to an in-process caller is an answer */
+  juno_broker_enter (self);
+  expire_calls (self);
+  juno_broker_leave (self);
   return G_SOURCE_CONTINUE;
 }
 

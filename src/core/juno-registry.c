@@ -463,8 +463,8 @@ apply_transition (JunoBroker *self, JunoModule *module, gboolean active)
   log_module (module, NULL, "Module '%s' %s", module->id, active ? "activated" : "deactivated");
   send_forced_hook (self, module->endpoint, active ? JUNO_HOOK_ACTIVATED : JUNO_HOOK_DEACTIVATED);
   broadcast_module_state (self, module, active);
-  g_signal_emit (self, juno_broker_signals[active ? SIGNAL_MODULE_ACTIVATED : SIGNAL_MODULE_DEACTIVATED],
-                 0, module->id);
+  /* after resolve() is done with its work set: a handler may remove modules */
+  juno_broker_queue_signal (self, active ? SIGNAL_MODULE_ACTIVATED : SIGNAL_MODULE_DEACTIVATED, 0, module->id, NULL);
 }
 
 /* Recomputes the modules in @set (all marked with the current epoch). */
@@ -768,7 +768,7 @@ juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMes
     log_module (module, JUNO_MESSAGE_ID_MODULE_REGISTERED, "Module '%s' %s registered on connection %s (%s%s)",
                 module->id, module->version_text, ep->id_str, juno_endpoint_get_transport (ep), peer ? peer : "");
   }
-  g_signal_emit (self, juno_broker_signals[SIGNAL_MODULE_REGISTERED], 0, module->id, ep->id);
+  juno_broker_queue_signal (self, SIGNAL_MODULE_REGISTERED, ep->id, module->id, NULL);
   update_activity (self, module);
 }
 
@@ -794,7 +794,7 @@ juno_registry_handle_declare (JunoBroker *self, JunoEndpoint *ep, const JunoMess
   g_string_append (self->out, ",\"function\":");
   juno_json_append_string (self->out, name);
   juno_broker_send (self, ep);
-  g_signal_emit (self, juno_broker_signals[SIGNAL_FUNCTION_DECLARED], 0, ep->module->id, name);
+  juno_broker_queue_signal (self, SIGNAL_FUNCTION_DECLARED, 0, ep->module->id, name);
 }
 
 void
@@ -842,7 +842,7 @@ juno_registry_handle_listen (JunoBroker *self, JunoEndpoint *ep, const JunoMessa
 
   juno_broker_begin_reply (self, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_MSG_HOOK_REGISTERED);
   juno_broker_send (self, ep);
-  g_signal_emit (self, juno_broker_signals[SIGNAL_HOOK_REGISTERED], 0, module->id, hook);
+  juno_broker_queue_signal (self, SIGNAL_HOOK_REGISTERED, 0, module->id, hook);
 }
 
 void
@@ -908,9 +908,8 @@ juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char 
   if (g_signal_has_handler_pending (self, juno_broker_signals[SIGNAL_HOOK_TRIGGERED], 0, FALSE))
     {
       g_autofree char *data_json = g_strndup (data, data_len);
-      g_autofree char *address = g_strdup (self->key->str);
 
-      g_signal_emit (self, juno_broker_signals[SIGNAL_HOOK_TRIGGERED], 0, address, data_json);
+      juno_broker_queue_signal (self, SIGNAL_HOOK_TRIGGERED, 0, self->key->str, data_json);
     }
   return delivered;
 }
@@ -936,7 +935,7 @@ juno_registry_remove_module (JunoBroker *self, JunoEndpoint *ep)
       self->stats.active_modules--;
       log_module (module, NULL, "Module '%s' deactivated: its connection closed", module->id);
       broadcast_module_state (self, module, FALSE);
-      g_signal_emit (self, juno_broker_signals[SIGNAL_MODULE_DEACTIVATED], 0, module->id);
+      juno_broker_queue_signal (self, SIGNAL_MODULE_DEACTIVATED, 0, module->id, NULL);
     }
 
   g_hash_table_remove (self->modules, module->id);

@@ -3,7 +3,10 @@
  *
  * Reads go into the listener's shared buffer; only a line that spans two
  * reads is copied into the connection. Complete lines go to the broker
- * straight from the shared buffer. Output is a queue of chunks (a message
+ * straight from the shared buffer. One buffer is enough because only a
+ * poller handler reads, handlers never nest (the poller does not dispatch
+ * inside its own dispatch, even when a broker signal handler iterates the
+ * main context), and the broker copies whatever it keeps of a line. Output is a queue of chunks (a message
  * never spans two chunks): what the lines of one read produced is written
  * with one sendmsg per peer before the next read, so a read of many
  * messages becomes one write per peer, and the peers start on it while the

@@ -281,6 +281,9 @@ juno_listener_close (JunoListener *self)
   GHashTableIter iter;
   gpointer key;
 
+  /* it would free the connection whose line is being handled */
+  g_return_if_fail (self->poller == NULL || !juno_poller_is_dispatching (self->poller));
+
   if (self->connections != NULL)
     {
       g_hash_table_iter_init (&iter, self->connections);

@@ -276,10 +276,11 @@ typedef struct
   guint runs;
 } RemoveState;
 
+/* On the first of the dependents, while the others are still to do */
 static void
 remove_on_deactivated (JunoBroker *b, const char *id, RemoveState *st)
 {
-  if (st->runs++ > 0)
+  if (!g_str_equal (id, "d1") || st->runs++ > 0)
     return;
   for (guint i = 0; i < G_N_ELEMENTS (st->victims); i++)
     if (st->victims[i] != NULL && st->victims[i]->ep != NULL)
@@ -304,7 +305,7 @@ test_handler_removes_other_endpoints (Fixture *f, gconstpointer data)
   g_signal_connect (f->broker, "module-deactivated", G_CALLBACK (remove_on_deactivated), &st);
   peer_remove (base);
 
-  g_assert_cmpuint (st.runs, >=, 1);
+  g_assert_cmpuint (st.runs, ==, 1);
   g_assert_null (juno_broker_lookup_module (f->broker, "base"));
   g_assert_null (juno_broker_lookup_module (f->broker, "d2"));
   g_assert_null (juno_broker_lookup_module (f->broker, "d3"));
@@ -526,10 +527,11 @@ static void
 reentrant_send (gpointer user_data, const char *data, gsize len)
 {
   Reentrant *r = user_data;
+  static const char line[] = "{\"requestId\":\"x\",\"type\":99}";
 
   r->sends++;
   /* a bug in an endpoint: refused, the broker's state untouched */
-  juno_broker_handle_line (r->broker, r->ep, "{\"requestId\":\"x\",\"type\":99}", 28);
+  juno_broker_handle_line (r->broker, r->ep, line, sizeof line - 1);
   g_assert_null (juno_broker_add_endpoint (r->broker, &peer_funcs, NULL, "fake"));
 }
 
@@ -545,7 +547,7 @@ test_send_must_not_reenter (Fixture *f, gconstpointer data)
   before = juno_broker_get_stats (f->broker)->messages_in;
   g_test_expect_message ("juno-core", G_LOG_LEVEL_CRITICAL, "*juno_broker_handle_line*!self->sending*");
   g_test_expect_message ("juno-core", G_LOG_LEVEL_CRITICAL, "*juno_broker_add_endpoint*!self->sending*");
-  juno_broker_handle_line (f->broker, r.ep, "{\"requestId\":\"a\",\"type\":99}", 28);
+  juno_broker_handle_line (f->broker, r.ep, "{\"requestId\":\"a\",\"type\":99}", 27);
   g_test_assert_expected_messages ();
   g_assert_cmpuint (r.sends, ==, 1);
   g_assert_cmpuint (juno_broker_get_stats (f->broker)->messages_in, ==, before + 1);

@@ -1,17 +1,32 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* juno-listener.c: listening sockets, accepting, and the set of connections
  *
- * Accepting is bounded: past --max-connections a new connection is closed
- * at once and logged; when the process runs out of descriptors the
- * listeners pause for a moment instead of spinning on accept().
+ * GIO owns the listening sockets and accepts: each socket (bound here, or
+ * adopted from systemd) is held by a GSocketListener of its own, with one
+ * asynchronous accept outstanding. One listener per socket because adding
+ * a socket to a listener with an accept in progress means cancelling that
+ * accept, and a cancelled accept drops a connection it had just taken.
+ * Each accepted socket's
+ * descriptor is then duplicated out of its GSocket (whose object goes at
+ * once) into a JunoConnection, which lives in the epoll source for the
+ * rest of its life: the accept path is GIO's, the per-message path stays
+ * the poller's (docs/design.md says why).
+ *
+ * GSocketListener rather than GSocketService: the service's accept
+ * callback logs any error as a warning and accepts again at once, so a
+ * process out of descriptors would spin on the readable listening socket
+ * and flood the log. Here, as before, an accept that fails for want of
+ * descriptors or memory pauses accepting for a moment, and past
+ * --max-connections a new connection is closed at once and logged (at
+ * most once a second, with a count).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gunixsocketaddress.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,17 +34,16 @@
 #include "juno-listener.h"
 
 #define READ_BUFFER_SIZE (64 * 1024)
-#define ACCEPTS_PER_EVENT 64
 #define ACCEPT_PAUSE_MSEC 100
 #define LISTEN_BACKLOG 4096
 
 typedef struct
 {
-  JunoPollHandler handler; /* first: the poller hands it back to us */
-  JunoListener *listener;
+  JunoListener *owner;
+  GSocketListener *gio;     /* owns the socket; accepts */
   GSocket *socket;
-  char *address;   /* "unix:/path" or "tcp:host:port" */
-  const char *transport;
+  char *address;            /* "unix:/path" or "tcp:host:port" */
+  gboolean accepting;       /* an accept is outstanding */
 } ListenSocket;
 
 struct _JunoListener
@@ -40,8 +54,9 @@ struct _JunoListener
   JunoListenerLimits limits;
   JunoPoller *poller;
   JunoConnectionContext ctx;
-  GPtrArray *sockets;       /* ListenSocket */
-  GHashTable *connections;  /* JunoConnection (a set) */
+  GCancellable *cancellable;  /* of the accepts in progress */
+  GPtrArray *sockets;         /* ListenSocket, in the order they were added */
+  GHashTable *connections;    /* JunoConnection (a set) */
   guint pause_id;
   gint64 last_pause_log;
   gint64 last_refusal_log;
@@ -50,14 +65,22 @@ struct _JunoListener
 
 G_DEFINE_FINAL_TYPE (JunoListener, juno_listener, G_TYPE_OBJECT)
 
-static void on_listen_socket_events (JunoPollHandler *handler, guint32 events);
+/* On each GSocketListener: its ListenSocket, NULL once that is closed (an
+ * accept's callback may come after). */
+static GQuark listen_socket_quark (void);
+G_DEFINE_QUARK (juno-listen-socket, listen_socket)
+
+static void accept_next (ListenSocket *ls);
 
 static void
 listen_socket_free (gpointer data)
 {
   ListenSocket *ls = data;
 
-  g_socket_close (ls->socket, NULL);
+  /* an accept still to complete finds no ListenSocket and drops its socket */
+  g_object_set_qdata (G_OBJECT (ls->gio), listen_socket_quark (), NULL);
+  g_socket_listener_close (ls->gio);
+  g_object_unref (ls->gio);
   g_object_unref (ls->socket);
   g_free (ls->address);
   g_free (ls);
@@ -70,6 +93,7 @@ juno_listener_dispose (GObject *object)
 
   juno_listener_close (self);
   g_clear_pointer (&self->poller, juno_poller_free);
+  g_clear_object (&self->cancellable);
   g_clear_object (&self->broker);
 
   G_OBJECT_CLASS (juno_listener_parent_class)->dispose (object);
@@ -93,6 +117,7 @@ juno_listener_init (JunoListener *self)
 {
   self->sockets = g_ptr_array_new_with_free_func (listen_socket_free);
   self->connections = g_hash_table_new (NULL, NULL);
+  self->cancellable = g_cancellable_new ();
 }
 
 static void
@@ -156,47 +181,42 @@ juno_listener_new (JunoBroker *broker, const JunoListenerLimits *limits, GError 
 }
 
 static char *
-describe_address (GSocket *socket, const char **transport)
+describe_address (GSocket *socket)
 {
   g_autoptr(GSocketAddress) address = g_socket_get_local_address (socket, NULL);
 
   if (G_IS_UNIX_SOCKET_ADDRESS (address))
-    {
-      *transport = "unix";
-      return g_strdup_printf ("unix:%s", g_unix_socket_address_get_path (G_UNIX_SOCKET_ADDRESS (address)));
-    }
+    return g_strdup_printf ("unix:%s", g_unix_socket_address_get_path (G_UNIX_SOCKET_ADDRESS (address)));
   if (G_IS_INET_SOCKET_ADDRESS (address))
     {
       GInetSocketAddress *inet = G_INET_SOCKET_ADDRESS (address);
       g_autofree char *host = g_inet_address_to_string (g_inet_socket_address_get_address (inet));
       gboolean v6 = g_inet_address_get_family (g_inet_socket_address_get_address (inet)) == G_SOCKET_FAMILY_IPV6;
 
-      *transport = "tcp";
       return g_strdup_printf ("tcp:%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "",
                               g_inet_socket_address_get_port (inet));
     }
-  *transport = "unknown";
   return g_strdup ("unknown");
 }
 
+/* Hands a bound, listening socket to GIO's listener. */
 static gboolean
 add_listen_socket (JunoListener *self, GSocket *socket, GError **error)
 {
-  ListenSocket *ls = g_new0 (ListenSocket, 1);
+  g_autoptr(GSocketListener) gio = g_socket_listener_new ();
+  ListenSocket *ls;
 
-  ls->handler.func = on_listen_socket_events;
-  ls->handler.fd = g_socket_get_fd (socket);
-  ls->listener = self;
+  if (!g_socket_listener_add_socket (gio, socket, NULL, error))
+    return FALSE;
+  ls = g_new0 (ListenSocket, 1);
+  ls->owner = self;
+  ls->gio = g_steal_pointer (&gio);
   ls->socket = g_object_ref (socket);
-  ls->address = describe_address (socket, &ls->transport);
-  g_socket_set_blocking (socket, FALSE);
-  if (!juno_poller_add (self->poller, &ls->handler, EPOLLIN, error))
-    {
-      listen_socket_free (ls);
-      return FALSE;
-    }
+  ls->address = describe_address (socket);
+  g_object_set_qdata (G_OBJECT (ls->gio), listen_socket_quark (), ls);
   g_ptr_array_add (self->sockets, ls);
   g_message ("Listening on %s", ls->address);
+  accept_next (ls);
   return TRUE;
 }
 
@@ -233,7 +253,6 @@ juno_listener_listen_tcp (JunoListener *self, const char *host, guint16 port, gu
 {
   g_autoptr(GInetAddress) inet = g_inet_address_new_from_string (host);
   g_autoptr(GSocketAddress) address = NULL;
-  ListenSocket *ls;
 
   if (inet == NULL)
     {
@@ -248,10 +267,9 @@ juno_listener_listen_tcp (JunoListener *self, const char *host, guint16 port, gu
     }
   if (bound_port != NULL)
     {
-      g_autoptr(GSocketAddress) local = NULL;
+      ListenSocket *ls = g_ptr_array_index (self->sockets, self->sockets->len - 1);
+      g_autoptr(GSocketAddress) local = g_socket_get_local_address (ls->socket, NULL);
 
-      ls = g_ptr_array_index (self->sockets, self->sockets->len - 1);
-      local = g_socket_get_local_address (ls->socket, NULL);
       *bound_port = local ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local)) : port;
     }
   return TRUE;
@@ -293,14 +311,10 @@ juno_listener_close (JunoListener *self)
     }
   if (self->sockets != NULL)
     {
-      for (guint i = 0; i < self->sockets->len; i++)
-        {
-          ListenSocket *ls = g_ptr_array_index (self->sockets, i);
-
-          if (ls->handler.events != 0)
-            juno_poller_remove (self->poller, &ls->handler);
-        }
+      g_cancellable_cancel (self->cancellable);
       g_ptr_array_set_size (self->sockets, 0);
+      g_object_unref (self->cancellable);
+      self->cancellable = g_cancellable_new ();
     }
   g_clear_handle_id (&self->pause_id, g_source_remove);
 }
@@ -321,6 +335,8 @@ juno_listener_dup_addresses (JunoListener *self)
   return g_strv_builder_end (builder);
 }
 
+/* Accepting */
+
 static gboolean
 on_pause_over (gpointer data)
 {
@@ -328,12 +344,7 @@ on_pause_over (gpointer data)
 
   self->pause_id = 0;
   for (guint i = 0; i < self->sockets->len; i++)
-    {
-      ListenSocket *ls = g_ptr_array_index (self->sockets, i);
-
-      if (ls->handler.events == 0)
-        juno_poller_add (self->poller, &ls->handler, EPOLLIN, NULL);
-    }
+    accept_next (g_ptr_array_index (self->sockets, i));
   return G_SOURCE_REMOVE;
 }
 
@@ -350,17 +361,15 @@ pause_accepting (JunoListener *self)
                  g_hash_table_size (self->connections));
       self->last_pause_log = now;
     }
-  for (guint i = 0; i < self->sockets->len; i++)
-    juno_poller_remove (self->poller, &((ListenSocket *) g_ptr_array_index (self->sockets, i))->handler);
   self->pause_id = g_timeout_add (ACCEPT_PAUSE_MSEC, on_pause_over, self);
 }
 
+/* Past --max-connections: the socket closes as its GSocket goes. */
 static void
-refuse (JunoListener *self, int fd)
+refuse (JunoListener *self)
 {
   gint64 now = g_get_monotonic_time ();
 
-  close (fd);
   self->refused_since_log++;
   if (now - self->last_refusal_log >= G_USEC_PER_SEC)
     {
@@ -371,46 +380,72 @@ refuse (JunoListener *self, int fd)
     }
 }
 
+/* Moves an accepted socket's descriptor into a connection of the poller. */
 static void
-on_listen_socket_events (JunoPollHandler *handler, guint32 events)
+take_connection (JunoListener *self, GSocket *socket)
 {
-  ListenSocket *ls = (ListenSocket *) handler;
-  JunoListener *self = ls->listener;
+  g_autoptr(GError) error = NULL;
+  gboolean tcp = g_socket_get_family (socket) != G_SOCKET_FAMILY_UNIX;
+  JunoConnection *connection;
+  int fd;
 
-  for (int i = 0; i < ACCEPTS_PER_EVENT; i++)
+  if (g_hash_table_size (self->connections) >= self->limits.max_connections)
+    return refuse (self);
+  if (tcp)
+    g_socket_set_option (socket, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+  /* non-blocking already (GIO makes every socket so); the GSocket closes
+   * its own descriptor when it goes */
+  fd = fcntl (g_socket_get_fd (socket), F_DUPFD_CLOEXEC, 3);
+  if (fd < 0)
     {
-      g_autoptr(GError) error = NULL;
-      JunoConnection *connection;
-      int fd = accept4 (handler->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-      if (fd < 0)
-        {
-          if (errno == EINTR || errno == ECONNABORTED)
-            continue;
-          if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-            pause_accepting (self);
-          else if (errno != EAGAIN && errno != EWOULDBLOCK)
-            g_warning ("Could not accept on %s: %s", ls->address, g_strerror (errno));
-          return;
-        }
-      if (g_hash_table_size (self->connections) >= self->limits.max_connections)
-        {
-          refuse (self, fd);
-          continue;
-        }
-      if (g_str_equal (ls->transport, "tcp"))
-        {
-          int one = 1;
-
-          setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        }
-      connection = juno_connection_new (&self->ctx, fd, ls->transport, &error);
-      if (connection == NULL)
-        {
-          g_warning ("Could not watch a new connection: %s", error->message);
-          close (fd);
-          continue;
-        }
-      g_hash_table_add (self->connections, connection);
+      pause_accepting (self);
+      return;
     }
+  connection = juno_connection_new (&self->ctx, fd, tcp ? "tcp" : "unix", &error);
+  if (connection == NULL)
+    {
+      g_warning ("Could not watch a new connection: %s", error->message);
+      close (fd);
+      return;
+    }
+  g_hash_table_add (self->connections, connection);
+}
+
+/* Errors that accepting again at once would only repeat (ENOMEM and the
+ * errors GIO has no code for are G_IO_ERROR_FAILED) */
+static gboolean
+is_resource_error (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE) ||
+         (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_FAILED);
+}
+
+static void
+on_accepted (GObject *source, GAsyncResult *result, gpointer data)
+{
+  ListenSocket *ls = g_object_get_qdata (source, listen_socket_quark ());
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_listener_accept_socket_finish (G_SOCKET_LISTENER (source), result,
+                                                                      NULL, &error);
+
+  if (ls == NULL)
+    return; /* closed meanwhile */
+  ls->accepting = FALSE;
+  if (socket != NULL)
+    take_connection (ls->owner, socket);
+  else if (is_resource_error (error))
+    pause_accepting (ls->owner);
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    g_debug ("Could not accept on %s: %s", ls->address, error->message);
+  accept_next (ls);
+}
+
+static void
+accept_next (ListenSocket *ls)
+{
+  if (ls->accepting || ls->owner->pause_id != 0)
+    return;
+  ls->accepting = TRUE;
+  g_socket_listener_accept_socket_async (ls->gio, ls->owner->cancellable, on_accepted, NULL);
 }

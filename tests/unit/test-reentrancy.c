@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-reentrancy.c: what a signal handler may do to the broker core
  *
  * The core queues its signals (and the answers to in-process calls) until

@@ -219,7 +219,15 @@ release_buffers (JunoConnection *self)
 void
 juno_connection_free (JunoConnection *self)
 {
+  char discard[4096];
+
   release_buffers (self);
+  /* A Unix socket closed with input still unread resets its peer
+   * (ECONNRESET) instead of giving it an orderly end of file: read away
+   * what the peer sent that will not be handled (lines in flight when the
+   * broker shuts down or cuts it off). Bounded: at most 16 reads. */
+  for (int i = 0; i < 16 && recv (self->handler.fd, discard, sizeof discard, MSG_DONTWAIT) > 0; i++)
+    ;
   close (self->handler.fd);
   g_free (self);
 }

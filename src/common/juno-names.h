@@ -58,6 +58,8 @@
 #define JUNO_DBUS_INTERFACE            "org.juno.Broker1"
 #define JUNO_DBUS_MODULE_INTERFACE     "org.juno.Module1"
 #define JUNO_DBUS_ERROR_PREFIX         "org.juno.Broker1.Error."
+/* The "caller" of a call made over D-Bus: this and the unique bus name */
+#define JUNO_DBUS_CALLER_PREFIX        "dbus:"
 
 /* Socket activation: FileDescriptorName= values juno knows */
 #define JUNO_FD_NAME_UNIX              "unix"

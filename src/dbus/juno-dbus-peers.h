@@ -28,7 +28,6 @@
 
 G_BEGIN_DECLS
 
-#define JUNO_DBUS_CALLER_PREFIX "dbus:"
 #define JUNO_DBUS_SUBSCRIBER_WINDOW (256 * 1024)
 #define JUNO_DBUS_SUBSCRIBER_HELD (4 * 1024 * 1024)
 /* No signal or reply juno sends is larger: the system bus refuses messages

@@ -149,6 +149,11 @@ class Callee(Peer):
                 self.soak.later(random.uniform(0, 3 * CALL_TIMEOUT / 2), self.answer_late,
                                 msg["requestId"])
             return
+        if msg.get("type") == 0 and msg.get("requestId") == "reg":
+            # the broker has not yet seen the previous svcN leave (error 7)
+            self.soak.stats["callee_reregistrations"] += 1
+            self.soak.later(0.05, self.register, self.module_id)
+            return
         if msg.get("type") == 0 and msg.get("requestId", "").startswith("j"):
             # a late answer to a call that timed out before the callee's
             # last 64 such calls: the broker no longer knows it was ours
@@ -222,7 +227,8 @@ class Soak:
         self.failures = []
         self.stopping = False
         self.stats = {"calls": 0, "hooks_delivered": 0, "churn_cycles": 0,
-                      "slow_consumers_cut": 0, "callee_restarts": 0, "late_answers_refused": 0}
+                      "slow_consumers_cut": 0, "callee_restarts": 0, "late_answers_refused": 0,
+                      "callee_reregistrations": 0}
 
     def next_id(self):
         self.ids += 1

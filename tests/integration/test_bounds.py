@@ -74,6 +74,7 @@ def test_huge_names_do_not_grow_the_broker(broker_factory):
         declare_raw(m, "f%03d" % i + "x" * 100000, "d%d" % i)
         assert m.recv(30) == {"requestId": "d%d" % i, "type": T_ERROR, "error": E_LIMIT}
     after = rss_kib(b.proc.pid)
+    print("huge names: broker grew by %d KiB" % (after - before))
     assert m.module_info("m")["declaredFunctions"] == []
     # 40 MB of names went by; the line buffers they passed through are
     # reused, so anything near their size means they were kept.
@@ -222,6 +223,7 @@ def test_listeners_that_never_read_and_a_flooder(broker_factory):
             cut += 1
         except AssertionError:
             pass
+    print("flooder: broker grew by %d KiB, %d listeners cut" % (after - before, cut))
     assert cut >= 40, "only %d of 48 silent listeners were cut off" % cut
     # the total plus what the allocator keeps around (the 4 MiB per-connection
     # backlog alone would have allowed 192 MiB)
@@ -258,6 +260,7 @@ def test_partial_lines_of_all_connections_are_bounded(broker_factory):
                                             "error": E_LIMIT}
                 refused.add(i)
         time.sleep(0.05)
+    print("partial lines: broker grew by %d KiB, %d lines refused" % (after - before, len(refused)))
     assert len(refused) >= need, "only %d lines refused" % len(refused)
     assert after - before < (total // 1024) + 24 * 1024, \
         "broker grew by %d KiB with a total of %d KiB" % (after - before, total // 1024)

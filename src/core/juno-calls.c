@@ -211,7 +211,8 @@ append_module_page (JunoBroker *self, const char *after)
   g_autofree JunoModule **modules = juno_broker_dup_modules (self, NULL);
   g_autoptr(GString) object = g_string_new (NULL);
   /* the line ends with ']', maybe the "next" key, and '}' */
-  gsize limit = self->max_message_size - NEXT_KEY_RESERVE - 2;
+  gsize reserve = NEXT_KEY_RESERVE + 2;
+  gsize limit = self->max_message_size > reserve ? self->max_message_size - reserve : 0;
   JunoModule **m = modules;
   JunoModule *last = NULL;
 

@@ -199,9 +199,9 @@ juno_connection_new (JunoConnectionContext *ctx, int fd, const char *transport, 
   return self;
 }
 
-/* Gives back what the connection holds in the totals. */
+/* Drops its queued output and gives it back to the total. */
 static void
-release_buffers (JunoConnection *self)
+release_output (JunoConnection *self)
 {
   GList *link;
 
@@ -211,9 +211,6 @@ release_buffers (JunoConnection *self)
     g_queue_unlink (&self->ctx->queued, &self->queued_link);
   self->ctx->total_output -= self->out_bytes;
   self->out_bytes = 0;
-  self->ctx->total_partial -= self->partial_cap;
-  g_clear_pointer (&self->partial, g_free);
-  self->partial_len = self->partial_cap = 0;
 }
 
 void
@@ -221,7 +218,9 @@ juno_connection_free (JunoConnection *self)
 {
   char discard[4096];
 
-  release_buffers (self);
+  release_output (self);
+  self->ctx->total_partial -= self->partial_cap;
+  g_free (self->partial);
   /* A Unix socket closed with input still unread resets its peer
    * (ECONNRESET) instead of giving it an orderly end of file: read away
    * what the peer sent that will not be handled (lines in flight when the
@@ -240,8 +239,9 @@ juno_connection_close (JunoConnection *self, const char *reason)
   self->closing = TRUE;
   g_debug ("Closing connection %" G_GUINT64_FORMAT ": %s", juno_endpoint_get_id (self->endpoint), reason);
   juno_poller_remove (self->ctx->poller, &self->handler);
-  /* nothing more is written to it */
-  release_buffers (self);
+  /* nothing more is written to it; its partial line stays until it is
+   * freed, as the broker may be reading a line from it right now */
+  release_output (self);
   g_queue_push_tail_link (&self->ctx->closing, &self->closing_link);
 }
 

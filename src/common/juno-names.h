@@ -68,6 +68,9 @@
 /* Limits of the wire format */
 #define JUNO_MODULE_ID_MAX_LENGTH      128
 #define JUNO_JSON_MAX_DEPTH            64
+/* The longest requestId of a function call (type 3), in bytes as written
+ * (quotes and escapes included): the broker holds it until the answer. */
+#define JUNO_CALL_REQUEST_ID_MAX_LENGTH 4096
 
 /**
  * JunoProtocolError:

@@ -303,6 +303,10 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   guint64 timeout = self->call_timeout_usec;
   GQueue *queue = &self->deadlines;
 
+  /* the caller's id is held until the call is answered: bounded, so that
+   * calls in flight cannot pin a line's worth of memory each */
+  if (rid->len > JUNO_CALL_REQUEST_ID_MAX_LENGTH)
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID, "the call's requestId is too long");
   if (value->kind != JUNO_JSON_STRING)
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
   /* a client calls as itself; a module only once it is active */

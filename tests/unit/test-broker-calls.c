@@ -74,6 +74,30 @@ test_call_route (Fixture *f, gconstpointer data)
   assert_quiet (f);
 }
 
+/* A call's requestId is held until the answer, so its length is bounded:
+ * JUNO_CALL_REQUEST_ID_MAX_LENGTH bytes as written, quotes included. */
+static void
+test_call_request_id_length (Fixture *f, gconstpointer data)
+{
+  FakePeer *svc = add_module (f, "svc");
+  FakePeer *caller = add_module (f, "caller");
+  g_autofree char *longest = g_strnfill (JUNO_CALL_REQUEST_ID_MAX_LENGTH - 2, 'r');
+  g_autofree char *too_long = g_strnfill (JUNO_CALL_REQUEST_ID_MAX_LENGTH - 1, 'r');
+  g_autofree char *token = NULL;
+
+  declare (svc, "get");
+  feedf (caller, "{'requestId':'%s','type':3,'function':'svc.get'}", longest);
+  token = pop_call (svc, "get", "{}", "caller");
+  feedf (svc, "{'requestId':'%s','type':4,'data':1}", token);
+  pop_response (caller, longest, "1");
+
+  feedf (caller, "{'requestId':'%s','type':3,'function':'svc.get'}", too_long);
+  pop_error (caller, too_long, JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID);
+  g_assert_cmpuint (juno_endpoint_get_n_calls_waiting (caller->ep), ==, 0);
+  assert_no_output (svc);
+  assert_quiet (f);
+}
+
 static void
 test_call_same_request_id (Fixture *f, gconstpointer data)
 {
@@ -370,6 +394,7 @@ main (int argc, char *argv[])
   broker_test_init (&argc, &argv);
   ADD ("/core/broker/declare", test_declare);
   ADD ("/core/broker/call/route", test_call_route);
+  ADD ("/core/broker/call/request-id-length", test_call_request_id_length);
   ADD ("/core/broker/call/same-request-id", test_call_same_request_id);
   ADD ("/core/broker/call/callee-error", test_call_callee_error);
   ADD ("/core/broker/call/foreign-token", test_call_foreign_token);

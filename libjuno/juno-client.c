@@ -99,6 +99,7 @@ juno_client_init (JunoClient *self)
 {
   self->context = g_main_context_ref_thread_default ();
   self->reconnect = TRUE;
+  self->default_timeout = JUNO_CLIENT_CALL_TIMEOUT_DEFAULT_SEC * 1000;
   self->dependencies = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                            (GDestroyNotify) function_free);
@@ -244,13 +245,19 @@ juno_client_class_init (JunoClientClass *klass)
   /**
    * JunoClient:default-timeout:
    *
-   * The timeout of calls made with a timeout of -1, in milliseconds;
-   * 0 means none (the broker still applies its own).
+   * The timeout of calls made with a timeout of -1, in milliseconds.
+   * The default, 35000 (35 s), is a little above the broker's default
+   * call timeout (30 s), so that a call to a module that does not answer
+   * normally ends with the broker's %JUNO_ERROR_CALL_TIMED_OUT, and else,
+   * when the broker itself is stuck or runs without a call timeout, with
+   * %JUNO_ERROR_TIMED_OUT. 0 means no timeout of the client's own (the
+   * broker still applies its own); set it only when that is wanted.
    *
    * Since: 1.0
    */
   props[PROP_DEFAULT_TIMEOUT] =
-    g_param_spec_int ("default-timeout", NULL, NULL, 0, G_MAXINT, 0,
+    g_param_spec_int ("default-timeout", NULL, NULL, 0, G_MAXINT,
+                      JUNO_CLIENT_CALL_TIMEOUT_DEFAULT_SEC * 1000,
                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, props);
@@ -597,7 +604,8 @@ juno_client_set_reconnect (JunoClient *client,
  * juno_client_get_default_timeout:
  * @client: a #JunoClient
  *
- * Returns: the default call timeout in milliseconds, 0 for none
+ * Returns: the default call timeout in milliseconds (35000 unless set),
+ *   0 for none
  *
  * Since: 1.0
  */

@@ -51,6 +51,14 @@
 #define JUNO_SOCKET_NAME               "juno.sock"
 #define JUNO_SYSTEM_SOCKET_PATH        "/run/juno/" JUNO_SOCKET_NAME
 
+/* Call timeouts, in seconds. The broker fails a call it forwarded with
+ * CallTimedOut after JUNO_CALL_TIMEOUT_DEFAULT_SEC (juno --call-timeout).
+ * Clients (libjuno's JunoClient:default-timeout, junoctl) wait a little
+ * longer by default, so that with default settings they see the broker's
+ * answer rather than give up first, yet never wait forever. */
+#define JUNO_CALL_TIMEOUT_DEFAULT_SEC         30
+#define JUNO_CLIENT_CALL_TIMEOUT_DEFAULT_SEC  35
+
 /* D-Bus control plane */
 #define JUNO_DBUS_NAME                 "org.juno.Broker1"
 #define JUNO_DBUS_PATH                 "/org/juno/Broker1"

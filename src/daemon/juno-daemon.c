@@ -31,7 +31,7 @@
 #include "juno-systemd.h"
 
 #define DEFAULT_BIND_ADDRESS "127.0.0.1"
-#define DEFAULT_CALL_TIMEOUT 30.0
+#define DEFAULT_CALL_TIMEOUT ((double) JUNO_CALL_TIMEOUT_DEFAULT_SEC)
 /* below the 25 s that busctl, gdbus and GDBus proxies wait by default, so
  * that their users see CallTimedOut rather than their own NoReply */
 #define DEFAULT_DBUS_CALL_TIMEOUT 20.0

@@ -434,6 +434,14 @@ test_call_errors (Fixture *f, gconstpointer data)
     g_clear_error (&error);
   }
 
+  /* A finite default, a little above the broker's 30 s, settable. */
+  g_assert_cmpint (juno_client_get_default_timeout (caller), ==, 35000);
+  {
+    GParamSpec *pspec = g_object_class_find_property (G_OBJECT_GET_CLASS (caller), "default-timeout");
+
+    g_assert_cmpint (G_PARAM_SPEC_INT (pspec)->default_value, ==, 35000);
+  }
+
   /* Client-side timeout; the late answer is then ignored. */
   g_assert_null (juno_client_call_sync (caller, "callee.hold", NULL, 50, NULL, &error));
   g_assert_error (error, JUNO_ERROR, JUNO_ERROR_TIMED_OUT);

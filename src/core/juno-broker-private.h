@@ -15,7 +15,6 @@
 G_BEGIN_DECLS
 
 typedef struct _JunoCall JunoCall;
-typedef struct _JunoUser JunoUser;
 
 struct _JunoEndpoint
 {
@@ -157,6 +156,7 @@ struct _JunoBroker
   GHashTable *users;       /* uid -> JunoUser (owned), while it has endpoints or calls */
   guint max_connections_per_user; /* 0: no limit */
   guint max_calls_per_user;
+  gsize max_output_per_user;
 };
 
 enum

@@ -109,10 +109,21 @@ void juno_broker_set_name_limits (JunoBroker *self, guint max_names, guint max_n
  * (juno.listModules, juno.getModuleInfo) stay within it too. */
 void juno_broker_set_max_message_size (JunoBroker *self, gsize max_message_size);
 
-/* Per-user quotas (juno-quota.c): connections and calls in flight of one
- * uid across its connections; 0 for no limit. The broker's own uid is not
- * limited. */
-void juno_broker_set_user_quotas (JunoBroker *self, guint max_connections, guint max_calls);
+/* Per-user quotas (juno-quota.c): connections, calls in flight and queued
+ * output bytes of one uid across its connections; 0 for no limit. The
+ * broker's own uid is not limited. */
+void juno_broker_set_user_quotas (JunoBroker *self, guint max_connections, guint max_calls, gsize max_output);
+
+/* The user a peer is charged to; NULL for none (no uid known: TCP, or the
+ * broker's own uid). It lives at least as long as the endpoint. A
+ * transport asks before it queues @len more bytes of output for a peer
+ * whether its user stays within its quota, and reports what it queues and
+ * what it writes out or drops. */
+typedef struct _JunoUser JunoUser;
+JunoUser *juno_endpoint_get_user_account (JunoEndpoint *endpoint);
+gboolean juno_user_output_fits (JunoBroker *self, JunoUser *user, gsize len);
+void juno_user_charge_output (JunoUser *user, gsize len);
+void juno_user_release_output (JunoUser *user, gsize len);
 /* FALSE when the endpoint's user had its quota of connections already when
  * its credentials were set: its owner answers error 14 and closes it. */
 gboolean juno_endpoint_get_admitted (JunoEndpoint *endpoint);

@@ -25,14 +25,16 @@ struct _JunoUser
   uid_t uid;
   guint connections;
   guint calls;
+  gsize output;            /* queued for its connections, not yet written */
 };
 
 void
-juno_broker_set_user_quotas (JunoBroker *self, guint max_connections, guint max_calls)
+juno_broker_set_user_quotas (JunoBroker *self, guint max_connections, guint max_calls, gsize max_output)
 {
   g_return_if_fail (JUNO_IS_BROKER (self));
   self->max_connections_per_user = max_connections;
   self->max_calls_per_user = max_calls;
+  self->max_output_per_user = max_output;
 }
 
 /* Charges @ep's connection to its user; FALSE when that user already has
@@ -72,6 +74,7 @@ juno_quota_release_connection (JunoBroker *self, JunoEndpoint *ep)
   if (user == NULL)
     return;
   ep->user_account = NULL;
+  g_warn_if_fail (user->connections > 1 || user->output == 0);
   if (--user->connections == 0 && user->calls == 0)
     g_hash_table_remove (self->users, GUINT_TO_POINTER (user->uid));
 }
@@ -104,4 +107,36 @@ guint
 juno_quota_get_user_calls (JunoEndpoint *ep)
 {
   return ep->user_account != NULL ? ep->user_account->calls : 0;
+}
+
+JunoUser *
+juno_endpoint_get_user_account (JunoEndpoint *ep)
+{
+  g_return_val_if_fail (ep != NULL, NULL);
+  if (ep->user_account == NULL || ep->uid == geteuid ())
+    return NULL;
+  return ep->user_account;
+}
+
+/* May @user hold @len more bytes of queued output? */
+gboolean
+juno_user_output_fits (JunoBroker *self, JunoUser *user, gsize len)
+{
+  return user == NULL || self->max_output_per_user == 0 || user->output + len <= self->max_output_per_user;
+}
+
+void
+juno_user_charge_output (JunoUser *user, gsize len)
+{
+  if (user != NULL)
+    user->output += len;
+}
+
+void
+juno_user_release_output (JunoUser *user, gsize len)
+{
+  if (user == NULL)
+    return;
+  g_return_if_fail (user->output >= len);
+  user->output -= len;
 }

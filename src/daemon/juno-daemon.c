@@ -84,6 +84,7 @@ juno_daemon_options_init (JunoDaemonOptions *options)
     .max_connections_per_user = -1,
     .max_calls_per_user = -1,
     .max_output_backlog = DEFAULT_MAX_OUTPUT_BACKLOG,
+    .max_output_per_user = -1,
     .max_names = DEFAULT_MAX_NAMES,
     .max_name_length = DEFAULT_MAX_NAME_LENGTH,
   };
@@ -470,6 +471,16 @@ max_total_buffer (const JunoDaemonOptions *options)
   return MAX ((gsize) pages / DEFAULT_TOTAL_BUFFER_SHARE * (gsize) page_size, MIN_DEFAULT_TOTAL_BUFFER);
 }
 
+/* --max-output-per-user -1: a quarter of all output, and at least what one
+ * connection may queue. */
+static gsize
+max_output_per_user (const JunoDaemonOptions *options, const JunoListenerLimits *limits)
+{
+  if (options->max_output_per_user >= 0)
+    return (gsize) options->max_output_per_user;
+  return MAX (limits->max_total_buffer / 4, limits->max_output_backlog);
+}
+
 /* --max-connections 0: as many as the descriptor limit leaves room for, so
  * raising the limit (LimitNOFILE=, ulimit -n) is all 100 000 modules need. */
 static guint
@@ -508,7 +519,8 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
                                options->max_connections_per_user >= 0 ? (guint) options->max_connections_per_user
                                                                       : MAX (64, limits.max_connections / 4),
                                options->max_calls_per_user >= 0 ? (guint) options->max_calls_per_user
-                                                                : 4 * (guint) options->max_calls_in_flight);
+                                                                : 4 * (guint) options->max_calls_in_flight,
+                               max_output_per_user (options, &limits));
   if (!setup_policy (self, options, error))
     return NULL;
   self->listener = juno_listener_new (self->broker, &limits, error);

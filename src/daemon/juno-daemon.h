@@ -26,6 +26,7 @@ typedef struct
   int max_connections_per_user; /* -1: a quarter of max_connections, at least 64; 0: none */
   int max_calls_per_user;       /* -1: 4 * max_calls_in_flight; 0: none */
   gint64 max_output_backlog;
+  gint64 max_output_per_user;   /* -1: a quarter of max_total_buffer, at least max_output_backlog; 0: none */
   gint64 max_total_buffer;  /* 0: a sixteenth of physical memory */
   int max_names;
   int max_name_length;

@@ -97,6 +97,9 @@ check_options (JunoDaemonOptions *options, GError **error)
   else if (options->max_total_buffer < 0 ||
            (options->max_total_buffer != 0 && options->max_total_buffer < options->max_output_backlog))
     bad = _("--max-total-buffer must be 0 (a share of memory) or at least --max-output-backlog");
+  else if (options->max_output_per_user < -1 ||
+           (options->max_output_per_user > 0 && options->max_output_per_user < 4096))
+    bad = _("--max-output-per-user must be 0 (no limit) or at least 4096 bytes");
   else if (options->max_names < 0)
     bad = _("--max-names must be a number of names");
   else if (options->max_name_length < 1)
@@ -163,6 +166,10 @@ main (int argc, char **argv)
            "(default: 4 times --max-calls-in-flight; 0 for no limit)"), N_("N") },
       { "max-output-backlog", 0, 0, G_OPTION_ARG_INT64, &options.max_output_backlog,
         N_("Unread output after which a connection is cut off, in bytes (default 16777216)"), N_("BYTES") },
+      { "max-output-per-user", 0, 0, G_OPTION_ARG_INT64, &options.max_output_per_user,
+        N_("Unread output one user (uid) may have queued across its connections, in bytes, the broker's own "
+           "user excepted (default: a quarter of --max-total-buffer, at least --max-output-backlog; 0 for no limit)"),
+        N_("BYTES") },
       { "max-total-buffer", 0, 0, G_OPTION_ARG_INT64, &options.max_total_buffer,
         N_("Output queued for all connections, and partial lines held for all connections, in bytes each "
            "(default 0: a sixteenth of physical memory)"), N_("BYTES") },

@@ -35,6 +35,7 @@ struct _JunoConnection
   JunoPollHandler handler; /* first: the poller hands it back to us */
   JunoConnectionContext *ctx;
   JunoEndpoint *endpoint;
+  JunoUser *user;          /* its peer's user, charged for its output; NULL for none */
   char *partial;           /* the start of a line that spans reads */
   gsize partial_len;
   gsize partial_cap;
@@ -126,6 +127,30 @@ make_room (JunoConnectionContext *ctx, gsize len)
     }
 }
 
+/* Room for @len more bytes of output of @user's: write out what the
+ * sockets take now, then cut off that user's largest backlogs until it
+ * fits. Other users' connections are left alone. */
+static void
+make_room_for_user (JunoConnectionContext *ctx, JunoUser *user, gsize len)
+{
+  flush_dirty (ctx);
+  while (!juno_user_output_fits (ctx->broker, user, len))
+    {
+      JunoConnection *largest = NULL;
+
+      for (GList *l = ctx->queued.head; l != NULL; l = l->next)
+        {
+          JunoConnection *conn = l->data;
+
+          if (conn->user == user && (largest == NULL || conn->out_bytes > largest->out_bytes))
+            largest = conn;
+        }
+      if (largest == NULL)
+        break;
+      cut_off (largest, "the largest backlog of its user when that user's output reached --max-output-per-user");
+    }
+}
+
 static void
 connection_send (gpointer user_data, const char *data, gsize len)
 {
@@ -139,6 +164,17 @@ connection_send (gpointer user_data, const char *data, gsize len)
     {
       cut_off (self, "more unread output than --max-output-backlog");
       return;
+    }
+  if (!juno_user_output_fits (ctx->broker, self->user, len))
+    {
+      make_room_for_user (ctx, self->user, len);
+      if (self->closing)
+        return;
+      if (!juno_user_output_fits (ctx->broker, self->user, len))
+        {
+          cut_off (self, "its user's output would pass --max-output-per-user");
+          return;
+        }
     }
   if (ctx->total_output + len > ctx->max_total_buffer)
     {
@@ -159,6 +195,7 @@ connection_send (gpointer user_data, const char *data, gsize len)
     g_queue_push_tail_link (&ctx->queued, &self->queued_link);
   self->out_bytes += len;
   ctx->total_output += len;
+  juno_user_charge_output (self->user, len);
   mark_dirty (self);
 }
 
@@ -185,6 +222,7 @@ juno_connection_new (JunoConnectionContext *ctx, int fd, const char *transport, 
 
   self->endpoint = juno_broker_add_endpoint (ctx->broker, &connection_funcs, self, transport);
   juno_peer_identify (self->endpoint, fd);
+  self->user = juno_endpoint_get_user_account (self->endpoint);
   if (!juno_endpoint_get_admitted (self->endpoint))
     {
       /* over its user's quota: one error line (a new socket's buffer has
@@ -210,6 +248,7 @@ release_output (JunoConnection *self)
   if (self->out_bytes > 0)
     g_queue_unlink (&self->ctx->queued, &self->queued_link);
   self->ctx->total_output -= self->out_bytes;
+  juno_user_release_output (self->user, self->out_bytes);
   self->out_bytes = 0;
 }
 
@@ -288,6 +327,7 @@ flush (JunoConnection *self)
 
       self->out_bytes -= (gsize) written;
       self->ctx->total_output -= (gsize) written;
+      juno_user_release_output (self->user, (gsize) written);
       if (self->out_bytes == 0)
         g_queue_unlink (&self->ctx->queued, &self->queued_link);
       for (gsize left = (gsize) written; left > 0;)

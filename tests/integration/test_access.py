@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from junotest import Module, wait_for
+from junotest import ConnectionClosed, Module, wait_for
 
 E_ACCESS_DENIED = 13
 
@@ -338,3 +338,63 @@ def test_call_quota_per_user(access_broker):
     bob.send_call("sink.hold", {})
     sink.expect_call("hold")
     assert "its quota (--max-calls-per-user)" in b.read_log()
+
+
+OUTPUT_POLICY = POLICY + """
+[Allow flood listeners]
+Group={staff};{alice}
+Own=sink-*
+Listen=src.*
+"""
+
+HOOK_PAYLOAD = "x" * (256 * 1024)
+
+
+def test_output_quota_per_user(access_broker):
+    """One user's unread output is bounded across its connections, and the
+    connection cut for it is one of that user's, even when another user
+    holds a larger backlog (the total alone would cut that one)."""
+    quota = 4 * 1024 * 1024
+    b = access_broker(policy=OUTPUT_POLICY, extra=["--max-output-per-user", str(quota)])
+    src = b.module("src")  # the broker's own user: not charged
+    # bob: one connection that does not read, ~3 MiB of hooks queued
+    bob = connect_as(b, BOB)
+    bob.register("sink-bob")
+    bob.listen("src.bobs")
+    for i in range(12):
+        src.trigger("bobs", {"i": i, "pad": HOOK_PAYLOAD})
+    # alice: three connections that do not read, 2 MiB of hooks for each;
+    # together more than her quota, each less than bob's backlog
+    alice = []
+    for n in range(3):
+        m = connect_as(b, ALICE)
+        m.register("sink-a%d" % n)
+        m.listen("src.alices")
+        alice.append(m)
+    for i in range(8):
+        src.trigger("alices", {"i": i, "pad": HOOK_PAYLOAD})
+    src.ping()  # every delivery above is queued or written by now
+
+    # bob was not cut: every hook arrives, in order
+    for i in range(12):
+        assert bob.expect_hook("src.bobs")["data"]["i"] == i
+    # exactly one of alice's connections was cut (the remaining two hold at
+    # most 2 x 2 MiB, within the quota); the other two get every hook
+    cut, kept = [], []
+    for m in alice:
+        got = []
+        try:
+            while len(got) < 8:
+                got.append(m.expect_hook("src.alices")["data"]["i"])
+        except ConnectionClosed:
+            cut.append(m)
+            continue
+        assert got == list(range(8))
+        kept.append(m)
+    assert len(cut) == 1 and len(kept) == 2, (cut, kept)
+    log = b.read_log()
+    assert "--max-output-per-user" in log
+    # the rest keep working
+    for m in kept:
+        m.ping()
+    bob.ping()

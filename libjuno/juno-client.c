@@ -173,8 +173,7 @@ juno_client_class_init (JunoClientClass *klass)
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
   /* The library's messages (GError texts) come from juno's catalogue. */
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  juno_i18n_bind ();
 
   object_class->dispose = juno_client_dispose;
   object_class->finalize = juno_client_finalize;

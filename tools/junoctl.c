@@ -139,10 +139,7 @@ main (int argc, char **argv)
   g_autofree GOptionEntry *globals = NULL;
   gboolean version = FALSE;
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  juno_i18n_init ();
 
   {
     const GOptionEntry version_entries[] = {

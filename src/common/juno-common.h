@@ -3,8 +3,9 @@
  *
  * A small static library, linked by the core, the D-Bus plane, the daemon,
  * libjuno and junoctl, so that each rule exists once: the grammar of names
- * (juno-name-check.c), the default socket path (juno-socket-path.c) and the
- * texts of the protocol error codes (juno-protocol-error.c). It knows no
+ * (juno-name-check.c), the default socket path (juno-socket-path.c), the
+ * texts of the protocol error codes (juno-protocol-error.c) and where their
+ * translations are (juno-i18n.c). It knows no
  * registry and opens no socket; the constants it builds on are in
  * juno-names.h.
  */
@@ -35,6 +36,15 @@ gboolean juno_hook_address_is_valid (const char *address, gsize *module_len);
 /* Paths. */
 const char *juno_get_runtime_dir (void);
 char *juno_default_socket_path (void);
+
+/* Translations (text domain GETTEXT_PACKAGE). juno_get_locale_dir():
+ * $JUNO_LOCALEDIR when it is an absolute path, else LOCALEDIR.
+ * juno_i18n_bind() binds the domain there (what a library does);
+ * juno_i18n_init() also sets the locale and the default domain (what a
+ * program's main() does first). */
+const char *juno_get_locale_dir (void);
+void juno_i18n_bind (void);
+void juno_i18n_init (void);
 
 /* Protocol error codes (JunoProtocolError). */
 const char *juno_protocol_error_get_text (int code);

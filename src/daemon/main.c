@@ -130,10 +130,7 @@ main (int argc, char **argv)
   g_autofree char *summary = NULL;
   gboolean version = FALSE;
 
-  setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
-  textdomain (GETTEXT_PACKAGE);
+  juno_i18n_init ();
 
   juno_daemon_options_init (&options);
   {

@@ -32,17 +32,25 @@ def main():
     stream = sock.makefile("rwb", buffering=0)
     counter = {"value": 0, "next": 0}
 
+    def encode(message):
+        return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+
     def send(message):
-        stream.write(json.dumps(message, separators=(",", ":")).encode() + b"\n")
+        stream.write(encode(message))
 
     def request(message):
         counter["next"] += 1
         message["requestId"] = "%s-%d" % (module_id, counter["next"])
-        send(message)
+        return message
 
-    request({"type": 1, "moduleId": module_id, "version": "1.0.0"})
-    for function in ("increment", "get"):
-        request({"type": 9, "function": function})
+    # Registering and declaring in one write: the broker reads them
+    # together, so no one who sees the module active (junoctl wait, in
+    # juno-module@.service's ExecStartPost) can call it before its
+    # functions are declared.
+    stream.write(b"".join(encode(request(m)) for m in (
+        {"type": 1, "moduleId": module_id, "version": "1.0.0"},
+        {"type": 9, "function": "increment"},
+        {"type": 9, "function": "get"})))
 
     for line in stream:
         message = json.loads(line)
@@ -59,7 +67,7 @@ def main():
                 send({"requestId": message["requestId"], "type": 0, "error": 0})
                 continue
             counter["value"] += by
-            request({"type": 7, "hook": "changed", "data": {"value": counter["value"]}})
+            send(request({"type": 7, "hook": "changed", "data": {"value": counter["value"]}}))
         send({"requestId": message["requestId"], "type": 4, "data": {"value": counter["value"]}})
     return 0
 

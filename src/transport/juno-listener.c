@@ -380,6 +380,13 @@ refuse (JunoListener *self)
     }
 }
 
+JunoPoller *
+juno_listener_get_poller (JunoListener *self)
+{
+  g_return_val_if_fail (JUNO_IS_LISTENER (self), NULL);
+  return self->poller;
+}
+
 /* Moves an accepted socket's descriptor into a connection of the poller. */
 static void
 take_connection (JunoListener *self, GSocket *socket)

@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "juno-broker.h"
+#include "juno-poller.h"
 
 G_BEGIN_DECLS
 
@@ -26,6 +27,8 @@ typedef struct
 } JunoListenerLimits;
 
 JunoListener *juno_listener_new (JunoBroker *broker, const JunoListenerLimits *limits, GError **error);
+/* The epoll set of the connections; the daemon adds its signalfd to it. */
+JunoPoller *juno_listener_get_poller (JunoListener *self);
 
 gboolean juno_listener_listen_unix (JunoListener *self, const char *path, GError **error);
 /* Returns the bound port in @bound_port (useful with port 0). */

@@ -9,6 +9,7 @@ with setpriv and hand the connection to the test (connect_as.py), so the
 broker sees their credentials exactly as it would a real client's.
 """
 
+import contextlib
 import os
 import pwd
 import grp
@@ -125,8 +126,10 @@ def access_broker(broker_factory, accounts, tmp_path_factory):
     return start
 
 
-def connect_as(broker, user, name=None):
-    """A connection made by a process running as @user."""
+def connect_as(broker, user, name=None, cgroup_procs=()):
+    """A connection made by a process running as @user; with
+    @cgroup_procs, one that first moves itself into those cgroups (the
+    cgroup.procs files of unit_cgroup), as systemd puts a unit's process."""
     handoff_path = broker.dir / ("handoff-%s" % user)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(handoff_path))
@@ -134,9 +137,14 @@ def connect_as(broker, user, name=None):
     listener.listen(1)
     listener.settimeout(20)
     try:
-        cmd = privileged(["setpriv", "--reuid", user, "--regid", user, "--init-groups",
-                          sys.executable, "-c", CONNECT_AS,
-                          str(broker.socket_path), str(handoff_path)])
+        cmd = ["setpriv", "--reuid", user, "--regid", user, "--init-groups",
+               sys.executable, "-c", CONNECT_AS, str(broker.socket_path), str(handoff_path)]
+        if cgroup_procs:
+            # the shell writes its own pid, then becomes setpriv: same process
+            cmd = ["sh", "-c", 'for f in $JUNO_TEST_CGROUPS; do echo $$ > "$f" || exit 1; done; exec "$@"',
+                   "sh"] + cmd
+            cmd = ["env", "JUNO_TEST_CGROUPS=%s" % " ".join(cgroup_procs)] + cmd
+        cmd = privileged(cmd)
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
         conn, _ = listener.accept()
         _, fds, _, _ = socket.recv_fds(conn, 1, 1)
@@ -150,6 +158,33 @@ def connect_as(broker, user, name=None):
     m = Module.from_socket(socket.socket(fileno=fds[0]), name=name or user)
     broker.clients.append(m)
     return m
+
+
+@contextlib.contextmanager
+def unit_cgroup(unit, slice_="juno-test.slice"):
+    """A cgroup named like systemd's for @unit in @slice_, in each hierarchy
+    that sd_peer_get_unit(3) may read: the unified one (cgroup v2 at
+    /sys/fs/cgroup), or the named "systemd" v1 hierarchy and, on hybrid
+    hosts, /sys/fs/cgroup/unified. Yields the cgroup.procs files; removed
+    afterwards."""
+    root = Path("/sys/fs/cgroup")
+    if (root / "cgroup.controllers").exists():
+        bases = [root]
+    else:
+        bases = [b for b in (root / "systemd", root / "unified") if b.is_dir()]
+    assert bases, "no cgroup hierarchy of systemd's under /sys/fs/cgroup"
+    dirs = [b / slice_ / unit for b in bases]
+    subprocess.run(privileged(["mkdir", "-p"] + [str(d) for d in dirs]), check=True)
+    try:
+        yield [str(d / "cgroup.procs") for d in dirs]
+    finally:
+        for d in dirs:
+            # empty once the connecting process has exited
+            for _ in range(50):
+                r = subprocess.run(privileged(["rmdir", str(d), str(d.parent)]), capture_output=True)
+                if r.returncode == 0 or not d.exists():
+                    break
+                time.sleep(0.1)
 
 
 def register_denied(m, module_id):
@@ -398,3 +433,33 @@ def test_output_quota_per_user(access_broker):
     for m in kept:
         m.ping()
     bob.ping()
+
+
+def test_unit_identity_from_the_cgroup(access_broker):
+    """A process in the cgroup of unit juno-module@NAME.service is that
+    unit: the system defaults let it own NAME, and only NAME, whatever its
+    uid; the same user outside the unit owns nothing."""
+    b = access_broker()
+    with unit_cgroup("juno-module@probe.service") as procs:
+        probe = connect_as(b, CAROL, name="probe", cgroup_procs=procs)
+        other = connect_as(b, CAROL, name="probe-other", cgroup_procs=procs)
+    with unit_cgroup("juno-module@clock.service") as procs:
+        clock = connect_as(b, CAROL, name="clock", cgroup_procs=procs)
+    plain = connect_as(b, CAROL)
+    register_denied(plain, "probe")
+    probe.register("probe")
+    register_denied(other, "other")
+    register_denied(plain, "clock")
+    clock.register("clock")
+    clock.declare("now")
+    # unit modules call each other
+    rid = probe.send_call("clock.now", {})
+    token = clock.expect_call("now")["requestId"]
+    clock.respond(token, {"t": 1})
+    assert probe.recv() == {"requestId": rid, "type": 4, "data": {"t": 1}}
+    peer = probe.module_info("probe")["peer"]
+    assert peer["unit"] == "juno-module@probe.service", peer
+    assert peer["slice"] == "juno-test.slice", peer
+    assert peer["user"] == CAROL, peer
+    denial = [l for l in b.read_log().splitlines() if "access denied: own 'other'" in l]
+    assert denial and "juno-module@probe.service" in denial[0], denial

@@ -77,6 +77,7 @@ juno_daemon_options_init (JunoDaemonOptions *options)
 {
   *options = (JunoDaemonOptions) {
     .port = -1,
+    .socket_mode = -1,
     .call_timeout = DEFAULT_CALL_TIMEOUT,
     .dbus_call_timeout = DEFAULT_DBUS_CALL_TIMEOUT,
     .max_message_size = DEFAULT_MAX_MESSAGE_SIZE,
@@ -159,6 +160,7 @@ take_lock (JunoDaemon *self, const char *socket_path, GError **error)
   g_autofree char *dir = g_path_get_dirname (socket_path);
   GStatBuf st;
   struct stat lock_st;
+  gboolean locked, live;
 
   if (g_stat (dir, &st) == 0 && st.st_uid != geteuid () && st.st_uid != 0)
     {
@@ -187,9 +189,21 @@ take_lock (JunoDaemon *self, const char *socket_path, GError **error)
       g_clear_pointer (&self->lock_path, g_free);
       return FALSE;
     }
-  if (flock (self->lock_fd, LOCK_EX | LOCK_NB) < 0 || socket_is_live (socket_path))
+  locked = flock (self->lock_fd, LOCK_EX | LOCK_NB) == 0;
+  live = socket_is_live (socket_path);
+  if (!locked || live)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("another broker is running on %s"), socket_path);
+      /* another broker only when one is there: its lock held and it answers */
+      if (!locked && live)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("another broker is running on %s"), socket_path);
+      else if (live)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                     _("%s is in use: a process answers on it but holds no lock %s (a broker whose lock file "
+                       "was removed, or another program)"), socket_path, self->lock_path);
+      else
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                     _("%s is locked by another process (a broker starting or stopping?) but nothing answers "
+                       "on %s; try again, or stop that process"), self->lock_path, socket_path);
       close (self->lock_fd);
       self->lock_fd = -1;
       g_clear_pointer (&self->lock_path, g_free);
@@ -203,16 +217,33 @@ take_lock (JunoDaemon *self, const char *socket_path, GError **error)
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, _("%s exists and is not a socket"), socket_path);
           return FALSE;
         }
-      g_message ("Replacing the stale socket %s", socket_path);
+      g_message ("Replacing the stale socket %s: no broker holds its lock and nothing answers on it",
+                 socket_path);
       g_unlink (socket_path);
     }
   return TRUE;
 }
 
+/* The default --socket-mode. A per-user broker's socket is its user's
+ * alone (0600; its runtime directory is private anyway). The system broker
+ * (the system policy's defaults, or the socket /run/juno/juno.sock) lets
+ * every local user connect (0666): its access policy decides what each
+ * may do, as for juno.socket's SocketMode=0666. */
+static mode_t
+default_socket_mode (JunoDaemon *self, const char *path)
+{
+  if (self->policy_defaults == JUNO_POLICY_DEFAULTS_SYSTEM || g_str_equal (path, JUNO_SYSTEM_SOCKET_PATH))
+    return 0666;
+  return 0600;
+}
+
 static gboolean
-listen_unix (JunoDaemon *self, const char *path, GError **error)
+listen_unix (JunoDaemon *self, const char *path, int socket_mode, GError **error)
 {
   g_autofree char *dir = g_path_get_dirname (path);
+  mode_t mode = socket_mode >= 0 ? (mode_t) socket_mode : default_socket_mode (self, path);
+  mode_t old_umask;
+  gboolean bound;
 
   if (g_mkdir_with_parents (dir, 0755) < 0)
     {
@@ -224,9 +255,24 @@ listen_unix (JunoDaemon *self, const char *path, GError **error)
     }
   if (!take_lock (self, path, error))
     return FALSE;
-  if (!juno_listener_listen_unix (self->listener, path, error))
+  /* created with @mode (bind() applies the umask), so no other mode is
+   * ever visible; chmod() then sets what the umask cannot (group or other
+   * bits the umask of the caller masks out) */
+  old_umask = umask (~mode & 0777);
+  bound = juno_listener_listen_unix (self->listener, path, error);
+  umask (old_umask);
+  if (!bound)
     return FALSE;
   self->socket_path = g_strdup (path);
+  if (g_chmod (path, mode) < 0)
+    {
+      int saved = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), _("cannot set the mode of %s: %s"), path,
+                   g_strerror (saved));
+      return FALSE;
+    }
+  g_info ("Socket %s, mode %04o", path, (unsigned) mode);
   return TRUE;
 }
 
@@ -445,8 +491,9 @@ setup_sockets (JunoDaemon *self, const JunoDaemonOptions *options, GError **erro
     return FALSE;
   if (adopted > 0)
     {
-      if (options->socket_given || options->port >= 0)
-        g_message ("Serving the %d socket(s) from systemd; --socket-location and --port are ignored", adopted);
+      if (options->socket_given || options->port >= 0 || options->socket_mode >= 0)
+        g_message ("Serving the %d socket(s) from systemd; --socket-location, --socket-mode and --port are "
+                   "ignored (the socket unit's ListenStream= and SocketMode= apply)", adopted);
       return TRUE;
     }
 
@@ -455,7 +502,7 @@ setup_sockets (JunoDaemon *self, const JunoDaemonOptions *options, GError **erro
       g_autofree char *path = options->socket_path ? g_strdup (options->socket_path)
                                                    : juno_default_socket_path ();
 
-      if (!listen_unix (self, path, error))
+      if (!listen_unix (self, path, options->socket_mode, error))
         return FALSE;
     }
   if (options->port >= 0)

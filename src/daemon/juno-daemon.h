@@ -15,6 +15,7 @@ typedef struct
 {
   char *socket_path;        /* NULL: default path, unless only TCP is asked */
   gboolean socket_given;
+  int socket_mode;          /* permission bits of the socket file; -1: 0666 for the system broker, else 0600 */
   int port;                 /* -1: no TCP */
   char *bind_address;       /* NULL: 127.0.0.1 */
   int verbosity;

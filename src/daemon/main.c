@@ -36,6 +36,23 @@ on_port (const char *name, const char *value, gpointer data, GError **error)
   return TRUE;
 }
 
+static int socket_mode = -1;
+
+static gboolean
+on_socket_mode (const char *name, const char *value, gpointer data, GError **error)
+{
+  guint64 parsed;
+
+  if (!g_ascii_string_to_unsigned (value, 8, 0, 0777, &parsed, NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("%s must be octal permission bits between 0 and 0777, not '%s'"), name, value);
+      return FALSE;
+    }
+  socket_mode = (int) parsed;
+  return TRUE;
+}
+
 static gboolean
 on_verbose (const char *name, const char *value, gpointer data, GError **error)
 {
@@ -137,6 +154,9 @@ main (int argc, char **argv)
     const GOptionEntry entries[] = {
       { "socket-location", 's', 0, G_OPTION_ARG_FILENAME, &options.socket_path,
         N_("Listen on the Unix socket FILE"), N_("FILE") },
+      { "socket-mode", 0, 0, G_OPTION_ARG_CALLBACK, on_socket_mode,
+        N_("Permission bits of the Unix socket, in octal (default 0600; 0666 for the system broker, "
+           "whose access policy decides; a socket from systemd keeps its unit's SocketMode=)"), N_("MODE") },
       { "port", 'p', 0, G_OPTION_ARG_CALLBACK, on_port,
         N_("Listen on TCP port PORT (0 picks a free port); without -s, TCP only"), N_("PORT") },
       { "bind-addr", 0, 0, G_OPTION_ARG_STRING, &options.bind_address,
@@ -215,6 +235,7 @@ main (int argc, char **argv)
     }
   options.socket_given = options.socket_path != NULL;
   options.port = port;
+  options.socket_mode = socket_mode;
   if (!check_options (&options, &error))
     {
       g_printerr ("juno: %s\n", error->message);

@@ -16,6 +16,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "juno-common.h"
 #include "juno-dbus-error.h"
@@ -577,16 +578,66 @@ on_name_acquired (GDBusConnection *connection, const char *name, gpointer data)
 }
 
 static void
+on_owner_pid (GObject *source, GAsyncResult *result, gpointer data)
+{
+  g_autofree char *owner = data;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, NULL);
+  g_autofree char *message = NULL;
+  guint32 pid = 0;
+
+  if (reply != NULL)
+    g_variant_get (reply, "(u)", &pid);
+  if (pid != 0)
+    message = g_strdup_printf ("Cannot own the D-Bus name %s: %s (pid %u) owns it; waiting in the queue "
+                               "until it lets go", JUNO_DBUS_NAME, owner, pid);
+  else
+    message = g_strdup_printf ("Cannot own the D-Bus name %s: %s owns it; waiting in the queue until it lets go",
+                               JUNO_DBUS_NAME, owner);
+  log_lost (message);
+}
+
+/* Why the name was not ours: GDBus does not say, the bus does. With an
+ * owner, another process has it and we wait in the queue; without one, the
+ * bus refused it (AccessDenied): its policy lacks juno's. */
+static void
+on_name_owner (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GDBusConnection *connection = G_DBUS_CONNECTION (source);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = g_dbus_connection_call_finish (connection, result, &error);
+  g_autofree char *message = NULL;
+  const char *owner;
+
+  if (reply == NULL)
+    {
+      if (!g_dbus_error_is_remote_error (error) ||
+          g_strcmp0 (g_dbus_error_get_remote_error (error), "org.freedesktop.DBus.Error.NameHasNoOwner") != 0)
+        message = g_strdup_printf ("Cannot own the D-Bus name %s: %s", JUNO_DBUS_NAME, error->message);
+      else
+        message = g_strdup_printf ("Cannot own the D-Bus name %s: the bus's policy does not allow it to uid %u "
+                                   "(AccessDenied). On the system bus, the policy file %s must be installed "
+                                   "(dbus-daemon reads /usr/share/dbus-1/system.d and /etc/dbus-1/system.d); "
+                                   "see juno(8)", JUNO_DBUS_NAME, (unsigned) geteuid (), JUNO_DBUS_POLICY_FILE);
+      log_lost (message);
+      return;
+    }
+  g_variant_get (reply, "(&s)", &owner);
+  g_dbus_connection_call (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                          "GetConnectionUnixProcessID", g_variant_new ("(s)", owner), G_VARIANT_TYPE ("(u)"),
+                          G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_owner_pid, g_strdup (owner));
+}
+
+static void
 on_name_lost (GDBusConnection *connection, const char *name, gpointer data)
 {
   JunoDBusService *self = data;
-  g_autofree char *message = NULL;
 
   /* a closed connection is on_connection_closed's to report */
   if (connection == NULL || g_dbus_connection_is_closed (connection))
     return;
-  message = g_strdup_printf ("Cannot own the D-Bus name %s (another broker has it?); waiting in the queue", name);
-  log_lost (message);
+  g_dbus_connection_call (connection, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                          "GetNameOwner", g_variant_new ("(s)", name), G_VARIANT_TYPE ("(s)"),
+                          G_DBUS_CALL_FLAGS_NONE, -1, NULL, on_name_owner, NULL);
   report_ready (self, FALSE);
 }
 

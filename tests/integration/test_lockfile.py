@@ -60,6 +60,27 @@ def test_stale_socket_file_is_replaced(broker_factory):
     make_stale_socket(b.socket_path)
     b.start()
     b.module("m").ping()
+    log = b.read_log()
+    assert "Replacing the stale socket %s: no broker holds its lock and nothing answers on it" \
+        % b.socket_path in log, log
+    assert "another broker" not in log, log
+
+
+def test_live_socket_without_lock_is_not_called_a_broker(tmp_path):
+    """Another program listening on the path: in use, not "another broker"."""
+    sock = tmp_path / "juno.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(sock))
+    listener.listen(4)
+    try:
+        r = run_juno(["-s", str(sock), "--bus", "none"], cwd=str(tmp_path))
+        err = r.stderr.decode(errors="replace")
+        assert r.returncode == 1, "exit status %d, stderr: %s" % (r.returncode, err)
+        assert "juno: %s is in use: a process answers on it but holds no lock %s.lock" % (sock, sock) in err, err
+        assert "another broker is running" not in err, err
+        assert sock.is_socket(), "the live socket of another program was removed"
+    finally:
+        listener.close()
 
 
 def test_stale_socket_and_unlocked_lock_file(broker_factory):
@@ -106,7 +127,10 @@ def test_held_lock_refuses_even_without_socket_file(tmp_path):
         r = run_juno(["-s", str(sock)], cwd=str(tmp_path))
         err = r.stderr.decode(errors="replace")
         assert r.returncode == 1, "exit status %d, stderr: %s" % (r.returncode, err)
-        assert "juno: another broker is running on %s" % sock in err, err
+        # a held lock with nothing answering is no proof of a broker: say so
+        assert "juno: %s is locked by another process" % lock in err, err
+        assert "nothing answers on %s" % sock in err, err
+        assert "another broker is running" not in err, err
         assert not sock.exists()
     finally:
         os.close(fd)

@@ -44,6 +44,8 @@
 #define JUNO_MESSAGE_ID_DBUS_LOST          "266b9168634c49209e2b4f7d8852deaa"
 #define JUNO_MESSAGE_ID_ACCESS_DENIED      "426f3fbb1412497c8b062a0d34d7adbf"
 #define JUNO_MESSAGE_ID_POLICY_LOADED      "fb9202f1b1be4bc189b3817864df3986"
+/* The broker's journal entries carry SYSLOG_IDENTIFIER=juno: journalctl -t juno */
+#define JUNO_SYSLOG_IDENTIFIER             "juno"
 
 #define JUNO_ENV_NOTIFY_SOCKET         "NOTIFY_SOCKET"
 

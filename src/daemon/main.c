@@ -60,6 +60,21 @@ on_verbose (const char *name, const char *value, gpointer data, GError **error)
   return TRUE;
 }
 
+/* The journal: every entry with SYSLOG_IDENTIFIER=juno (GLib's journald
+ * writer sets none), so `journalctl -t juno` finds them. */
+static GLogWriterOutput
+write_journal (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
+{
+  g_autofree GLogField *all = g_new (GLogField, n_fields + 1);
+  gsize n = 0;
+
+  for (gsize i = 0; i < n_fields; i++)
+    if (g_strcmp0 (fields[i].key, "SYSLOG_IDENTIFIER") != 0)
+      all[n++] = fields[i];
+  all[n++] = (GLogField) { "SYSLOG_IDENTIFIER", JUNO_SYSLOG_IDENTIFIER, -1 };
+  return g_log_writer_journald (level, all, n, data);
+}
+
 static GLogWriterOutput
 log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer data)
 {
@@ -70,7 +85,7 @@ log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpoin
   if ((level & G_LOG_LEVEL_INFO) && verbosity < 1)
     return G_LOG_WRITER_HANDLED;
   if (g_log_writer_is_journald (fileno (stderr)) &&
-      g_log_writer_journald (level, fields, n_fields, data) == G_LOG_WRITER_HANDLED)
+      write_journal (level, fields, n_fields, data) == G_LOG_WRITER_HANDLED)
     return G_LOG_WRITER_HANDLED;
 
   line = g_log_writer_format_fields (level, fields, n_fields, g_log_writer_supports_color (fileno (stderr)));
@@ -147,6 +162,7 @@ main (int argc, char **argv)
   g_autofree char *summary = NULL;
   gboolean version = FALSE;
 
+  g_set_prgname (JUNO_SYSLOG_IDENTIFIER);
   juno_i18n_init ();
 
   juno_daemon_options_init (&options);

@@ -5,6 +5,7 @@ never removes a socket file it did not create."""
 
 import os
 import socket
+import stat
 
 from junodbus import Module, Proxy, broker_path
 
@@ -124,6 +125,19 @@ def test_activation_ignores_socket_option(broker_factory, tmp_path):
     first_module(b, "alpha").ping()
     assert not other.exists()
     assert "are ignored" in b.read_log()
+
+
+def test_activation_keeps_the_socket_mode(broker_factory):
+    """The socket unit's SocketMode= (here systemd-socket-activate's 0666
+    less the umask) stays: --socket-mode applies to sockets juno binds."""
+    b = activate(broker_factory, ["SOCK"], ["unix"], args=["--socket-mode", "0600"])
+    wait_listening(b, b.socket_path)
+    before = stat.S_IMODE(os.stat(b.socket_path).st_mode)
+    assert before != 0o600, oct(before)
+    first_module(b, "alpha").ping()
+    assert stat.S_IMODE(os.stat(b.socket_path).st_mode) == before
+    log = b.read_log()
+    assert "--socket-location, --socket-mode and --port are ignored" in log, log
 
 
 def test_activation_with_dbus(bus, broker_factory):

@@ -5,11 +5,13 @@ JUNO_CONNECTION (so `journalctl JUNO_MODULE=x` works).
 The broker's stderr is made "the journal" as systemd does: a socket
 connected to journald's stdout socket.  Without a journald on this machine, the test plays journald
 on its socket (/run/systemd/journal/socket) and reads the native-protocol
-datagrams; with one, it asks journalctl."""
+datagrams; with one, it asks journalctl -t juno.  It runs as root
+(tests/lib/as-root.sh: through sudo for a user): /run/systemd is root's."""
 
 import json
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -63,7 +65,8 @@ def test_structured_fields(tmp_path):
             b.cleanup()
         deadline = time.monotonic() + 10
         while True:
-            out = subprocess.run(["journalctl", "-o", "json", "--no-pager", "JUNO_MODULE=" + module_id],
+            out = subprocess.run(["journalctl", "-o", "json", "--no-pager", "-t", "juno",
+                                  "JUNO_MODULE=" + module_id],
                                  capture_output=True, text=True, timeout=30).stdout
             entries = [json.loads(line) for line in out.splitlines() if line.strip()]
             if entries or time.monotonic() > deadline:
@@ -83,14 +86,27 @@ def test_structured_fields(tmp_path):
         stderr_sock.connect(str(JOURNAL_STDOUT))
         stream, _ = stdout_listener.accept()
         entries = []
+        # read while the broker runs, as journald does: a datagram socket
+        # queues few datagrams (net.unix.max_dgram_qlen), then the
+        # broker's next log line would wait
+        done = threading.Event()
+
+        def read_journal():
+            while not done.is_set() or wait_readable(journal, 0):
+                if wait_readable(journal, 0.1):
+                    entries.append(parse_native(journal.recv(1 << 20)))
+        reader = threading.Thread(target=read_journal)
+        reader.start()
         try:
-            b = run_broker_with_journal_stderr(module_id, stderr_sock)
             try:
-                assert b.stop() == 0
+                b = run_broker_with_journal_stderr(module_id, stderr_sock)
+                try:
+                    assert b.stop() == 0
+                finally:
+                    b.cleanup()
             finally:
-                b.cleanup()
-            while wait_readable(journal, 0.5):
-                entries.append(parse_native(journal.recv(1 << 20)))
+                done.set()
+                reader.join()
         finally:
             for s in (journal, stdout_listener, stderr_sock, stream):
                 s.close()
@@ -104,6 +120,8 @@ def test_structured_fields(tmp_path):
     assert any("registered on connection" in msg and "(unix, pid " in msg for msg in messages), messages
     assert any("not JSON" in msg for msg in messages), messages
     assert all(e.get("JUNO_CONNECTION", "").isdigit() for e in entries), entries
+    # journalctl -t juno finds them, not under systemd-cat's identifier
+    assert all(e.get("SYSLOG_IDENTIFIER") == "juno" for e in entries), entries
     names = (Path(__file__).resolve().parents[2] / "src" / "common" / "juno-names.h").read_text()
     registered_id = names.split("JUNO_MESSAGE_ID_MODULE_REGISTERED")[1].split('"')[1]
     assert any(e.get("MESSAGE_ID") == registered_id for e in entries), entries

@@ -3,7 +3,8 @@
 other rules are those of Debian's system bus: everyone may read and
 introspect and send CallFunction and TriggerHook, which juno's access policy
 decides with the caller's uid; only root may subscribe to hook data.  The
-tests run as root and play the other user with setpriv."""
+tests run as root (tests/lib/as-root.sh: through sudo for a user) and play
+the other user with setpriv."""
 
 import os
 import subprocess

@@ -130,13 +130,15 @@ juno_client_call_json_sync (JunoClient    *client,
                             GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
+  JunoSync sync;
 
   g_return_val_if_fail (JUNO_IS_CLIENT (client), NULL);
-  if (!juno_client_sync_begin (client, error))
+  if (!juno_client_sync_begin (client, &sync, FALSE, error))
     return NULL;
+  juno_client_sync_set_function (client, &sync, function);
   juno_client_call_json_async (client, function, arguments, timeout_msec, cancellable,
                                juno_client_on_sync_done, &result);
-  return juno_client_call_json_finish (client, juno_client_sync_end (client, &result), error);
+  return juno_client_call_json_finish (client, juno_client_sync_end (client, &sync, &result), error);
 }
 
 /**
@@ -237,10 +239,11 @@ juno_client_trigger_json_sync (JunoClient    *client,
                                GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
+  JunoSync sync;
 
   g_return_val_if_fail (JUNO_IS_CLIENT (client), FALSE);
-  if (!juno_client_sync_begin (client, error))
+  if (!juno_client_sync_begin (client, &sync, FALSE, error))
     return FALSE;
   juno_client_trigger_json_async (client, hook, data, cancellable, juno_client_on_sync_done, &result);
-  return juno_client_trigger_json_finish (client, juno_client_sync_end (client, &result), error);
+  return juno_client_trigger_json_finish (client, juno_client_sync_end (client, &sync, &result), error);
 }

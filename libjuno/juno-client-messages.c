@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <glib/gi18n-lib.h>
+#include <string.h>
 
 #include "juno.h"
 #include "juno-client-private.h"
@@ -187,40 +188,43 @@ handle_message (JunoClient *self, JsonObject *message)
     }
 }
 
-static void
-on_link_line (JunoLink *link, const char *line, gpointer data)
+/* Decodes a line into event->parsed (a JSON object), or returns FALSE for
+ * a line to ignore. */
+static gboolean
+decode_line (JunoLinkEvent *event)
 {
-  JunoClient *self = data;
-  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) error = NULL;
-  G_GNUC_UNUSED g_autoptr(GObject) keep = g_object_ref (G_OBJECT (self)); /* may be dropped by a handler */
   JunoMessage msg;
   JunoParseResult result;
   JsonNode *root;
 
+  if (event->parsed != NULL)
+    return TRUE;
   /* the broker's grammar first: json-glib alone would take {'a':1} or
    * turn 1e400 into infinity */
-  result = juno_message_parse (line, strlen (line), &msg);
+  result = juno_message_parse (event->line, strlen (event->line), &msg);
   if (result != JUNO_PARSE_OK)
     {
       g_debug ("Ignoring a line from the broker that %s", juno_parse_result_to_string (result));
-      return;
+      return FALSE;
     }
-  if (!json_parser_load_from_data (parser, line, -1, &error))
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, event->line, -1, &error))
     {
       g_debug ("Ignoring a line that is not JSON: %s", error->message);
-      return;
+      return FALSE;
     }
   root = json_parser_get_root (parser);
   if (root == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    return;
-  handle_message (self, json_node_get_object (root));
+    return FALSE;
+  event->parsed = json_node_ref (root);
+  return TRUE;
 }
 
 static void
-on_link_connected (JunoLink *link, gpointer data)
+handle_connected (JunoClient *self)
 {
-  JunoClient *self = data;
   g_autoptr(JsonBuilder) builder = NULL;
   g_autofree char *line = NULL;
   GHashTableIter iter;
@@ -248,19 +252,202 @@ on_link_connected (JunoLink *link, gpointer data)
 }
 
 static void
-on_link_lost (JunoLink *link, const GError *error, gpointer data)
+handle_event (JunoClient *self, JunoLinkEvent *event)
+{
+  switch (event->type)
+    {
+    case JUNO_LINK_EVENT_CONNECTED:
+      handle_connected (self);
+      break;
+    case JUNO_LINK_EVENT_LINE:
+      if (decode_line (event))
+        handle_message (self, json_node_get_object (event->parsed));
+      break;
+    case JUNO_LINK_EVENT_LOST:
+      g_debug ("Connection to the broker lost: %s", event->error->message);
+      juno_client_lose_link (self, event->error);
+      break;
+    }
+}
+
+void
+juno_client_clear_inbox (JunoClient *self)
+{
+  g_queue_clear_full (&self->inbox, (GDestroyNotify) juno_link_event_free);
+}
+
+/* Moves what the link has received into the inbox. */
+static void
+drain_link (JunoClient *self)
+{
+  JunoLinkEvent *event;
+
+  while (self->link != NULL && (event = juno_link_pop_event (self->link)) != NULL)
+    g_queue_push_tail (&self->inbox, event);
+}
+
+/* Handles the inbox, in order, in the client's context. */
+static void
+process_events (JunoClient *self)
+{
+  G_GNUC_UNUSED g_autoptr(GObject) keep = g_object_ref (G_OBJECT (self)); /* may be dropped by a handler */
+
+  for (;;)
+    {
+      g_autoptr(JunoLinkEvent) event = NULL;
+
+      if (self->sync != NULL)
+        return; /* juno_client_sync_end() schedules us again */
+      drain_link (self);
+      event = g_queue_pop_head (&self->inbox);
+      if (event == NULL)
+        return;
+      handle_event (self, event);
+    }
+}
+
+static gboolean
+on_process (gpointer user_data)
+{
+  JunoClient *self = user_data;
+
+  g_clear_pointer (&self->process_source, g_source_unref);
+  process_events (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+juno_client_schedule_processing (JunoClient *self)
+{
+  if (self->process_source != NULL)
+    return;
+  self->process_source = g_idle_source_new ();
+  g_source_set_priority (self->process_source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (self->process_source, on_process, self, NULL);
+  g_source_set_static_name (self->process_source, "[libjuno] client events");
+  g_source_attach (self->process_source, self->context);
+}
+
+static void
+on_link_ready (JunoLink *link, gpointer data)
 {
   JunoClient *self = data;
 
-  g_debug ("Connection to the broker lost: %s", error->message);
-  juno_client_lose_link (self, error);
+  if (link == self->link)
+    process_events (self);
 }
 
-static const JunoLinkCallbacks link_callbacks = {
-  .connected = on_link_connected,
-  .line = on_link_line,
-  .lost = on_link_lost,
-};
+/* Whether a connect_sync() is in progress: it handles everything. */
+static gboolean
+sync_takes_all (JunoClient *self)
+{
+  for (JunoSync *sync = self->sync; sync != NULL; sync = sync->outer)
+    if (sync->all)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_sync_request (JunoClient *self, const char *id)
+{
+  for (JunoSync *sync = self->sync; sync != NULL; sync = sync->outer)
+    if (sync->request_id != NULL && g_strcmp0 (sync->request_id, id) == 0)
+      return TRUE;
+  return sync_takes_all (self);
+}
+
+/* Whether a synchronous call in progress handles @event now: the client's
+ * own state (connection, registration, activation) and the answers the
+ * calls in progress wait for. Not: incoming calls, hooks, other answers. */
+static gboolean
+concerns_sync (JunoClient *self, JunoLinkEvent *event)
+{
+  JsonObject *message;
+  const char *id, *hook;
+  gint64 type;
+
+  if (event->type == JUNO_LINK_EVENT_CONNECTED)
+    return TRUE;
+  if (event->type == JUNO_LINK_EVENT_LOST)
+    return sync_takes_all (self);
+  if (!decode_line (event))
+    return TRUE; /* ignored either way */
+  message = json_node_get_object (event->parsed);
+  id = member_string (message, "requestId");
+  if (id == NULL || !member_int (message, "type", &type))
+    return TRUE;
+  switch (type)
+    {
+    case JUNO_MSG_MODULE_REGISTERED:
+      return TRUE;
+    case JUNO_MSG_ERROR:
+      return g_strcmp0 (id, self->register_id) == 0 || is_sync_request (self, id);
+    case JUNO_MSG_FUNCTION_RESPONSE:
+    case JUNO_MSG_HOOK_REGISTERED:
+    case JUNO_MSG_FUNCTION_DECLARED:
+      return is_sync_request (self, id);
+    case JUNO_MSG_FUNCTION_CALL:
+      for (JunoSync *sync = self->sync; sync != NULL; sync = sync->outer)
+        if (sync->self_call && g_strcmp0 (member_string (message, "caller"), self->module_id) == 0)
+          return TRUE;
+      return sync_takes_all (self);
+    case JUNO_MSG_HOOK_TRIGGERED:
+      hook = member_string (message, "hook");
+      if (hook == NULL)
+        return is_sync_request (self, id);
+      return g_strcmp0 (hook, JUNO_BUILTIN_MODULE_ID "." JUNO_HOOK_ACTIVATED) == 0 ||
+             g_strcmp0 (hook, JUNO_BUILTIN_MODULE_ID "." JUNO_HOOK_DEACTIVATED) == 0 ||
+             sync_takes_all (self);
+    default:
+      return sync_takes_all (self);
+    }
+}
+
+/* The link is lost but the loss waits in the inbox: fail the requests of
+ * the synchronous calls in progress now, the rest when it is handled. */
+static void
+fail_sync_requests (JunoClient *self, const GError *lost)
+{
+  for (JunoSync *sync = self->sync; sync != NULL; sync = sync->outer)
+    {
+      JunoRequest *request = sync->request_id != NULL ? g_hash_table_lookup (self->requests, sync->request_id) : NULL;
+
+      if (request != NULL)
+        juno_request_fail (self, request,
+                           g_error_new (JUNO_ERROR, JUNO_ERROR_DISCONNECTED,
+                                        _("Connection to the broker lost: %s"), lost->message));
+    }
+}
+
+/* One round of a synchronous call's wait: handles, in order, the events
+ * that concern it, and leaves the others in the inbox. */
+void
+juno_client_pump_sync (JunoClient *self)
+{
+  G_GNUC_UNUSED g_autoptr(GObject) keep = g_object_ref (G_OBJECT (self));
+
+  for (;;)
+    {
+      g_autoptr(JunoLinkEvent) event = NULL;
+      GList *l;
+
+      drain_link (self);
+      for (l = self->inbox.head; l != NULL; l = l->next)
+        {
+          JunoLinkEvent *candidate = l->data;
+
+          if (concerns_sync (self, candidate))
+            break;
+          if (candidate->type == JUNO_LINK_EVENT_LOST)
+            fail_sync_requests (self, candidate->error);
+        }
+      if (l == NULL)
+        return;
+      event = l->data;
+      g_queue_delete_link (&self->inbox, l);
+      handle_event (self, event);
+    }
+}
 
 void
 juno_client_start_link (JunoClient *self)
@@ -275,10 +462,9 @@ juno_client_start_link (JunoClient *self)
       juno_client_lose_link (self, error);
       return;
     }
-  /* The link runs in the context it is created in: ours. */
-  g_main_context_push_thread_default (self->context);
-  self->link = juno_link_new (address, &link_callbacks, self);
-  g_main_context_pop_thread_default (self->context);
+  self->link = juno_link_new (address, self->context, on_link_ready, self);
+  if (self->sync != NULL)
+    juno_link_set_waiter (self->link, self->sync->context);
 }
 
 gboolean

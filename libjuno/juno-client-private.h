@@ -44,6 +44,18 @@ typedef struct
   GDestroyNotify notify;
 } JunoFunctionEntry;
 
+/* A synchronous call in progress: its private context, the id of the
+ * request it waits for, the call it was made in (nested syncs). */
+typedef struct _JunoSync JunoSync;
+struct _JunoSync
+{
+  JunoSync *outer;
+  GMainContext *context;
+  char *request_id;
+  gboolean all;       /* connect: handle every event */
+  gboolean self_call; /* a call of one of the client's own functions */
+};
+
 struct _JunoClient
 {
   GObject parent_instance;
@@ -63,6 +75,9 @@ struct _JunoClient
   guint64 next_id;
 
   JunoLink *link;
+  GQueue inbox;             /* JunoLinkEvent taken from the link, not yet handled */
+  GSource *process_source;  /* handles the inbox in the client's context */
+  JunoSync *sync;           /* the innermost synchronous call, or NULL */
   char *register_id;
   guint generation;
   gboolean registered;
@@ -107,12 +122,16 @@ gboolean juno_append_json_object (GString *out, const char *text, const char *wh
 gboolean juno_check_trigger_hook (const char *hook, GError **error);
 void juno_client_send_declaration (JunoClient *self, const char *name);
 void juno_client_send_listen (JunoClient *self, const char *hook);
-gboolean juno_client_sync_begin (JunoClient *self, GError **error);
-GAsyncResult *juno_client_sync_end (JunoClient *self, GAsyncResult **result);
+gboolean juno_client_sync_begin (JunoClient *self, JunoSync *sync, gboolean all, GError **error);
+void juno_client_sync_set_function (JunoClient *self, JunoSync *sync, const char *function);
+GAsyncResult *juno_client_sync_end (JunoClient *self, JunoSync *sync, GAsyncResult **result);
 void juno_client_on_sync_done (GObject *source, GAsyncResult *result, gpointer user_data);
 
 /* juno-client-messages.c */
 void juno_client_start_link (JunoClient *self);
+void juno_client_clear_inbox (JunoClient *self);
+void juno_client_schedule_processing (JunoClient *self);
+void juno_client_pump_sync (JunoClient *self);
 
 /* Whether connection @generation is still the client's live one. */
 gboolean juno_client_is_current (JunoClient *client, guint generation);

@@ -5,7 +5,7 @@
  * its answer comes, its timeout or cancellable fires, or the connection is
  * lost; calls and triggers complete their GTask then. Requests made while
  * the module is not active wait in JunoClient.queue. The _sync forms run
- * the client's own main context until their GTask completes.
+ * a private main context until their GTask completes (see below).
  */
 #include "config.h"
 
@@ -216,6 +216,7 @@ juno_client_submit_line (JunoClient *self,
                          GCancellable *cancellable)
 {
   JunoRequest *request;
+  GMainContext *context;
 
   if (self->link == NULL)
     {
@@ -234,18 +235,24 @@ juno_client_submit_line (JunoClient *self,
   request->task = task != NULL ? g_object_ref (task) : NULL;
   g_hash_table_insert (self->requests, request->id, request);
 
+  /* The request of a synchronous call is timed and cancelled in that
+   * call's private context, which is the task's. */
+  context = task != NULL ? g_task_get_context (task) : self->context;
+  for (JunoSync *sync = self->sync; sync != NULL; sync = sync->outer)
+    if (task != NULL && context == sync->context && sync->request_id == NULL)
+      sync->request_id = g_strdup (id);
   if (timeout_msec > 0)
     {
       request->timeout_source = g_timeout_source_new (timeout_msec);
       g_source_set_callback (request->timeout_source, on_request_timeout, request, NULL);
-      g_source_attach (request->timeout_source, self->context);
+      g_source_attach (request->timeout_source, context);
     }
   if (cancellable != NULL)
     {
       request->cancel_source = g_cancellable_source_new (cancellable);
       g_source_set_callback (request->cancel_source, G_SOURCE_FUNC (on_request_cancelled),
                              request, NULL);
-      g_source_attach (request->cancel_source, self->context);
+      g_source_attach (request->cancel_source, context);
     }
 
   if (self->active)
@@ -279,10 +286,18 @@ juno_client_send_listen (JunoClient *self, const char *hook)
   juno_client_submit_request (self, JUNO_REQUEST_LISTEN, builder, id, NULL, 0, NULL);
 }
 
-/* -- sync wrappers: run the client's context until the result is in. -- */
+/* -- sync wrappers ------------------------------------------------------
+ *
+ * As GIO's _sync calls do, a synchronous call runs a private main context
+ * of its own, never the client's: its GTask, timeout and cancellable live
+ * there, and the link wakes it when events come in. Of those events it
+ * handles only what concerns the client's own state (connecting,
+ * registration, activation) and the answer it waits for; calls, hooks and
+ * answers to other requests stay in the inbox, in order, and are handled
+ * in the client's context once the call has returned. */
 
 gboolean
-juno_client_sync_begin (JunoClient *self, GError **error)
+juno_client_sync_begin (JunoClient *self, JunoSync *sync, gboolean all, GError **error)
 {
   if (!g_main_context_acquire (self->context))
     {
@@ -290,17 +305,51 @@ juno_client_sync_begin (JunoClient *self, GError **error)
                            _("Synchronous calls must be made from the thread that runs the client's main context"));
       return FALSE;
     }
-  g_main_context_push_thread_default (self->context);
+  sync->outer = self->sync;
+  sync->context = g_main_context_new ();
+  sync->request_id = NULL;
+  sync->all = all;
+  sync->self_call = FALSE;
+  self->sync = sync;
+  g_main_context_push_thread_default (sync->context);
+  if (self->link != NULL)
+    juno_link_set_waiter (self->link, sync->context);
   return TRUE;
 }
 
-GAsyncResult *
-juno_client_sync_end (JunoClient *self, GAsyncResult **result)
+/* A synchronous call of one of the client's own functions would wait for
+ * the client itself: the calls it makes to itself are handled during it. */
+void
+juno_client_sync_set_function (JunoClient *self, JunoSync *sync, const char *function)
 {
+  gsize len = strlen (self->module_id);
+
+  sync->self_call = function != NULL && strncmp (function, self->module_id, len) == 0 &&
+                    function[len] == '.';
+}
+
+GAsyncResult *
+juno_client_sync_end (JunoClient *self, JunoSync *sync, GAsyncResult **result)
+{
+  G_GNUC_UNUSED g_autoptr(GObject) keep = g_object_ref (G_OBJECT (self));
+
   while (*result == NULL)
-    g_main_context_iteration (self->context, TRUE);
-  g_main_context_pop_thread_default (self->context);
+    {
+      juno_client_pump_sync (self);
+      if (*result == NULL)
+        g_main_context_iteration (sync->context, TRUE);
+    }
+  g_assert (self->sync == sync);
+  self->sync = sync->outer;
+  if (self->link != NULL)
+    juno_link_set_waiter (self->link, self->sync != NULL ? self->sync->context : NULL);
+  g_main_context_pop_thread_default (sync->context);
+  g_main_context_unref (sync->context);
+  g_free (sync->request_id);
   g_main_context_release (self->context);
+  /* what was held back is handled when the client's context runs again */
+  if (self->sync == NULL && self->inbox.length > 0)
+    juno_client_schedule_processing (self);
   return *result;
 }
 
@@ -406,8 +455,17 @@ juno_client_call_finish (JunoClient    *client,
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
  *
- * Calls a function and runs the client's main context until the answer
- * arrives. Other sources of that context are dispatched meanwhile.
+ * Calls a function and blocks until the answer arrives, as GIO's
+ * synchronous calls do: it runs a private main context, never the
+ * client's (the application's), so no other source of the application is
+ * dispatched meanwhile — no UI event, no timeout, no incoming call of the
+ * client's functions, no hook, no answer to an asynchronous call. Those
+ * are handled, in order, once the call has returned. A call of one of the
+ * client's own functions ("own-module-id.fn") is the exception: the calls
+ * the client makes to itself are handled during it, so it does not
+ * deadlock. A module in the same thread whose handler would answer the
+ * call cannot, while the thread blocks: use juno_client_call_async() for
+ * that.
  *
  * Returns: (transfer full): the result, or %NULL on error
  *
@@ -422,13 +480,15 @@ juno_client_call_sync (JunoClient    *client,
                        GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
+  JunoSync sync;
 
   g_return_val_if_fail (JUNO_IS_CLIENT (client), NULL);
-  if (!juno_client_sync_begin (client, error))
+  if (!juno_client_sync_begin (client, &sync, FALSE, error))
     return NULL;
+  juno_client_sync_set_function (client, &sync, function);
   juno_client_call_async (client, function, arguments, timeout_msec, cancellable,
                           juno_client_on_sync_done, &result);
-  return juno_client_call_finish (client, juno_client_sync_end (client, &result), error);
+  return juno_client_call_finish (client, juno_client_sync_end (client, &sync, &result), error);
 }
 
 /* A hook is triggered by its bare name: non-empty, no dot. */
@@ -531,8 +591,8 @@ juno_client_trigger_finish (JunoClient    *client,
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
  *
- * Triggers a hook and runs the client's main context until the broker has
- * taken it.
+ * Triggers a hook and blocks until the broker has taken it, as
+ * juno_client_call_sync() blocks.
  *
  * Returns: %TRUE on success
  *
@@ -546,12 +606,13 @@ juno_client_trigger_sync (JunoClient    *client,
                           GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
+  JunoSync sync;
 
   g_return_val_if_fail (JUNO_IS_CLIENT (client), FALSE);
-  if (!juno_client_sync_begin (client, error))
+  if (!juno_client_sync_begin (client, &sync, FALSE, error))
     return FALSE;
   juno_client_trigger_async (client, hook, data, cancellable, juno_client_on_sync_done, &result);
-  return juno_client_trigger_finish (client, juno_client_sync_end (client, &result), error);
+  return juno_client_trigger_finish (client, juno_client_sync_end (client, &sync, &result), error);
 }
 
 static void
@@ -627,7 +688,8 @@ juno_client_roundtrip_finish (JunoClient    *client,
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
  *
- * The synchronous form of juno_client_roundtrip_async().
+ * The synchronous form of juno_client_roundtrip_async(); blocks as
+ * juno_client_call_sync() does.
  *
  * Returns: %TRUE on success
  *
@@ -639,10 +701,11 @@ juno_client_roundtrip_sync (JunoClient    *client,
                             GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
+  JunoSync sync;
 
   g_return_val_if_fail (JUNO_IS_CLIENT (client), FALSE);
-  if (!juno_client_sync_begin (client, error))
+  if (!juno_client_sync_begin (client, &sync, FALSE, error))
     return FALSE;
   juno_client_roundtrip_async (client, cancellable, juno_client_on_sync_done, &result);
-  return juno_client_roundtrip_finish (client, juno_client_sync_end (client, &result), error);
+  return juno_client_roundtrip_finish (client, juno_client_sync_end (client, &sync, &result), error);
 }

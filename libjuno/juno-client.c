@@ -67,11 +67,15 @@ juno_client_dispose (GObject *object)
   if (self->retry_source != NULL)
     g_source_destroy (self->retry_source);
   g_clear_pointer (&self->retry_source, g_source_unref);
+  if (self->process_source != NULL)
+    g_source_destroy (self->process_source);
+  g_clear_pointer (&self->process_source, g_source_unref);
   if (self->link != NULL)
     {
       juno_link_close (self->link);
       g_clear_pointer (&self->link, juno_link_unref);
     }
+  juno_client_clear_inbox (self);
   g_hash_table_remove_all (self->functions);
   g_hash_table_remove_all (self->requests);
   G_OBJECT_CLASS (juno_client_parent_class)->dispose (object);
@@ -107,6 +111,7 @@ juno_client_init (JunoClient *self)
                                           (GDestroyNotify) juno_request_free);
   self->hooks = g_ptr_array_new_with_free_func (g_free);
   g_queue_init (&self->queue);
+  g_queue_init (&self->inbox);
   self->retry_delay_ms = RETRY_DELAY_MIN_MS;
 }
 
@@ -421,6 +426,8 @@ juno_client_lose_link (JunoClient *self, const GError *error)
       juno_link_close (self->link);
       g_clear_pointer (&self->link, juno_link_unref);
     }
+  /* what is left came on that link */
+  juno_client_clear_inbox (self);
   self->generation++;
   self->registered = FALSE;
   self->declared = FALSE;
@@ -748,8 +755,10 @@ juno_client_connect_finish (JunoClient    *client,
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for an error
  *
- * Like juno_client_connect_async(), but runs the client's main context
- * until the module is active or the connection failed. For scripts.
+ * Like juno_client_connect_async(), but blocks until the module is active
+ * or the connection failed, running a private main context as
+ * juno_client_call_sync() does. The client's own signals (#JunoClient::activated,
+ * #JunoClient:active) are emitted during the call.
  *
  * Returns: %TRUE once the module is active
  *
@@ -761,12 +770,13 @@ juno_client_connect_sync (JunoClient    *client,
                           GError       **error)
 {
   g_autoptr(GAsyncResult) result = NULL;
+  JunoSync sync;
 
   g_return_val_if_fail (JUNO_IS_CLIENT (client), FALSE);
-  if (!juno_client_sync_begin (client, error))
+  if (!juno_client_sync_begin (client, &sync, TRUE, error))
     return FALSE;
   juno_client_connect_async (client, cancellable, juno_client_on_sync_done, &result);
-  return juno_client_connect_finish (client, juno_client_sync_end (client, &result), error);
+  return juno_client_connect_finish (client, juno_client_sync_end (client, &sync, &result), error);
 }
 
 /**

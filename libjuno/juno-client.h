@@ -17,8 +17,10 @@ G_BEGIN_DECLS
 /**
  * JunoClient:
  *
- * A connection to a juno broker as one module. It lives in the
- * thread-default #GMainContext of the thread that created it.
+ * A connection to a juno broker as one module. Its signals, handlers and
+ * callbacks run in the thread-default #GMainContext of the thread that
+ * created it; its socket I/O runs in a thread of libjuno's own, so
+ * synchronous calls block without running that context.
  *
  * Since: 1.0
  */

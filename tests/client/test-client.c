@@ -87,6 +87,33 @@ assert_json (JsonNode *node, const char *expected)
   g_assert_cmpstr (text, ==, expected);
 }
 
+/* Calls answered by another client of this thread. A synchronous call does
+ * not run this thread's context, where that client answers, so these wait
+ * for the asynchronous forms instead. */
+static JsonNode *
+call_here (JunoClient *client, const char *function, JsonNode *arguments, int timeout_msec,
+           GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  juno_client_call_async (client, function, arguments, timeout_msec, cancellable,
+                          juno_test_on_result, &result);
+  juno_test_wait_result (&result);
+  return juno_client_call_finish (client, result, error);
+}
+
+static JsonNode *
+call_json_here (JunoClient *client, const char *function, const char *arguments, int timeout_msec,
+                GCancellable *cancellable, GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  juno_client_call_json_async (client, function, arguments, timeout_msec, cancellable,
+                               juno_test_on_result, &result);
+  juno_test_wait_result (&result);
+  return juno_client_call_json_finish (client, result, error);
+}
+
 /* Function handlers ---------------------------------------------------- */
 
 static void
@@ -307,7 +334,7 @@ test_dependencies (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   g_assert_true (json_object_get_boolean_member (json_node_get_object (answer), "registered"));
   g_clear_pointer (&answer, json_node_unref);
-  answer = juno_client_call_sync (dependent, "provider.echo", NULL, -1, NULL, &error);
+  answer = call_here (dependent, "provider.echo", NULL, -1, NULL, &error);
   g_assert_no_error (error);
   assert_json (answer, "{\"caller\":\"dependent\",\"function\":\"echo\",\"arguments\":{}}");
 
@@ -341,7 +368,7 @@ test_call_answers (Fixture *f, gconstpointer data)
   g_assert_true (juno_client_connect_sync (callee, NULL, &error));
   caller = connect_client (f, "caller");
 
-  answer = juno_client_call_sync (caller, "callee.echo", arguments, -1, NULL, &error);
+  answer = call_here (caller, "callee.echo", arguments, -1, NULL, &error);
   g_assert_no_error (error);
   assert_json (answer, "{\"caller\":\"caller\",\"function\":\"echo\",\"arguments\":{\"x\":[1,2,{\"y\":\"z\"}]}}");
   g_clear_pointer (&answer, json_node_unref);
@@ -375,7 +402,7 @@ test_call_answers (Fixture *f, gconstpointer data)
         g_autofree char *text = g_strdup_printf ("{\"code\":%d}", codes[i]);
         g_autoptr(JsonNode) code_arguments = json (text);
 
-        answer = juno_client_call_sync (caller, "callee.fail", code_arguments, -1, NULL, &error);
+        answer = call_here (caller, "callee.fail", code_arguments, -1, NULL, &error);
         g_assert_null (answer);
         g_assert_error (error, JUNO_ERROR, codes[i]);
         g_clear_error (&error);
@@ -414,7 +441,7 @@ test_call_errors (Fixture *f, gconstpointer data)
 
       expected_warning = "*dropped without an answer*";
       expected_warning_seen = 0;
-      answer = juno_client_call_sync (caller, cases[i].function, NULL, -1, NULL, &error);
+      answer = call_here (caller, cases[i].function, NULL, -1, NULL, &error);
       expected_warning = NULL;
       g_assert_cmpuint (expected_warning_seen, ==, g_str_equal (cases[i].function, "callee.drop"));
       g_assert_null (answer);
@@ -443,7 +470,7 @@ test_call_errors (Fixture *f, gconstpointer data)
   }
 
   /* Client-side timeout; the late answer is then ignored. */
-  g_assert_null (juno_client_call_sync (caller, "callee.hold", NULL, 50, NULL, &error));
+  g_assert_null (call_here (caller, "callee.hold", NULL, 50, NULL, &error));
   g_assert_error (error, JUNO_ERROR, JUNO_ERROR_TIMED_OUT);
   g_assert_true (juno_error_is_timeout (error));
   g_clear_error (&error);
@@ -451,7 +478,7 @@ test_call_errors (Fixture *f, gconstpointer data)
   juno_invocation_return_value (g_ptr_array_index (held, 0), NULL);
 
   juno_client_set_default_timeout (caller, 50);
-  g_assert_null (juno_client_call_sync (caller, "callee.hold", NULL, -1, NULL, &error));
+  g_assert_null (call_here (caller, "callee.hold", NULL, -1, NULL, &error));
   g_assert_error (error, JUNO_ERROR, JUNO_ERROR_TIMED_OUT);
   g_clear_error (&error);
   juno_client_set_default_timeout (caller, 0);
@@ -555,9 +582,13 @@ on_outer_answer (GObject *source, GAsyncResult *result, gpointer user_data)
   Nested *nested = user_data;
   g_autoptr(JsonNode) outer = juno_client_call_finish (JUNO_CLIENT (source), result, &nested->error);
 
+  g_autoptr(JsonNode) arguments = json ("{\"moduleId\":\"callee\"}");
+
   g_assert_no_error (nested->error);
-  nested->inner = juno_client_call_sync (JUNO_CLIENT (source), "callee.echo", outer, -1, NULL,
-                                         &nested->error);
+  g_assert_nonnull (outer);
+  /* answered by the broker: a client of this thread could not answer it */
+  nested->inner = juno_client_call_sync (JUNO_CLIENT (source), "juno.getModuleInfo", arguments, -1,
+                                         NULL, &nested->error);
   nested->done = TRUE;
 }
 
@@ -586,16 +617,156 @@ test_call_nested (Fixture *f, gconstpointer data)
   juno_client_call_async (caller, "callee.echo", arguments, -1, NULL, on_outer_answer, &nested);
   juno_test_wait_flag (&nested.done);
   g_assert_no_error (nested.error);
-  assert_json (nested.inner, "{\"caller\":\"caller\",\"function\":\"echo\",\"arguments\":"
-                             "{\"caller\":\"caller\",\"function\":\"echo\",\"arguments\":{\"depth\":1}}}");
+  g_assert_true (json_object_get_boolean_member (json_node_get_object (nested.inner), "registered"));
   json_node_unref (nested.inner);
 
   /* A handler may close its own client; the answer goes out first. */
   juno_client_set_reconnect (callee, FALSE);
-  answer = juno_client_call_sync (caller, "callee.close", NULL, -1, NULL, &error);
+  answer = call_here (caller, "callee.close", NULL, -1, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (JSON_NODE_HOLDS_NULL (answer));
   g_assert_false (juno_client_get_active (callee));
+}
+
+/* Synchronous calls and the application's context ------------------------ */
+
+/* A module in a thread of its own, with its own context, like another
+ * process: "peer.relay" first calls "caller.ping", then answers. */
+typedef struct
+{
+  const char *socket_path;
+  GThread *thread;
+  GMainContext *context;
+  GMainLoop *loop;
+  GMutex lock;
+  GCond cond;
+  gboolean ready;
+  int ping_answers; /* atomic */
+} Peer;
+
+static void
+on_peer_ping_answer (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Peer *peer = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) answer = juno_client_call_finish (JUNO_CLIENT (source), result, &error);
+
+  g_assert_no_error (error);
+  g_atomic_int_inc (&peer->ping_answers);
+  g_main_context_wakeup (NULL); /* the test's thread waits for it */
+}
+
+static void
+handle_relay (JunoClient *client, JunoInvocation *invocation, gpointer user_data)
+{
+  juno_client_call_async (client, "caller.ping", NULL, -1, NULL, on_peer_ping_answer, user_data);
+  juno_invocation_return_value (invocation, NULL);
+}
+
+static gpointer
+peer_run (gpointer data)
+{
+  Peer *peer = data;
+  g_autoptr(JunoClient) client = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_main_context_push_thread_default (peer->context);
+  client = juno_client_new ("peer", "1.0.0");
+  juno_client_set_address (client, peer->socket_path);
+  g_assert_true (juno_client_declare_function (client, "relay", handle_relay, peer, NULL, &error));
+  g_assert_true (juno_client_connect_sync (client, NULL, &error));
+  g_assert_true (juno_client_roundtrip_sync (client, NULL, &error));
+  g_mutex_lock (&peer->lock);
+  peer->ready = TRUE;
+  g_cond_signal (&peer->cond);
+  g_mutex_unlock (&peer->lock);
+  g_main_loop_run (peer->loop);
+  juno_client_close (client);
+  g_clear_object (&client);
+  g_main_context_pop_thread_default (peer->context);
+  return NULL;
+}
+
+static void
+peer_start (Peer *peer, const char *socket_path)
+{
+  peer->socket_path = socket_path;
+  peer->context = g_main_context_new ();
+  peer->loop = g_main_loop_new (peer->context, FALSE);
+  g_mutex_init (&peer->lock);
+  g_cond_init (&peer->cond);
+  peer->thread = g_thread_new ("peer", peer_run, peer);
+  g_mutex_lock (&peer->lock);
+  while (!peer->ready)
+    g_cond_wait (&peer->cond, &peer->lock);
+  g_mutex_unlock (&peer->lock);
+}
+
+static void
+peer_stop (Peer *peer)
+{
+  g_main_loop_quit (peer->loop);
+  g_thread_join (peer->thread);
+  g_main_loop_unref (peer->loop);
+  g_main_context_unref (peer->context);
+  g_mutex_clear (&peer->lock);
+  g_cond_clear (&peer->cond);
+}
+
+static gboolean
+set_flag (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+handle_ping (JunoClient *client, JunoInvocation *invocation, gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  juno_invocation_return_value (invocation, NULL);
+}
+
+static void
+test_sync_private_context (Fixture *f, gconstpointer data)
+{
+  g_autoptr(JunoClient) caller = new_client (f, "caller");
+  g_autoptr(JsonNode) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  Peer peer = { 0 };
+  gboolean idle_ran = FALSE, timeout_ran = FALSE, pinged = FALSE, hooked = FALSE;
+
+  g_assert_true (juno_client_declare_function (caller, "ping", handle_ping, &pinged, NULL, &error));
+  g_assert_true (juno_client_listen (caller, "caller.tick", &error));
+  g_signal_connect_swapped (caller, "hook-triggered::caller.tick", G_CALLBACK (set_flag), &hooked);
+  g_assert_true (juno_client_connect_sync (caller, NULL, &error));
+  g_assert_true (juno_client_roundtrip_sync (caller, NULL, &error));
+  peer_start (&peer, f->broker->socket_path);
+
+  /* Sources of the application's context due during the call wait. */
+  g_idle_add (set_flag, &idle_ran);
+  g_timeout_add (0, set_flag, &timeout_ran);
+  /* The hook's delivery comes in during the next call: it waits too. */
+  g_assert_true (juno_client_trigger_sync (caller, "tick", NULL, NULL, &error));
+  g_assert_no_error (error);
+  /* peer.relay calls caller.ping before answering: that call comes in
+   * during this one and is handled only after it returned. */
+  answer = juno_client_call_sync (caller, "peer.relay", NULL, -1, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_NULL (answer));
+  g_assert_false (idle_ran);
+  g_assert_false (timeout_ran);
+  g_assert_false (pinged);
+  g_assert_false (hooked);
+
+  /* Once the application's context runs, all of it happens. */
+  juno_test_wait_flag (&pinged);
+  juno_test_wait_flag (&hooked);
+  juno_test_wait_flag (&idle_ran);
+  juno_test_wait_flag (&timeout_ran);
+  while (g_atomic_int_get (&peer.ping_answers) == 0)
+    g_main_context_iteration (NULL, TRUE);
+  peer_stop (&peer);
 }
 
 /* Hooks ------------------------------------------------------------------ */
@@ -745,7 +916,7 @@ test_reconnect (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
 
   fresh = connect_client (f, "fresh");
-  answer = juno_client_call_sync (fresh, "service.echo", NULL, -1, NULL, &error);
+  answer = call_here (fresh, "service.echo", NULL, -1, NULL, &error);
   g_assert_no_error (error);
   assert_json (answer, "{\"caller\":\"fresh\",\"function\":\"echo\",\"arguments\":{}}");
   g_assert_true (juno_client_trigger_sync (fresh, "ping", NULL, NULL, &error));
@@ -798,18 +969,18 @@ test_call_json (Fixture *f, gconstpointer data)
   g_assert_true (juno_client_connect_sync (callee, NULL, &error));
   caller = connect_client (f, "caller");
 
-  answer = juno_client_call_json_sync (caller, "callee.echo", " {\n \"x\" : [ 1.50, 2E+1 ] } ", -1, NULL, &error);
+  answer = call_json_here (caller, "callee.echo", " {\n \"x\" : [ 1.50, 2E+1 ] } ", -1, NULL, &error);
   g_assert_no_error (error);
   assert_json (answer, "{\"caller\":\"caller\",\"function\":\"echo\",\"arguments\":{\"x\":[1.5,20.0]}}");
   g_clear_pointer (&answer, json_node_unref);
-  answer = juno_client_call_json_sync (caller, "callee.echo", NULL, -1, NULL, &error);
+  answer = call_json_here (caller, "callee.echo", NULL, -1, NULL, &error);
   g_assert_no_error (error);
   assert_json (answer, "{\"caller\":\"caller\",\"function\":\"echo\",\"arguments\":{}}");
   g_clear_pointer (&answer, json_node_unref);
 
   for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
     {
-      answer = juno_client_call_json_sync (caller, "callee.echo", refused[i].text, -1, NULL, &error);
+      answer = call_json_here (caller, "callee.echo", refused[i].text, -1, NULL, &error);
       g_assert_null (answer);
       g_assert_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT);
       if (!g_pattern_match_simple (refused[i].reason, error->message))
@@ -827,7 +998,7 @@ test_call_json (Fixture *f, gconstpointer data)
 
   /* a JsonNode holding infinity: refused before sending */
   json_object_set_double_member (json_node_get_object (infinite), "n", INFINITY);
-  answer = juno_client_call_sync (caller, "callee.echo", infinite, -1, NULL, &error);
+  answer = call_here (caller, "callee.echo", infinite, -1, NULL, &error);
   g_assert_null (answer);
   g_assert_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT);
   g_clear_error (&error);
@@ -838,7 +1009,7 @@ test_call_json (Fixture *f, gconstpointer data)
   /* a handler answering infinity: the caller gets error 0 at once */
   expected_warning = "The answer to call * cannot be sent*";
   expected_warning_seen = 0;
-  answer = juno_client_call_sync (caller, "callee.infinity", NULL, -1, NULL, &error);
+  answer = call_here (caller, "callee.infinity", NULL, -1, NULL, &error);
   g_assert_null (answer);
   g_assert_error (error, JUNO_ERROR, JUNO_ERROR_MALFORMED_REQUEST);
   g_assert_cmpuint (expected_warning_seen, ==, 1);
@@ -866,6 +1037,7 @@ main (int argc, char **argv)
   ADD ("/client/call/many", test_call_many, NULL);
   ADD ("/client/call/nested", test_call_nested, NULL);
   ADD ("/client/call/json", test_call_json, NULL);
+  ADD ("/client/call/sync-private-context", test_sync_private_context, NULL);
   ADD ("/client/hooks", test_hooks, NULL);
   ADD ("/client/reconnect", test_reconnect, NULL);
 

@@ -33,6 +33,14 @@ gboolean juno_hook_name_is_valid (const char *name, gssize len);
 gboolean juno_function_address_is_valid (const char *address, gsize *module_len);
 gboolean juno_hook_address_is_valid (const char *address, gsize *module_len);
 
+/* Hook patterns, which observers listen to (docs/protocol.md, "Observers"):
+ * "*" (every hook), or a module part and a hook part joined by one dot,
+ * where '*' in a part matches any run of characters within that part. The
+ * module part holds moduleId characters and '*', the hook part any bytes
+ * but a dot. A hook address is a pattern that matches itself. */
+gboolean juno_hook_pattern_is_valid (const char *pattern);
+gboolean juno_hook_pattern_match (const char *pattern, const char *address);
+
 /* Paths. */
 const char *juno_get_runtime_dir (void);
 char *juno_default_socket_path (void);

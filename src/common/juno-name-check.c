@@ -86,3 +86,66 @@ juno_hook_address_is_valid (const char *address, gsize *module_len)
 {
   return address_is_valid (address, module_len, juno_hook_name_is_valid);
 }
+
+gboolean
+juno_hook_pattern_is_valid (const char *pattern)
+{
+  const char *dot;
+
+  g_return_val_if_fail (pattern != NULL, FALSE);
+
+  if (strcmp (pattern, "*") == 0)
+    return TRUE;
+  dot = strchr (pattern, '.');
+  return dot != NULL && dot > pattern && dot - pattern <= JUNO_MODULE_ID_MAX_LENGTH &&
+         all_chars (pattern, (gsize) (dot - pattern), "-_*") && juno_hook_name_is_valid (dot + 1, -1);
+}
+
+/* '*' matches any run of bytes of @text[0..len); iterative, with one
+ * backtrack point, so the time is at most the product of the lengths. */
+static gboolean
+glob_match (const char *pattern, gsize plen, const char *text, gsize len)
+{
+  gsize p = 0, t = 0, star = G_MAXSIZE, mark = 0;
+
+  while (t < len)
+    {
+      if (p < plen && pattern[p] == '*')
+        {
+          star = p++;
+          mark = t;
+        }
+      else if (p < plen && pattern[p] == text[t])
+        {
+          p++;
+          t++;
+        }
+      else if (star != G_MAXSIZE)
+        {
+          p = star + 1;
+          t = ++mark;
+        }
+      else
+        return FALSE;
+    }
+  while (p < plen && pattern[p] == '*')
+    p++;
+  return p == plen;
+}
+
+gboolean
+juno_hook_pattern_match (const char *pattern, const char *address)
+{
+  const char *pdot, *adot;
+
+  g_return_val_if_fail (pattern != NULL && address != NULL, FALSE);
+
+  if (strcmp (pattern, "*") == 0)
+    return TRUE;
+  pdot = strchr (pattern, '.');
+  adot = strchr (address, '.');
+  if (pdot == NULL || adot == NULL)
+    return FALSE;
+  return glob_match (pattern, (gsize) (pdot - pattern), address, (gsize) (adot - address)) &&
+         glob_match (pdot + 1, strlen (pdot + 1), adot + 1, strlen (adot + 1));
+}

@@ -18,6 +18,7 @@
 
 #define JUNO_FUNCTION_LIST_MODULES     "listModules"
 #define JUNO_FUNCTION_GET_MODULE_INFO  "getModuleInfo"
+#define JUNO_FUNCTION_GET_STATS        "getStats"
 
 /* The request id the broker uses when a request had none it could echo. */
 #define JUNO_UNDEFINED_REQUEST_ID      "undefined"

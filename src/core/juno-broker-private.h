@@ -53,6 +53,9 @@ struct _JunoEndpoint
   JunoUser *user_account; /* the user charged for this peer; NULL for none */
   gboolean refused;       /* over its user's quota of connections */
   guint subject_generation;
+  /* observers (juno-observer.c) */
+  gboolean announced;     /* juno.moduleConnected went out for it */
+  GPtrArray *patterns;    /* hook patterns it listens to (owned strings); NULL for none */
 };
 
 typedef struct
@@ -157,6 +160,7 @@ struct _JunoBroker
   guint max_connections_per_user; /* 0: no limit */
   guint max_calls_per_user;
   gsize max_output_per_user;
+  GPtrArray *observers;    /* JunoEndpoint with patterns, not owned: observers listening */
 };
 
 enum
@@ -261,6 +265,24 @@ gboolean juno_module_has_function (JunoModule *module, const char *name);
 gsize juno_registry_module_info_budget (JunoBroker *self);
 guint juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char *hook,
                                   const char *data, gsize data_len);
+
+/* juno-observer.c: connections that have not registered (docs/protocol.md,
+ * "Observers"). They may call the built-in module's functions, listen to
+ * hook patterns and trigger hooks as a module the policy grants them; the
+ * broker announces nothing about them. */
+#define JUNO_OBSERVER_MAX_PATTERNS 64
+static inline gboolean
+juno_endpoint_is_observer (JunoBroker *self, JunoEndpoint *ep)
+{
+  return ep->module == NULL && ep->caller == NULL && ep != self->internal;
+}
+void juno_broker_announce_endpoint (JunoBroker *self, JunoEndpoint *ep);
+void juno_observer_handle_listen (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
+void juno_observer_handle_trigger (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
+guint juno_observer_deliver (JunoBroker *self);
+void juno_observer_remove (JunoBroker *self, JunoEndpoint *ep);
+gboolean juno_broker_endpoint_allowed (JunoBroker *self, JunoEndpoint *ep, JunoPolicyAction action,
+                                       const char *target);
 
 /* juno-calls.c */
 void juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);

@@ -109,6 +109,7 @@ juno_broker_finalize (GObject *object)
   g_clear_pointer (&self->user_names, g_hash_table_unref);
   g_clear_pointer (&self->group_names, g_hash_table_unref);
   g_clear_pointer (&self->users, g_hash_table_unref);
+  g_clear_pointer (&self->observers, g_ptr_array_unref);
 
   G_OBJECT_CLASS (juno_broker_parent_class)->finalize (object);
 }
@@ -443,6 +444,7 @@ endpoint_free (gpointer data)
   if (ep->module != ep->broker->builtin)
     g_clear_pointer (&ep->module, juno_module_free);
   g_clear_pointer (&ep->client_calls, g_hash_table_unref);
+  g_clear_pointer (&ep->patterns, g_ptr_array_unref);
   g_free (ep->caller);
   g_free (ep->expired);
   juno_endpoint_clear_identity (ep);
@@ -477,13 +479,26 @@ juno_broker_add_endpoint (JunoBroker *self,
   self->stats.connections++;
   self->stats.connections_total++;
   g_debug ("Connection %s opened (%s)", ep->id_str, ep->transport);
+  /* an observer until it registers: announced then (juno-observer.c) */
+  juno_broker_leave (self);
+  return ep;
+}
 
+/* juno.moduleConnected and ModuleConnected for @ep, once, when it first
+ * asks to register: observers that never do are never announced. */
+void
+juno_broker_announce_endpoint (JunoBroker *self, JunoEndpoint *ep)
+{
+  g_autoptr(GString) data = NULL;
+
+  if (ep->announced || ep->caller != NULL || ep == self->internal)
+    return;
+  ep->announced = TRUE;
+  data = g_string_new ("{\"connectionId\":\"");
   g_string_append (data, ep->id_str);
   g_string_append (data, "\"}");
   juno_registry_broadcast (self, JUNO_HOOK_MODULE_CONNECTED, data->str);
   juno_broker_queue_signal (self, SIGNAL_MODULE_CONNECTED, ep->id, NULL, NULL);
-  juno_broker_leave (self);
-  return ep;
 }
 
 void
@@ -491,6 +506,7 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
 {
   g_autoptr(GString) data = g_string_new ("{\"connectionId\":\"");
   g_autofree char *module_id = NULL;
+  gboolean announced;
   guint64 id;
 
   g_return_if_fail (JUNO_IS_BROKER (self));
@@ -501,6 +517,7 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
   id = ep->id;
   juno_calls_drop_endpoint (self, ep);
   juno_quota_release_connection (self, ep);
+  juno_observer_remove (self, ep);
   if (ep->caller != NULL)
     {
       /* a client: no module, no lifecycle hooks; its waiting calls end here */
@@ -519,13 +536,17 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
   g_string_append (data, ep->id_str);
   g_string_append (data, "\"}");
   g_debug ("Connection %s closed", ep->id_str);
+  announced = ep->announced;
   /* frees ep */
   g_hash_table_remove (self->endpoints, &id);
   juno_broker_stats_touched (self);
   self->stats.connections--;
 
-  juno_registry_broadcast (self, JUNO_HOOK_MODULE_DISCONNECTED, data->str);
-  juno_broker_queue_signal (self, SIGNAL_MODULE_DISCONNECTED, id, module_id, NULL);
+  if (announced)
+    {
+      juno_registry_broadcast (self, JUNO_HOOK_MODULE_DISCONNECTED, data->str);
+      juno_broker_queue_signal (self, SIGNAL_MODULE_DISCONNECTED, id, module_id, NULL);
+    }
   juno_broker_leave (self);
 }
 
@@ -859,10 +880,16 @@ handle_line (JunoBroker *self, JunoEndpoint *ep, const char *line, gsize len)
       juno_calls_handle_answer (self, ep, (JunoMessageType) type, &msg);
       break;
     case JUNO_MSG_REGISTER_HOOK:
-      juno_registry_handle_listen (self, ep, &msg);
+      if (juno_endpoint_is_observer (self, ep) && msg.keys[JUNO_KEY_HOOK].kind == JUNO_JSON_STRING)
+        juno_observer_handle_listen (self, ep, &msg);
+      else
+        juno_registry_handle_listen (self, ep, &msg);
       break;
     case JUNO_MSG_TRIGGER_HOOK:
-      juno_registry_handle_trigger (self, ep, &msg);
+      if (juno_endpoint_is_observer (self, ep) && msg.keys[JUNO_KEY_HOOK].kind == JUNO_JSON_STRING)
+        juno_observer_handle_trigger (self, ep, &msg);
+      else
+        juno_registry_handle_trigger (self, ep, &msg);
       break;
     case JUNO_MSG_DECLARE_FUNCTION:
       juno_registry_handle_declare (self, ep, &msg);

@@ -243,6 +243,48 @@ append_module_page (JunoBroker *self, const char *after)
   return TRUE;
 }
 
+/* juno.getStats: the broker's counters, named as D-Bus GetStats names
+ * them, in lowerCamelCase (docs/protocol.md). */
+static void
+append_stats (JunoBroker *self, GString *out)
+{
+  const JunoStats *s = &self->stats;
+  const struct
+  {
+    const char *name;
+    guint64 value;
+  } counters[] = {
+    { "connections", s->connections },
+    { "connectionsTotal", s->connections_total },
+    { "modules", s->modules },
+    { "activeModules", s->active_modules },
+    { "messagesIn", s->messages_in },
+    { "messagesOut", s->messages_out },
+    { "bytesIn", s->bytes_in },
+    { "bytesOut", s->bytes_out },
+    { "callsRouted", s->calls_routed },
+    { "callsFailed", s->calls_failed },
+    { "callsTimedOut", s->calls_timed_out },
+    { "hooksTriggered", s->hooks_triggered },
+    { "hooksDelivered", s->hooks_delivered },
+    { "errorsSent", s->errors_sent },
+    { "limitsReached", s->limits_reached },
+    { "connectionsCut", s->connections_cut },
+    { "accessDenied", s->access_denied },
+  };
+
+  g_string_append (out, "{\"version\":");
+  juno_json_append_string (out, self->version);
+  for (gsize i = 0; i < G_N_ELEMENTS (counters); i++)
+    {
+      g_string_append (out, ",\"");
+      g_string_append (out, counters[i].name);
+      g_string_append (out, "\":");
+      juno_append_uint (out, counters[i].value);
+    }
+  g_string_append_c (out, '}');
+}
+
 /* The functions of the built-in module juno, answered in place. Each
  * answer fits in one line of the size limit (--max-message-size), so no
  * module can make discovery fail for the others: listModules is paged, and
@@ -255,6 +297,16 @@ call_builtin (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, const 
   JunoJsonValue value;
   g_autofree char *id = NULL;
   gboolean fits = TRUE;
+
+  if (strcmp (function, JUNO_FUNCTION_GET_STATS) == 0)
+    {
+      self->stats.calls_routed++;
+      juno_broker_begin_reply (self, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_MSG_FUNCTION_RESPONSE);
+      g_string_append (self->out, ",\"data\":");
+      append_stats (self, self->out);
+      juno_broker_send (self, ep);
+      return;
+    }
 
   if (args->kind == JUNO_JSON_OBJECT && juno_json_object_lookup (args->text, args->len, key, &value) &&
       value.kind == JUNO_JSON_STRING)
@@ -309,16 +361,25 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_REQUEST_ID, "the call's requestId is too long");
   if (value->kind != JUNO_JSON_STRING)
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
-  /* a client calls as itself; a module only once it is active */
+  /* a client calls as itself; a module only once it is active; an
+   * observer only the built-in functions, checked below */
   if (ep->caller != NULL)
     caller_id = ep->caller;
+  else if (juno_endpoint_is_observer (self, ep))
+    caller_id = NULL;
   else if (ep->module == NULL || !ep->module->active)
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE, "the caller is not active");
   else
     caller_id = ep->module->id;
   name = juno_json_value_get_string (value, buffer, sizeof buffer, &decoded);
+  if (caller_id == NULL && (name == NULL || !juno_function_address_is_valid (name, &module_len)))
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE, "the caller is not registered");
   if (name == NULL || !juno_function_address_is_valid (name, &module_len))
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNKNOWN_FUNCTION, "function is not of the form module.function");
+  if (caller_id == NULL && (module_len != strlen (JUNO_BUILTIN_MODULE_ID) ||
+                            strncmp (name, JUNO_BUILTIN_MODULE_ID, module_len) != 0))
+    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_UNREGISTERED_MODULE,
+                               "an observer may call only the functions of juno");
   if (!juno_broker_allows_all (self, ep, JUNO_POLICY_CALL) &&
       !juno_broker_check_access (self, ep, JUNO_POLICY_CALL, name, rid))
     return;

@@ -398,7 +398,8 @@ juno_policy_add_text (JunoPolicy *self, const char *origin, const char *text, gs
 #define DISCOVERY \
   "[Allow discovery]\n" \
   "Call=" JUNO_BUILTIN_MODULE_ID "." JUNO_FUNCTION_LIST_MODULES ";" \
-  JUNO_BUILTIN_MODULE_ID "." JUNO_FUNCTION_GET_MODULE_INFO "\n"
+  JUNO_BUILTIN_MODULE_ID "." JUNO_FUNCTION_GET_MODULE_INFO ";" \
+  JUNO_BUILTIN_MODULE_ID "." JUNO_FUNCTION_GET_STATS "\n"
 
 char *
 juno_policy_defaults_text (JunoPolicyDefaults defaults, uid_t owner)

@@ -86,6 +86,7 @@ juno_registry_add_builtin (JunoBroker *self)
     g_critical ("The broker's own version is not semver: %s", error->message);
   module_add_function (module, JUNO_FUNCTION_LIST_MODULES);
   module_add_function (module, JUNO_FUNCTION_GET_MODULE_INFO);
+  module_add_function (module, JUNO_FUNCTION_GET_STATS);
   module->active = TRUE;
   g_hash_table_insert (self->modules, module->id, module);
   return module;
@@ -304,7 +305,7 @@ juno_registry_broadcast (JunoBroker *self, const char *hook, const char *data_js
   g_string_assign (self->key, JUNO_BUILTIN_MODULE_ID ".");
   g_string_append (self->key, hook);
   listeners = g_hash_table_lookup (self->listeners, self->key->str);
-  if (listeners == NULL)
+  if (listeners == NULL && (self->observers == NULL || self->observers->len == 0))
     return;
 
   juno_broker_begin_broker_message (self, JUNO_MSG_HOOK_TRIGGERED);
@@ -313,7 +314,9 @@ juno_registry_broadcast (JunoBroker *self, const char *hook, const char *data_js
   g_string_append (self->out, "\",\"data\":");
   g_string_append (self->out, data_json);
   juno_broker_finish_message (self);
-  deliver_to_listeners (self, listeners);
+  if (listeners != NULL)
+    deliver_to_listeners (self, listeners);
+  juno_observer_deliver (self);
 }
 
 static void
@@ -713,6 +716,7 @@ juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMes
 
   if (ep->module != NULL)
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE, "this connection already registered a module");
+  juno_broker_announce_endpoint (self, ep);
   if (id_value->kind != JUNO_JSON_STRING)
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "moduleId is missing or not a string");
   id = juno_json_value_dup_string (id_value);
@@ -894,7 +898,7 @@ juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char 
   juno_broker_stats_touched (self);
   self->stats.hooks_triggered++;
   listeners = g_hash_table_lookup (self->listeners, self->key->str);
-  if (listeners != NULL)
+  if (listeners != NULL || (self->observers != NULL && self->observers->len > 0))
     {
       juno_broker_begin_broker_message (self, JUNO_MSG_HOOK_TRIGGERED);
       JUNO_OUT_LITERAL (self->out, ",\"hook\":");
@@ -902,7 +906,9 @@ juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char 
       JUNO_OUT_LITERAL (self->out, ",\"data\":");
       juno_out_append (self->out, data, data_len);
       juno_broker_finish_message (self);
-      delivered = deliver_to_listeners (self, listeners);
+      if (listeners != NULL)
+        delivered = deliver_to_listeners (self, listeners);
+      delivered += juno_observer_deliver (self);
     }
 
   if (g_signal_has_handler_pending (self, juno_broker_signals[SIGNAL_HOOK_TRIGGERED], 0, FALSE))

@@ -43,7 +43,7 @@ def test_get_module_info(broker, proxy):
     assert info["MessagesIn"] >= 3 and info["MessagesOut"] >= 3
     (juno,) = proxy.call("GetModuleInfo", "s", ["juno"])
     assert juno["ModuleId"] == "juno" and juno["ConnectionId"] == "0"
-    assert sorted(juno["Functions"]) == ["getModuleInfo", "listModules"]
+    assert sorted(juno["Functions"]) == ["getModuleInfo", "getStats", "listModules"]
 
 
 def test_get_module_info_unknown(broker, proxy):

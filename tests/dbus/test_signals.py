@@ -20,10 +20,11 @@ def hook_then_sentinel(broker, rec, module, hook):
 def test_lifecycle_signals(bus, broker, proxy):
     rec = SignalRecorder(bus, IFACE)
     conn = broker.connect()
+    # announced when it asks to register: an observer never is
+    conn.register("dep", "1.0.0")
     (connected,) = rec.wait_for("ModuleConnected")
     connection_id = connected[3][0]
     assert connection_id.isdigit()
-    conn.register("dep", "1.0.0")
     rec.wait_for("ModuleRegistered", ("dep", connection_id))
     rec.wait_for("ModuleActivated", ("dep",))
 
@@ -39,6 +40,7 @@ def test_lifecycle_signals(bus, broker, proxy):
 def test_disconnect_without_register(bus, broker, proxy):
     rec = SignalRecorder(bus, IFACE)
     conn = broker.connect()
+    conn.request_error({"type": 1, "moduleId": "bad.id", "version": "1.0.0"}, 6)
     (connected,) = rec.wait_for("ModuleConnected")
     conn.close()
     rec.wait_for("ModuleDisconnected", (connected[3][0], ""))

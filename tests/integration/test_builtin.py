@@ -39,7 +39,7 @@ def test_juno_module_object(broker):
     assert info["version"] == project_version()
     assert info["registered"] is True
     assert info["dependencies"] == {}
-    assert sorted(info["declaredFunctions"]) == ["getModuleInfo", "listModules"]
+    assert sorted(info["declaredFunctions"]) == ["getModuleInfo", "getStats", "listModules"]
 
 
 def test_list_modules(broker):

@@ -240,13 +240,17 @@ def test_inactive_module_gets_error_3_for_everything(broker):
 
 
 def test_unregistered_connection_gets_error_3(broker):
+    """An unregistered connection is an observer: what only a module may do
+    still gets error 3 (docs/protocol.md, Observers)."""
+    broker.module("svc").declare("fn")
     m = broker.connect()
     m.request_error({"type": T_DECLARE, "function": "f"}, E_NOT_ACTIVE)
-    m.request_error({"type": T_LISTEN, "hook": "x.y"}, E_NOT_ACTIVE)
+    m.request_error({"type": T_LISTEN, "hook": "x.y.z"}, E_NOT_ACTIVE)
     m.request_error({"type": T_TRIGGER, "hook": "y"}, E_NOT_ACTIVE)
-    m.request_error({"type": T_CALL, "function": "juno.listModules"}, E_NOT_ACTIVE)
-    m.request_error({"type": T_CALL, "function": "juno.listModules",
-                     "arguments": {}}, E_NOT_ACTIVE)
+    m.request_error({"type": T_CALL, "function": "svc.fn"}, E_NOT_ACTIVE)
+    m.request_error({"type": T_CALL, "function": "nodot"}, E_NOT_ACTIVE)
+    # what an observer may do
+    assert [o["moduleId"] for o in m.call_ok("juno.listModules")] == ["juno", "svc"]
 
 
 def test_inactive_callee_is_unknown_module_and_keeps_its_functions(broker):

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Lifecycle hooks: moduleConnected / moduleDisconnected for every connection,
+"""Lifecycle hooks: moduleConnected / moduleDisconnected for every connection
+that asks to register (observers, which never do, are never announced),
 moduleActivated / moduleDeactivated on real transitions, connection ids."""
 
 from junotest import collect, decode, expect_nothing_all
@@ -13,6 +14,12 @@ def watcher(broker, name="watcher"):
     return w
 
 
+def announce(raw):
+    """A register that fails (bad moduleId): the connection asked to
+    register, so it is announced, and stays unregistered."""
+    raw.request_error({"type": 1, "moduleId": "bad.id", "version": "1.0.0"}, 6)
+
+
 def test_first_connection_id_is_1_and_juno_is_0(broker):
     m = broker.module("first")
     assert m.module_info("first")["connectionId"] == "1"
@@ -22,9 +29,18 @@ def test_first_connection_id_is_1_and_juno_is_0(broker):
     second.close()
 
 
+def test_observer_connection_is_never_announced(broker):
+    w = watcher(broker)
+    raw = broker.connect()
+    raw.call_ok("juno.listModules")
+    raw.close()
+    w.expect_nothing()
+
+
 def test_unregistered_connection_gets_both_hooks_with_same_id(broker):
     w = watcher(broker)
     raw = broker.connect()
+    announce(raw)
     connected = w.expect_hook("juno.moduleConnected")
     assert connected["data"].keys() == {"connectionId"}
     cid = connected["data"]["connectionId"]
@@ -39,6 +55,7 @@ def test_connection_ids_increase_and_are_not_reused(broker):
     ids = []
     for _ in range(4):
         raw = broker.connect()
+        announce(raw)
         ids.append(int(w.expect_hook("juno.moduleConnected")["data"]["connectionId"]))
         raw.close()
         w.expect_hook("juno.moduleDisconnected", {"connectionId": str(ids[-1])})
@@ -49,8 +66,8 @@ def test_connection_ids_increase_and_are_not_reused(broker):
 def test_connection_that_failed_to_register_gets_both_hooks(broker):
     w = watcher(broker)
     raw = broker.connect()
-    cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
     raw.request_error({"type": 1, "moduleId": "bad.id", "version": "1.0.0"}, 6)
+    cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
     raw.send_raw(b"garbage\n")
     raw.close()
     w.expect_hook("juno.moduleDisconnected", {"connectionId": cid})
@@ -60,8 +77,9 @@ def test_connection_that_failed_to_register_gets_both_hooks(broker):
 def test_registered_module_full_lifecycle(broker):
     w = watcher(broker)
     m = broker.connect()
-    cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
+    w.expect_nothing()
     m.register("life")
+    cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
     w.expect_hook("juno.moduleActivated", {"moduleId": "life"})
     assert w.module_info("life")["connectionId"] == cid
     m.close()
@@ -73,8 +91,8 @@ def test_registered_module_full_lifecycle(broker):
 def test_inactive_module_lifecycle(broker):
     w = watcher(broker)
     m = broker.connect()
-    cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
     m.register("idle", "1.0.0", {"missing": "^1"}, active=False)
+    cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
     w.expect_nothing()
     m.close()
     w.expect_hook("juno.moduleDisconnected", {"connectionId": cid})
@@ -90,6 +108,7 @@ def test_every_listener_sees_lifecycle_hooks(broker):
         assert sorted(m["hook"] for m in seen) == sorted(
             ["juno.moduleConnected", "juno.moduleActivated"] * (len(ws) - 1 - i))
     raw = broker.connect()
+    announce(raw)
     cids = {w.expect_hook("juno.moduleConnected")["data"]["connectionId"] for w in ws}
     assert len(cids) == 1
     cid = cids.pop()
@@ -112,6 +131,8 @@ def test_lifecycle_hooks_not_forced(broker):
 def test_many_connections_come_and_go(broker):
     w = watcher(broker)
     raws = [broker.connect() for _ in range(20)]
+    for r in raws:
+        announce(r)
     cids = [w.expect_hook("juno.moduleConnected")["data"]["connectionId"] for _ in raws]
     assert len(set(cids)) == 20
     for r in raws:
@@ -159,6 +180,7 @@ def test_inactive_listener_gets_no_lifecycle_hooks(broker):
     for h, d in hooks:
         assert (h, repr(d)) in allowed, hooks
     raw = broker.connect()
+    announce(raw)
     raw.close()
     sync.expect_hook("juno.moduleDisconnected")
     w.expect_nothing()
@@ -172,6 +194,7 @@ def test_inactive_listener_gets_no_lifecycle_hooks(broker):
                      ("juno.moduleActivated", {"moduleId": "dep"}),
                      ("juno.moduleActivated", {"moduleId": "w"})], hooks
     raw = broker.connect()
+    announce(raw)
     cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
     raw.close()
     w.expect_hook("juno.moduleDisconnected", {"connectionId": cid})

@@ -85,6 +85,7 @@ def test_tcp_client_disconnect_fires_hooks(broker_factory):
     w.listen("juno.moduleConnected")
     w.listen("juno.moduleDisconnected")
     t = b.connect(tcp=True)
+    t.register("t")
     cid = w.expect_hook("juno.moduleConnected")["data"]["connectionId"]
     t.close()
     w.expect_hook("juno.moduleDisconnected", {"connectionId": cid})

@@ -58,7 +58,7 @@ static void
 assert_known_module (Fixture *f, JsonObject *object, FakePeer *svc, FakePeer *idle, FakePeer *caller)
 {
   static const char *const none[] = { NULL };
-  static const char *const juno_functions[] = { "listModules", "getModuleInfo", NULL };
+  static const char *const juno_functions[] = { "listModules", "getModuleInfo", "getStats", NULL };
   static const char *const svc_functions[] = { "f", "g", NULL };
   static const char *const svc_hooks[] = { "juno.moduleConnected", "svc.ev", NULL };
   const char *id = get_str (object, "moduleId");
@@ -95,6 +95,13 @@ test_builtin_functions (Fixture *f, gconstpointer data)
   listen_hook (svc, "juno.moduleConnected");
   listen_hook (svc, "svc.ev");
   register_module (idle, "idle", "2.0.0-beta.1", "{'missing':'^1','svc':'*'}");
+  {
+    g_autofree char *idle_id = peer_id_string (idle);
+    g_autofree char *data_json = g_strdup_printf ("{'connectionId':'%s'}", idle_id);
+
+    /* announced when it registers */
+    pop_hook (svc, "juno.moduleConnected", data_json);
+  }
   caller = add_module (f, "caller");
   {
     g_autofree char *caller_id = peer_id_string (caller);
@@ -134,7 +141,7 @@ test_builtin_functions (Fixture *f, gconstpointer data)
     g_assert_cmpstr (get_str (json_array_get_object_element (modules, 1), "moduleId"), ==, "caller");
     g_assert_cmpstr (get_str (json_array_get_object_element (modules, 2), "moduleId"), ==, "idle");
     g_assert_cmpstr (get_str (json_array_get_object_element (modules, 3), "moduleId"), ==, "svc");
-    g_assert_true (strstr (direct, "\"declaredFunctions\":[\"getModuleInfo\",\"listModules\"]") != NULL);
+    g_assert_true (strstr (direct, "\"declaredFunctions\":[\"getModuleInfo\",\"getStats\",\"listModules\"]") != NULL);
     g_assert_true (strstr (direct, "\"declaredFunctions\":[\"f\",\"g\"]") != NULL);
     g_assert_true (strstr (direct, "\"registeredHooks\":[\"juno.moduleConnected\",\"svc.ev\"]") != NULL);
   }
@@ -196,10 +203,11 @@ test_module_accessors (Fixture *f, gconstpointer data)
   g_assert_null (juno_module_get_endpoint (juno));
   g_assert_cmpuint (juno_module_get_n_dependencies (juno), ==, 0);
   names = juno_module_dup_functions (juno, &n);
-  g_assert_cmpuint (n, ==, 2);
+  g_assert_cmpuint (n, ==, 3);
   g_assert_cmpstr (names[0], ==, "getModuleInfo");
-  g_assert_cmpstr (names[1], ==, "listModules");
-  g_assert_null (names[2]);
+  g_assert_cmpstr (names[1], ==, "getStats");
+  g_assert_cmpstr (names[2], ==, "listModules");
+  g_assert_null (names[3]);
   g_clear_pointer (&names, g_free);
   names = juno_module_dup_hooks (juno, NULL);
   g_assert_null (names[0]);

@@ -358,12 +358,12 @@ def test_stats(broker, service):
     r = junoctl(broker, "--json", "stats", "--count", "2", "--interval", "0.05")
     assert r.returncode == 0, r.stderr
     samples = [json.loads(line) for line in r.stdout.splitlines()]
-    assert samples == [{"modules": 3, "active": 3, "inactive": 0, "functions": 5, "hooks": 1}] * 2
+    assert samples == [{"modules": 3, "active": 3, "inactive": 0, "functions": 6, "hooks": 1}] * 2
 
     r = junoctl(broker, "stats", "-n", "1")
     assert r.returncode == 0
     assert r.stdout.split() == ["modules", "3", "active", "3", "inactive", "0",
-                                "functions", "5", "hooks", "1"]
+                                "functions", "6", "hooks", "1"]
     listener.close()
 
 

@@ -18,7 +18,8 @@ import re
 import subprocess
 import sys
 
-PAGES = {"juno.8": "juno(8)", "junoctl.1": "junoctl(1)", "juno.policy.5": "juno.policy(5)"}
+PAGES = {"juno.8": "juno(8)", "junoctl.1": "junoctl(1)", "juno.policy.5": "juno.policy(5)",
+         "juno.conf.5": "juno.conf(5)"}
 problems = []
 
 

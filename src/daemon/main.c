@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "juno-common.h"
+#include "juno-config.h"
 #include "juno-daemon.h"
 
 #define EXIT_USAGE 2
@@ -161,6 +162,10 @@ main (int argc, char **argv)
   g_autofree char *default_path = NULL;
   g_autofree char *summary = NULL;
   gboolean version = FALSE;
+  g_autofree char *config_option = NULL;
+  g_autofree char *config_path = NULL;
+  g_auto(GStrv) config_args = NULL;
+  gboolean config_given;
 
   g_set_prgname (JUNO_SYSLOG_IDENTIFIER);
   juno_i18n_init ();
@@ -180,6 +185,10 @@ main (int argc, char **argv)
       { "verbose", 'V', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, on_verbose,
         N_("Log more; repeat for debug output"), NULL },
       { "version", 'v', 0, G_OPTION_ARG_NONE, &version, N_("Print the version and exit"), NULL },
+      { "config", 0, 0, G_OPTION_ARG_FILENAME, &config_option,
+        N_("Read settings from FILE (default: juno.conf in the user's configuration directory, "
+           "or /etc/juno for the system broker); the command line overrides them; see juno.conf(5)"),
+        N_("FILE") },
       { "call-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &options.call_timeout,
         N_("Answer a call with error 9 after SECONDS (default 30, 0 for never)"), N_("SECONDS") },
       { "dbus-call-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &options.dbus_call_timeout,
@@ -231,7 +240,16 @@ main (int argc, char **argv)
     g_option_context_set_summary (context, summary);
     g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
     g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-    if (!g_option_context_parse (context, &argc, &argv, &error))
+    config_path = g_strdup (juno_config_find_arg (argc, argv, &config_given));
+    if (config_path == NULL)
+      config_path = juno_config_default_path ();
+    config_args = juno_config_load (config_path, config_given, entries, &error);
+    if (config_args == NULL)
+      {
+        g_printerr ("juno: %s\n", error->message);
+        return EXIT_USAGE;
+      }
+    if (!juno_config_parse (context, entries, config_args, config_path, &argc, &argv, &error))
       {
         g_printerr ("juno: %s\n", error->message);
         g_printerr (_("Run 'juno --help' to see the options.\n"));

@@ -39,6 +39,8 @@ STOP_TIMEOUT = 20.0
 NOTIFY_TIMEOUT = 10.0
 # A runtime directory that does not exist: no $XDG_RUNTIME_DIR/bus by accident.
 NO_RUNTIME_DIR = "/nonexistent-juno-test"
+# and no juno.conf(5) or policy files of the user running the tests
+NO_CONFIG_HOME = "/nonexistent/juno-test-config"
 
 BAD_LOG_PATTERNS = re.compile(
     r"AddressSanitizer|LeakSanitizer|runtime error|CRITICAL|ThreadSanitizer")
@@ -64,6 +66,7 @@ def broker_env(extra=None):
         env.pop(key, None)
     env["G_DEBUG"] = "fatal-criticals"
     env["XDG_RUNTIME_DIR"] = NO_RUNTIME_DIR
+    env["XDG_CONFIG_HOME"] = NO_CONFIG_HOME
     if extra:
         env.update(extra)
     return env

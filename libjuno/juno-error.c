@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 
 #include "juno-common.h"
 #include "juno-error-private.h"
@@ -74,11 +76,19 @@ juno_error_is_disconnected (const GError *error)
          g_error_matches (error, JUNO_ERROR, JUNO_ERROR_NOT_CONNECTED);
 }
 
-/* A GError for a code from the broker or a callee, with the common text. */
+/* A GError for a code from the broker or a callee, with the common text;
+ * the code a libjuno callee sends for a failed handler has its own. */
 void
 juno_set_protocol_error (GError **error, int code)
 {
-  g_autofree char *message = juno_protocol_error_dup_message (code);
+  g_autofree char *message = NULL;
 
+  if (code == JUNO_ERROR_HANDLER_FAILED)
+    {
+      g_set_error_literal (error, JUNO_ERROR, code,
+                           _("The called module's handler failed (it raised an error or dropped the call)"));
+      return;
+    }
+  message = juno_protocol_error_dup_message (code);
   g_set_error_literal (error, JUNO_ERROR, code, message);
 }

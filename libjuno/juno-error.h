@@ -29,7 +29,7 @@ G_BEGIN_DECLS
 /**
  * JunoError:
  * @JUNO_ERROR_MALFORMED_REQUEST: the request was malformed (protocol code 0);
- *   also sent by a called module that could not handle a call
+ *   also sent by a called module whose answer could not be encoded
  * @JUNO_ERROR_INVALID_REQUEST_ID: invalid or missing request id (1)
  * @JUNO_ERROR_UNKNOWN_TYPE: unknown message type (2)
  * @JUNO_ERROR_NOT_ACTIVE: the module is not registered or not active (3)
@@ -54,6 +54,10 @@ G_BEGIN_DECLS
  * @JUNO_ERROR_TIMED_OUT: the client-side timeout of a call expired
  * @JUNO_ERROR_INVALID_ARGUMENT: a name or value given to libjuno is not valid
  * @JUNO_ERROR_PROTOCOL: the broker sent something libjuno did not expect
+ * @JUNO_ERROR_HANDLER_FAILED: the called module's handler failed: it raised
+ *   an exception (Python, JavaScript) or answered with a #GError of another
+ *   domain, or the invocation was dropped without an answer. A libjuno
+ *   callee sends this code (1005) on the wire; the caller gets it at once.
  *
  * Error codes of the %JUNO_ERROR domain. A called module may answer with
  * any integer; such a code arrives unchanged even if it is not listed here.
@@ -82,6 +86,7 @@ typedef enum
   JUNO_ERROR_TIMED_OUT = 1002,
   JUNO_ERROR_INVALID_ARGUMENT = 1003,
   JUNO_ERROR_PROTOCOL = 1004,
+  JUNO_ERROR_HANDLER_FAILED = 1005,
 } JunoError;
 
 JUNO_AVAILABLE_IN_1_0

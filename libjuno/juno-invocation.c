@@ -2,12 +2,17 @@
 /* juno-invocation.c: one incoming call, answered exactly once
  *
  * The invocation keeps its client alive, remembers which connection the call
- * came in on, and answers with an error if it is dropped unanswered.
+ * came in on, and answers with JUNO_ERROR_HANDLER_FAILED if it is dropped
+ * unanswered, so a caller never waits for a handler that gave up.
  */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
 #include "juno.h"
 #include "juno-client-private.h"
+#include "juno-protocol.h"
 
 struct _JunoInvocation
 {
@@ -35,7 +40,7 @@ juno_invocation_dispose (GObject *object)
     {
       g_warning ("Call of '%s' from '%s' was dropped without an answer",
                  self->function, self->caller);
-      juno_invocation_return_error (self, JUNO_ERROR_MALFORMED_REQUEST);
+      juno_invocation_return_error (self, JUNO_ERROR_HANDLER_FAILED);
     }
   g_clear_object (&self->client);
   G_OBJECT_CLASS (juno_invocation_parent_class)->dispose (object);
@@ -232,8 +237,9 @@ juno_invocation_return_error (JunoInvocation *invocation,
  * @error: the error
  *
  * Answers the call with @error's code if it is in the %JUNO_ERROR domain
- * and a protocol code, else with %JUNO_ERROR_MALFORMED_REQUEST. The wire
- * protocol carries only the code, not the message.
+ * and a protocol code or %JUNO_ERROR_HANDLER_FAILED, else with
+ * %JUNO_ERROR_HANDLER_FAILED. The wire protocol carries only the code, not
+ * the message.
  *
  * Since: 1.0
  */
@@ -241,10 +247,75 @@ void
 juno_invocation_return_gerror (JunoInvocation *invocation,
                                const GError   *error)
 {
-  int code = JUNO_ERROR_MALFORMED_REQUEST;
+  int code = JUNO_ERROR_HANDLER_FAILED;
 
   g_return_if_fail (error != NULL);
   if (error->domain == JUNO_ERROR && error->code >= 0 && error->code < JUNO_ERROR_DISCONNECTED)
     code = error->code;
   juno_invocation_return_error (invocation, code);
+}
+
+/**
+ * juno_invocation_dup_arguments_json:
+ * @invocation: a #JunoInvocation
+ *
+ * The call's arguments as compact JSON text, a JSON object, for bindings
+ * that map JSON to their own values (`JSON.parse()`, `json.loads()`).
+ *
+ * Returns: (transfer full): the arguments as JSON text
+ *
+ * Since: 1.0
+ */
+char *
+juno_invocation_dup_arguments_json (JunoInvocation *invocation)
+{
+  g_return_val_if_fail (JUNO_IS_INVOCATION (invocation), NULL);
+  return json_to_string (invocation->arguments, FALSE);
+}
+
+/**
+ * juno_invocation_return_json:
+ * @invocation: a #JunoInvocation
+ * @result: (nullable): the result as JSON text, any JSON value; %NULL for
+ *   `null`
+ * @error: return location for an error
+ *
+ * Answers the call with @result, given as JSON text. The text is checked
+ * with the broker's grammar, as juno_client_call_json_async() describes, and
+ * sent as written without the whitespace between tokens. Text that fails
+ * the check is not sent: the function returns %FALSE with
+ * %JUNO_ERROR_INVALID_ARGUMENT and the invocation stays unanswered (answer
+ * it otherwise, or drop it to answer %JUNO_ERROR_HANDLER_FAILED).
+ *
+ * Returns: %TRUE if the answer was sent (or the invocation was already
+ *   answered, with a warning)
+ *
+ * Since: 1.0
+ */
+gboolean
+juno_invocation_return_json (JunoInvocation  *invocation,
+                             const char      *result,
+                             GError         **error)
+{
+  g_autoptr(GString) normalized = g_string_new (NULL);
+  g_autoptr(JsonParser) parser = NULL;
+  JunoParseResult parsed;
+  JunoJsonKind kind;
+
+  g_return_val_if_fail (JUNO_IS_INVOCATION (invocation), FALSE);
+  if (result == NULL)
+    result = "null";
+  parsed = juno_json_normalize (result, strlen (result), normalized, &kind);
+  if (parsed != JUNO_PARSE_OK)
+    {
+      /* TRANSLATORS: %s says why, e.g. "is not valid JSON (RFC 8259)" */
+      g_set_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT, _("Invalid JSON result: the text %s"),
+                   _(juno_parse_result_to_string (parsed)));
+      return FALSE;
+    }
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, normalized->str, normalized->len, error))
+    return FALSE;
+  juno_invocation_return_value (invocation, json_parser_get_root (parser));
+  return TRUE;
 }

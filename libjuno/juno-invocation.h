@@ -22,7 +22,7 @@ typedef struct _JunoClient JunoClient;
  * answers it with juno_invocation_return_value() or
  * juno_invocation_return_error(), right away or later (keep a reference in
  * the meantime). An invocation dropped without an answer is answered with
- * %JUNO_ERROR_MALFORMED_REQUEST, so the caller never waits for nothing.
+ * %JUNO_ERROR_HANDLER_FAILED at once, so the caller never waits for nothing.
  *
  * Since: 1.0
  */
@@ -50,5 +50,12 @@ void juno_invocation_return_error (JunoInvocation *invocation,
 JUNO_AVAILABLE_IN_1_0
 void juno_invocation_return_gerror (JunoInvocation *invocation,
                                     const GError   *error);
+
+JUNO_AVAILABLE_IN_1_0
+char *juno_invocation_dup_arguments_json (JunoInvocation *invocation);
+JUNO_AVAILABLE_IN_1_0
+gboolean juno_invocation_return_json (JunoInvocation  *invocation,
+                                      const char      *result,
+                                      GError         **error);
 
 G_END_DECLS

@@ -427,7 +427,7 @@ test_call_errors (Fixture *f, gconstpointer data)
     { "nobody.echo", JUNO_ERROR_UNKNOWN_MODULE },
     { "callee.absent", JUNO_ERROR_UNKNOWN_FUNCTION },
     { "nodot", JUNO_ERROR_UNKNOWN_FUNCTION },
-    { "callee.drop", JUNO_ERROR_MALFORMED_REQUEST },
+    { "callee.drop", JUNO_ERROR_HANDLER_FAILED },
   };
 
   g_assert_true (juno_client_declare_function (callee, "hold", handle_hold, held, NULL, &error));
@@ -932,6 +932,26 @@ test_reconnect (Fixture *f, gconstpointer data)
 /* The broker's grammar, applied by libjuno: JSON text is checked and sent
  * as written; a JsonNode json-glib would write as "inf" is refused with an
  * error instead of leaving the caller waiting for an answer. */
+/* Answers with {"args": ARGUMENTS} built as JSON text, after checking that
+ * text the broker would refuse is not sent. */
+static void
+handle_json_text (JunoClient *client, JunoInvocation *invocation, gpointer user_data)
+{
+  g_autofree char *arguments = juno_invocation_dup_arguments_json (invocation);
+  g_autofree char *result = g_strdup_printf ("{\"args\": %s}", arguments);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (juno_invocation_return_json (invocation, "{\"n\":1e400}", &error));
+  g_assert_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (juno_invocation_return_json (invocation, "nope", &error));
+  g_assert_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (juno_invocation_get_answered (invocation));
+  g_assert_true (juno_invocation_return_json (invocation, result, &error));
+  g_assert_no_error (error);
+}
+
 static void
 handle_infinity (JunoClient *client, JunoInvocation *invocation, gpointer user_data)
 {
@@ -966,8 +986,15 @@ test_call_json (Fixture *f, gconstpointer data)
 
   g_assert_true (juno_client_declare_function (callee, "echo", handle_echo, NULL, NULL, &error));
   g_assert_true (juno_client_declare_function (callee, "infinity", handle_infinity, NULL, NULL, &error));
+  g_assert_true (juno_client_declare_function (callee, "text", handle_json_text, NULL, NULL, &error));
   g_assert_true (juno_client_connect_sync (callee, NULL, &error));
   caller = connect_client (f, "caller");
+
+  /* A handler reading and answering JSON text. */
+  answer = call_json_here (caller, "callee.text", "{\"a\": [1, \"b\"]}", -1, NULL, &error);
+  g_assert_no_error (error);
+  assert_json (answer, "{\"args\":{\"a\":[1,\"b\"]}}");
+  g_clear_pointer (&answer, json_node_unref);
 
   answer = call_json_here (caller, "callee.echo", " {\n \"x\" : [ 1.50, 2E+1 ] } ", -1, NULL, &error);
   g_assert_no_error (error);

@@ -72,6 +72,46 @@ def test_gjs_module(broker):
     assert "CRITICAL" not in err and "WARNING" not in err, err
 
 
+def test_gjs_overrides(broker):
+    """overrides/Juno.js from the source tree: JavaScript values in and out;
+    a handler that throws, or whose promise rejects, answers at once."""
+    driver = RawModule(broker, "driver", {"echo": lambda a: {"type": 4, "data": a}})
+    for hook in ("gjsover.ready", "gjsover.ticked"):
+        assert driver.request({"type": 5, "hook": hook})["type"] == 6
+    proc = subprocess.Popen([GJS, str(HERE / "gjs-overrides.js"), str(broker.socket_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        driver.wait_for(lambda: any(h["hook"] == "gjsover.ready" for h in driver.hooks)
+                        or proc.poll() is not None, "ready")
+        assert proc.poll() is None, proc.communicate()
+
+        def call(name, arguments=None):
+            reply = driver.request({"type": 3, "function": "gjsover." + name, "arguments": arguments or {}})
+            return reply["type"], reply.get("data", reply.get("error"))
+
+        assert call("greet", {"name": "GJS"}) == (4, {"greeting": "Hello, GJS"})
+        assert call("nothing") == (4, None)
+        assert call("later", {"n": 41}) == (4, {"later": 42})
+        assert call("boom") == (0, 1005)       # Juno.Error.HANDLER_FAILED
+        assert call("rejected") == (0, 1005)
+        assert call("raw") == (0, 1005)
+        assert call("coded") == (0, 4)         # the code of a thrown GLib.Error
+
+        driver.request({"type": 7, "hook": "tick", "data": {"n": 1}})
+        driver.wait_for(lambda: any(h["hook"] == "gjsover.ticked" for h in driver.hooks), "ticked")
+        assert [h["data"] for h in driver.hooks if h["hook"] == "gjsover.ticked"] == [{"n": 2, "hook": "driver.tick"}]
+
+        assert driver.call("gjsover.quit") is None
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        driver.close()
+    assert proc.returncode == 0, err
+    assert "CRITICAL" not in err, err
+
+
 def test_gjs_example(broker):
     m = RawModule(broker, "shown")
     r = subprocess.run([GJS, str(EXAMPLES / "list-modules.js"), "--once", str(broker.socket_path)],

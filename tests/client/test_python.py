@@ -129,6 +129,94 @@ def test_module(broker):
     peer.close()
 
 
+def test_overrides(broker):
+    """The PyGObject overrides (gi/overrides/Juno.py, from the source tree):
+    Python values in and out, and a handler that raises answers its caller
+    with an error at once instead of leaving it to the broker's timeout."""
+    import threading
+
+    peer = RawModule(broker, "peer", {"echo": lambda a: {"type": 4, "data": a}})
+    assert peer.request({"type": 5, "hook": "pyover.changed"})["type"] == 6
+    client = Juno.Client("pyover", "1.2.3", address=str(broker.socket_path))
+    assert client.props.module_id == "pyover" and client.props.version == "1.2.3"
+
+    def boom(args):
+        raise RuntimeError("boom")
+
+    def raw(c, invocation):
+        raise ValueError("raw handler")
+
+    def coded(args):
+        raise GLib.Error.new_literal(Juno.error_quark(), "no such user", Juno.Error.UNKNOWN_MODULE)
+
+    def later(c, invocation):
+        held.append(invocation)
+
+    held = []
+    client.declare("greet", lambda args: {"greeting": "Hello, " + args["name"], "n": args.get("n")})
+    client.declare("nothing", lambda args: None)
+    client.declare("boom", boom)
+    client.declare("inf", lambda args: float("inf"))
+    client.declare_function("raw", raw)
+    client.declare_function("later", later)
+    client.declare("coded", coded)
+    ticks = []
+    client.listen("peer.tick", lambda data, hook: ticks.append((hook, data)))
+    client.connect_sync(None)
+    client.roundtrip_sync(None)
+
+    # Calls out: Python values both ways, errors as GLib.Error.
+    value_in = {"name": "x", "n": [1, 2.5, None, True, "é"], "o": {}}
+    assert client.call("peer.echo", value_in) == value_in
+    assert client.call("peer.echo") == {}
+    with pytest.raises(GLib.Error) as e:
+        client.call("nobody.fn", {})
+    assert e.value.matches(Juno.error_quark(), Juno.Error.UNKNOWN_MODULE)
+    with pytest.raises(ValueError):
+        client.call("peer.echo", {"x": float("inf")})
+
+    # Triggers and listeners.
+    assert client.trigger("changed", {"k": "v"})
+    peer.wait_for(lambda: any(h["hook"] == "pyover.changed" for h in peer.hooks), "hook")
+    assert [h["data"] for h in peer.hooks if h["hook"] == "pyover.changed"] == [{"k": "v"}]
+    peer.request({"type": 7, "hook": "tick", "data": {"n": 1}})
+    run_until(lambda: ticks)
+    assert ticks == [("peer.tick", {"n": 1})]
+
+    # Calls in, from the raw module in a thread, handled in this context.
+    replies = {}
+
+    def calls():
+        for name, args in [("greet", {"name": "Py", "n": 3}), ("nothing", {}), ("boom", {}),
+                           ("inf", {}), ("raw", {}), ("coded", {}), ("later", {"a": 1})]:
+            replies[name] = peer.request({"type": 3, "function": "pyover." + name, "arguments": args})
+
+    t = threading.Thread(target=calls)
+    t.start()
+    run_until(lambda: held)
+    assert held[0].args == {"a": 1}
+    held.pop().return_value({"late": True})
+    run_until(lambda: len(replies) == 7)
+    t.join()
+    assert replies["greet"]["type"] == 4 and replies["greet"]["data"] == {"greeting": "Hello, Py", "n": 3}
+    assert replies["nothing"]["type"] == 4 and replies["nothing"]["data"] is None
+    # a raised exception answers at once, with HANDLER_FAILED or a Juno code
+    assert replies["boom"]["type"] == 0 and replies["boom"]["error"] == Juno.Error.HANDLER_FAILED
+    assert replies["inf"]["type"] == 0 and replies["inf"]["error"] == Juno.Error.HANDLER_FAILED
+    assert replies["raw"]["type"] == 0 and replies["raw"]["error"] == Juno.Error.HANDLER_FAILED
+    assert replies["coded"]["type"] == 0 and replies["coded"]["error"] == Juno.Error.UNKNOWN_MODULE
+    assert replies["later"]["type"] == 4 and replies["later"]["data"] == {"late": True}
+
+    # The caller's side of a failed handler: a GLib.Error naming it.
+    with pytest.raises(GLib.Error) as e:
+        client.call("pyover.boom", {})
+    assert e.value.matches(Juno.error_quark(), Juno.Error.HANDLER_FAILED)
+    assert "handler failed" in e.value.message
+
+    client.close()
+    peer.close()
+
+
 def test_module_comes_back_after_a_broker_restart(broker):
     """The broker restarts under a PyGObject module: a call in flight fails
     at once, and the module comes back by itself, registered, declared and

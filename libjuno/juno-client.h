@@ -178,6 +178,32 @@ gboolean juno_client_trigger_json_sync (JunoClient    *client,
                                         GError       **error);
 
 JUNO_AVAILABLE_IN_1_0
+void juno_client_call_variant_async (JunoClient          *client,
+                                     const char          *function,
+                                     GVariant            *arguments,
+                                     int                  timeout_msec,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data);
+JUNO_AVAILABLE_IN_1_0
+GVariant *juno_client_call_variant_finish (JunoClient    *client,
+                                           GAsyncResult  *result,
+                                           GError       **error);
+JUNO_AVAILABLE_IN_1_0
+GVariant *juno_client_call_variant_sync (JunoClient    *client,
+                                         const char    *function,
+                                         GVariant      *arguments,
+                                         int            timeout_msec,
+                                         GCancellable  *cancellable,
+                                         GError       **error);
+JUNO_AVAILABLE_IN_1_0
+gboolean juno_client_trigger_variant_sync (JunoClient    *client,
+                                           const char    *hook,
+                                           GVariant      *data,
+                                           GCancellable  *cancellable,
+                                           GError       **error);
+
+JUNO_AVAILABLE_IN_1_0
 void juno_client_roundtrip_async (JunoClient          *client,
                                   GCancellable        *cancellable,
                                   GAsyncReadyCallback  callback,

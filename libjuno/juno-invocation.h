@@ -54,6 +54,11 @@ void juno_invocation_return_gerror (JunoInvocation *invocation,
 JUNO_AVAILABLE_IN_1_0
 char *juno_invocation_dup_arguments_json (JunoInvocation *invocation);
 JUNO_AVAILABLE_IN_1_0
+GVariant *juno_invocation_dup_arguments_variant (JunoInvocation *invocation);
+JUNO_AVAILABLE_IN_1_0
+void juno_invocation_return_variant (JunoInvocation *invocation,
+                                     GVariant       *value);
+JUNO_AVAILABLE_IN_1_0
 gboolean juno_invocation_return_json (JunoInvocation  *invocation,
                                       const char      *result,
                                       GError         **error);

@@ -207,6 +207,13 @@ def test_overrides(broker):
     assert replies["coded"]["type"] == 0 and replies["coded"]["error"] == Juno.Error.UNKNOWN_MODULE
     assert replies["later"]["type"] == 4 and replies["later"]["data"] == {"late": True}
 
+    # GVariant values through the plain bindings.
+    answer = client.call_variant_sync("peer.echo", GLib.Variant("a{sv}", {"x": GLib.Variant("i", 3)}), -1, None)
+    assert answer.unpack() == {"x": 3}
+    with pytest.raises(GLib.Error) as e:
+        client.call_variant_sync("peer.echo", GLib.Variant("as", ["x"]), -1, None)
+    assert e.value.matches(Juno.error_quark(), Juno.Error.INVALID_ARGUMENT)
+
     # The caller's side of a failed handler: a GLib.Error naming it.
     with pytest.raises(GLib.Error) as e:
         client.call("pyover.boom", {})

@@ -12,11 +12,12 @@ junoctl_call_verb (Junoctl *ctl, int argc, char **argv)
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(JsonNode) result = NULL;
   g_autoptr(GError) error = NULL;
-  double timeout = 0;
+  double timeout = JUNO_CLIENT_CALL_TIMEOUT_DEFAULT_SEC;
   int status;
   const GOptionEntry entries[] = {
     { "timeout", 0, 0, G_OPTION_ARG_DOUBLE, &timeout,
-      N_("Give up after SECONDS (default: the broker's call timeout)"), N_("SECONDS") },
+      N_("Give up after SECONDS (default 35, a little more than the broker's call timeout; 0 waits forever)"),
+      N_("SECONDS") },
     { NULL }
   };
 

@@ -50,8 +50,8 @@ junoctl_own_module_id (void)
   return g_strdup_printf ("junoctl-%d", (int) getpid ());
 }
 
-static char *
-broker_address (Junoctl *ctl)
+char *
+junoctl_broker_address (Junoctl *ctl)
 {
   if (ctl->tcp_address != NULL)
     return g_strconcat ("tcp:", ctl->tcp_address, NULL);
@@ -79,7 +79,7 @@ JunoClient *
 junoctl_connect (Junoctl *ctl, const char *module_id, GError **error)
 {
   g_autofree char *own_id = module_id == NULL ? junoctl_own_module_id () : NULL;
-  g_autofree char *address = broker_address (ctl);
+  g_autofree char *address = junoctl_broker_address (ctl);
   g_autoptr(JunoClient) client = NULL;
 
   watch_signals (ctl);
@@ -97,10 +97,71 @@ junoctl_connect (Junoctl *ctl, const char *module_id, GError **error)
   return g_steal_pointer (&client);
 }
 
+/* Connects as an observer: no module, no hooks fired (junoctl-observer.c). */
+gboolean
+junoctl_observe (Junoctl *ctl, GError **error)
+{
+  g_autofree char *address = junoctl_broker_address (ctl);
+
+  watch_signals (ctl);
+  junoctl_unobserve (ctl);
+  ctl->observer = junoctl_observer_connect (address, error);
+  return ctl->observer != NULL;
+}
+
+void
+junoctl_unobserve (Junoctl *ctl)
+{
+  g_clear_pointer (&ctl->observer, junoctl_observer_free);
+}
+
+void
+junoctl_set_hook_func (Junoctl *ctl, JunoctlHookFunc func, gpointer user_data)
+{
+  junoctl_observer_set_hook_func (ctl->observer, func, user_data);
+}
+
+/* The whole answer (type 4) of a call of one of juno's functions made as
+ * an observer; @arguments_json is NULL or a JSON object's text. */
+JsonObject *
+junoctl_call_raw (Junoctl *ctl, const char *function, const char *arguments_json, GError **error)
+{
+  g_autoptr(GString) members = g_string_new ("\"function\":");
+
+  juno_json_append_string (members, function);
+  g_string_append (members, ",\"arguments\":");
+  g_string_append (members, arguments_json != NULL ? arguments_json : "{}");
+  return junoctl_observer_request (ctl->observer, JUNO_MSG_FUNCTION_CALL, members->str,
+                                   JUNO_CLIENT_CALL_TIMEOUT_DEFAULT_SEC, error);
+}
+
 JsonNode *
 junoctl_call (Junoctl *ctl, const char *function, JsonNode *arguments, GError **error)
 {
-  return juno_client_call_sync (ctl->client, function, arguments, -1, NULL, error);
+  g_autofree char *text = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  JsonNode *data;
+
+  if (ctl->observer == NULL)
+    return juno_client_call_sync (ctl->client, function, arguments, -1, NULL, error);
+  text = arguments != NULL ? json_to_string (arguments, FALSE) : NULL;
+  answer = junoctl_call_raw (ctl, function, text, error);
+  if (answer == NULL)
+    return NULL;
+  data = json_object_get_member (answer, "data");
+  return data != NULL ? json_node_copy (data) : json_node_new (JSON_NODE_NULL);
+}
+
+gboolean
+junoctl_listen_pattern (Junoctl *ctl, const char *pattern, GError **error)
+{
+  g_autoptr(GString) members = g_string_new ("\"hook\":");
+  g_autoptr(JsonObject) answer = NULL;
+
+  juno_json_append_string (members, pattern);
+  answer = junoctl_observer_request (ctl->observer, JUNO_MSG_REGISTER_HOOK, members->str,
+                                     JUNO_CLIENT_CALL_TIMEOUT_DEFAULT_SEC, error);
+  return answer != NULL;
 }
 
 /* Checks JSON from the command line with the broker's own grammar, which
@@ -109,6 +170,16 @@ junoctl_call (Junoctl *ctl, const char *function, JsonNode *arguments, GError **
 gboolean
 junoctl_check_json_object (const char *text, GError **error)
 {
+  g_autofree char *compact = junoctl_compact_json_object (text, error);
+
+  return compact != NULL;
+}
+
+/* The same check; returns the object as written, only the whitespace
+ * between tokens removed (so it fits on one line). */
+char *
+junoctl_compact_json_object (const char *text, GError **error)
+{
   g_autoptr(GString) compact = g_string_new (NULL);
   JunoJsonKind kind = JUNO_JSON_ABSENT;
   JunoParseResult result = juno_json_normalize (text, strlen (text), compact, &kind);
@@ -116,11 +187,11 @@ junoctl_check_json_object (const char *text, GError **error)
   if (result == JUNO_PARSE_OK && kind != JUNO_JSON_OBJECT)
     result = JUNO_PARSE_NOT_OBJECT;
   if (result == JUNO_PARSE_OK)
-    return TRUE;
+    return g_string_free (g_steal_pointer (&compact), FALSE);
   /* TRANSLATORS: %s says what is wrong, e.g. "is not valid JSON (RFC 8259)" */
   g_set_error (error, JUNO_ERROR, JUNO_ERROR_INVALID_ARGUMENT, _("the text %s"),
                _(juno_parse_result_to_string (result)));
-  return FALSE;
+  return NULL;
 }
 
 void
@@ -148,10 +219,23 @@ on_disconnected (JunoClient *client, const GError *error, gpointer user_data)
 }
 
 /* Makes the main loop end with an error when the broker goes away. */
+static void
+on_observer_lost (gpointer user_data)
+{
+  Junoctl *ctl = user_data;
+  g_autoptr(GError) error = g_error_new_literal (JUNO_ERROR, JUNO_ERROR_DISCONNECTED,
+                                                 _("the broker closed the connection"));
+
+  junoctl_quit (ctl, junoctl_fail (ctl, NULL, error));
+}
+
 void
 junoctl_watch_connection (Junoctl *ctl)
 {
-  g_signal_connect (ctl->client, "disconnected", G_CALLBACK (on_disconnected), ctl);
+  if (ctl->observer != NULL)
+    junoctl_observer_set_lost_func (ctl->observer, on_observer_lost, ctl);
+  else
+    g_signal_connect (ctl->client, "disconnected", G_CALLBACK (on_disconnected), ctl);
 }
 
 /* Runs until junoctl_quit(), SIGINT or SIGTERM; the status is in ctl->status. */

@@ -34,6 +34,9 @@ describe_peer (JsonObject *module)
     g_string_append_printf (out, ", pid %" G_GINT64_FORMAT ", uid %" G_GINT64_FORMAT " (%s)",
                             json_object_get_int_member (peer, "pid"), json_object_get_int_member (peer, "uid"),
                             json_object_has_member (peer, "user") ? junoctl_module_string (peer, "user") : "?");
+  if (json_object_has_member (peer, "gid"))
+    g_string_append_printf (out, ", gid %" G_GINT64_FORMAT " (%s)", json_object_get_int_member (peer, "gid"),
+                            json_object_has_member (peer, "group") ? junoctl_module_string (peer, "group") : "?");
   for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
     if (json_object_has_member (peer, keys[i]))
       g_string_append_printf (out, ", %s %s", keys[i], junoctl_module_string (peer, keys[i]));
@@ -78,7 +81,7 @@ junoctl_info (Junoctl *ctl, int argc, char **argv)
   json_object_set_string_member (object, "moduleId", argv[1]);
   arguments = json_node_init_object (json_node_alloc (), object);
 
-  if (junoctl_connect (ctl, NULL, &error) == NULL ||
+  if (!junoctl_observe (ctl, &error) ||
       (module = junoctl_call (ctl, JUNO_BUILTIN_MODULE_ID "." JUNO_FUNCTION_GET_MODULE_INFO, arguments, &error)) == NULL)
     return junoctl_fail (ctl, NULL, error);
   if (!JSON_NODE_HOLDS_OBJECT (module))

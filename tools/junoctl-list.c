@@ -1,52 +1,62 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl-list.c: `junoctl list`, the modules the broker knows
  *
- * junoctl's own connection is left out; --json prints juno.listModules'
- * answer as it came, minus that entry.
+ * junoctl asks as an observer, so it is not itself listed; every page of
+ * juno.listModules is fetched. --json prints the modules as one array.
  */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
 #include "junoctl.h"
+#include "juno-protocol.h"
 
-static JsonNode *
-without_self (Junoctl *ctl, JsonNode *modules)
-{
-  const char *self_id = juno_client_get_module_id (ctl->client);
-  JsonArray *in = json_node_get_array (modules);
-  g_autoptr(JsonArray) out = json_array_new ();
-  JsonNode *result = json_node_new (JSON_NODE_ARRAY);
-
-  for (guint i = 0; i < json_array_get_length (in); i++)
-    {
-      JsonNode *element = json_array_get_element (in, i);
-
-      if (JSON_NODE_HOLDS_OBJECT (element) &&
-          g_str_equal (junoctl_module_string (json_node_get_object (element), "moduleId"), self_id))
-        continue;
-      json_array_add_element (out, json_node_copy (element));
-    }
-  json_node_set_array (result, out);
-  return result;
-}
-
-/* Asks the broker for its modules, without junoctl's own connection. */
+/* Asks the broker for every module, following juno.listModules' pages
+ * ("next", then {"after": ...}). The observer is in no list. */
 JsonNode *
 junoctl_list_modules (Junoctl *ctl, GError **error)
 {
-  g_autoptr(JsonNode) modules = NULL;
+  g_autoptr(JsonArray) all = json_array_new ();
+  g_autofree char *after = NULL;
+  JsonNode *result;
 
-  modules = junoctl_call (ctl, JUNO_BUILTIN_MODULE_ID "." JUNO_FUNCTION_LIST_MODULES, NULL, error);
-  if (modules == NULL)
-    return NULL;
-  if (!JSON_NODE_HOLDS_ARRAY (modules))
+  do
     {
-      g_set_error_literal (error, JUNO_ERROR, JUNO_ERROR_PROTOCOL,
-                           _("the broker's answer is not a list"));
-      return NULL;
+      g_autoptr(JsonObject) answer = NULL;
+      g_autofree char *arguments = NULL;
+      JsonNode *data, *next;
+
+      if (after != NULL)
+        {
+          g_autoptr(GString) text = g_string_new ("{\"after\":");
+
+          juno_json_append_string (text, after);
+          g_string_append_c (text, '}');
+          arguments = g_string_free (g_steal_pointer (&text), FALSE);
+        }
+      answer = junoctl_call_raw (ctl, JUNO_BUILTIN_MODULE_ID "." JUNO_FUNCTION_LIST_MODULES, arguments, error);
+      if (answer == NULL)
+        return NULL;
+      data = json_object_get_member (answer, "data");
+      if (data == NULL || !JSON_NODE_HOLDS_ARRAY (data))
+        {
+          g_set_error_literal (error, JUNO_ERROR, JUNO_ERROR_PROTOCOL, _("the broker's answer is not a list"));
+          return NULL;
+        }
+      for (guint i = 0; i < json_array_get_length (json_node_get_array (data)); i++)
+        json_array_add_element (all, json_node_copy (json_array_get_element (json_node_get_array (data), i)));
+      next = json_object_get_member (answer, "next");
+      g_clear_pointer (&after, g_free);
+      /* a page that does not move on would loop: the broker's bug, not ours to repeat */
+      if (next != NULL && json_node_get_value_type (next) == G_TYPE_STRING &&
+          json_array_get_length (json_node_get_array (data)) > 0)
+        after = g_strdup (json_node_get_string (next));
     }
-  return without_self (ctl, modules);
+  while (after != NULL);
+
+  result = json_node_new (JSON_NODE_ARRAY);
+  json_node_set_array (result, all);
+  return result;
 }
 
 static void
@@ -98,7 +108,7 @@ junoctl_list (Junoctl *ctl, int argc, char **argv)
   if (argc > 1)
     return junoctl_usage (ctl, _("too many arguments"));
 
-  if (junoctl_connect (ctl, NULL, &error) == NULL ||
+  if (!junoctl_observe (ctl, &error) ||
       (modules = junoctl_list_modules (ctl, &error)) == NULL)
     return junoctl_fail (ctl, NULL, error);
 

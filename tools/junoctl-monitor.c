@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* junoctl-monitor.c: `junoctl monitor`, the broker's lifecycle events live
  *
- * Listens to juno.moduleConnected, moduleDisconnected, moduleActivated and
- * moduleDeactivated and prints one line per event.
+ * Listens, as an observer, to juno.moduleConnected, moduleDisconnected,
+ * moduleActivated and moduleDeactivated and prints one line per event.
  */
 #include "config.h"
 
@@ -61,7 +61,7 @@ print_event (Junoctl *ctl, guint index, JsonNode *data)
 }
 
 static void
-on_hook_triggered (JunoClient *client, const char *hook, JsonNode *data, gpointer user_data)
+on_hook_triggered (const char *data_json, const char *hook, JsonNode *data, gpointer user_data)
 {
   Monitor *monitor = user_data;
 
@@ -97,16 +97,14 @@ junoctl_monitor (Junoctl *ctl, int argc, char **argv)
   if (monitor.count < 0)
     return junoctl_usage (ctl, _("--count must not be negative"));
 
-  if (junoctl_connect (ctl, NULL, &error) == NULL)
+  if (!junoctl_observe (ctl, &error))
     return junoctl_fail (ctl, NULL, error);
-  /* Before listening: an event may come while the roundtrip runs. */
-  g_signal_connect (ctl->client, "hook-triggered", G_CALLBACK (on_hook_triggered), &monitor);
+  /* Before listening: an event may come while the next listen is answered. */
+  junoctl_set_hook_func (ctl, on_hook_triggered, &monitor);
   junoctl_watch_connection (ctl);
   for (guint i = 0; i < G_N_ELEMENTS (events); i++)
-    if (!juno_client_listen (ctl->client, events[i].hook, &error))
+    if (!junoctl_listen_pattern (ctl, events[i].hook, &error))
       return junoctl_fail (ctl, NULL, error);
-  if (!juno_client_roundtrip_sync (ctl->client, NULL, &error))
-    return junoctl_fail (ctl, NULL, error);
 
   junoctl_run (ctl);
   return ctl->status;

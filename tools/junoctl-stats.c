@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* junoctl-stats.c: `junoctl stats`, live counts from juno.listModules
+/* junoctl-stats.c: `junoctl stats`, the broker's own counters
  *
- * Every --interval seconds: modules, active and inactive modules, declared
- * functions and hook listens (junoctl's own connection left out). On a
- * terminal the screen is redrawn; otherwise one line (or JSON object) per
- * sample.
+ * Every --interval seconds, juno.getStats, asked as an observer: the
+ * counters D-Bus GetStats gives (connections, modules, messages, calls,
+ * hooks, errors, limits). On a terminal the screen is redrawn; otherwise
+ * one line (or, with --json, the broker's object) per sample.
  */
 #include "config.h"
 
@@ -23,58 +23,64 @@ typedef struct
   guint timer_id;
 } Stats;
 
-typedef struct
+/* The counters shown to people, in order: key of juno.getStats, label */
+static const struct
 {
-  guint modules, active, functions, hooks;
-} Counts;
-
-static guint
-array_length (JsonObject *module, const char *member)
-{
-  JsonNode *node = json_object_get_member (module, member);
-
-  return node != NULL && JSON_NODE_HOLDS_ARRAY (node) ? json_array_get_length (json_node_get_array (node)) : 0;
-}
+  const char *key;
+  const char *label;
+} counters[] = {
+  { "connections", N_("connections") },
+  { "connectionsTotal", N_("connections-total") },
+  { "modules", N_("modules") },
+  { "activeModules", N_("active") },
+  { "messagesIn", N_("messages-in") },
+  { "messagesOut", N_("messages-out") },
+  { "bytesIn", N_("bytes-in") },
+  { "bytesOut", N_("bytes-out") },
+  { "callsRouted", N_("calls-routed") },
+  { "callsFailed", N_("calls-failed") },
+  { "callsTimedOut", N_("calls-timed-out") },
+  { "hooksTriggered", N_("hooks-triggered") },
+  { "hooksDelivered", N_("hooks-delivered") },
+  { "errorsSent", N_("errors-sent") },
+  { "limitsReached", N_("limits-reached") },
+  { "connectionsCut", N_("connections-cut") },
+  { "accessDenied", N_("access-denied") },
+};
 
 static void
-count_modules (JsonArray *modules, Counts *counts)
-{
-  for (guint i = 0; i < json_array_get_length (modules); i++)
-    {
-      JsonNode *element = json_array_get_element (modules, i);
-      JsonObject *module;
-
-      if (!JSON_NODE_HOLDS_OBJECT (element))
-        continue;
-      module = json_node_get_object (element);
-      counts->modules++;
-      counts->active += junoctl_module_active (module) ? 1 : 0;
-      counts->functions += array_length (module, "declaredFunctions");
-      counts->hooks += array_length (module, "registeredHooks");
-    }
-}
-
-static void
-print_counts (Stats *stats, const Counts *c)
+print_stats (Stats *stats, JsonNode *node)
 {
   Junoctl *ctl = stats->ctl;
+  JsonObject *object = json_node_get_object (node);
+  g_autoptr(GString) line = g_string_new (NULL);
 
   if (ctl->json)
-    g_print ("{\"modules\":%u,\"active\":%u,\"inactive\":%u,\"functions\":%u,\"hooks\":%u}\n",
-             c->modules, c->active, c->modules - c->active, c->functions, c->hooks);
-  else if (stats->redraw)
+    {
+      g_autofree char *text = json_to_string (node, FALSE);
+
+      g_print ("%s\n", text);
+      fflush (stdout);
+      return;
+    }
+  if (stats->redraw)
     {
       g_autofree char *stamp = junoctl_timestamp ();
 
-      g_print ("\033[H\033[2J%s%s%s\n\n", junoctl_color (ctl, "\033[1m"), stamp, junoctl_color (ctl, "\033[0m"));
-      g_print ("  %-12s %6u\n  %-12s %6u\n  %-12s %6u\n  %-12s %6u\n  %-12s %6u\n",
-               _("modules"), c->modules, _("active"), c->active, _("inactive"), c->modules - c->active,
-               _("functions"), c->functions, _("hooks"), c->hooks);
+      g_print ("\033[H\033[2J%s%s%s  juno %s\n\n", junoctl_color (ctl, "\033[1m"), stamp,
+               junoctl_color (ctl, "\033[0m"), junoctl_module_string (object, "version"));
     }
-  else
-    g_print ("%s %u  %s %u  %s %u  %s %u  %s %u\n",
-             _("modules"), c->modules, _("active"), c->active, _("inactive"), c->modules - c->active,
-             _("functions"), c->functions, _("hooks"), c->hooks);
+  for (gsize i = 0; i < G_N_ELEMENTS (counters); i++)
+    {
+      gint64 value = json_object_get_int_member_with_default (object, counters[i].key, 0);
+
+      if (stats->redraw)
+        g_print ("  %-18s %12" G_GINT64_FORMAT "\n", _(counters[i].label), value);
+      else
+        g_string_append_printf (line, "%s%s %" G_GINT64_FORMAT, i > 0 ? "  " : "", _(counters[i].label), value);
+    }
+  if (!stats->redraw)
+    g_print ("%s\n", line->str);
   fflush (stdout);
 }
 
@@ -82,19 +88,22 @@ static gboolean
 sample (gpointer user_data)
 {
   Stats *stats = user_data;
-  g_autoptr(JsonNode) modules = NULL;
+  g_autoptr(JsonNode) node = NULL;
   g_autoptr(GError) error = NULL;
-  Counts counts = { 0 };
 
-  modules = junoctl_list_modules (stats->ctl, &error);
-  if (modules == NULL)
+  node = junoctl_call (stats->ctl, JUNO_BUILTIN_MODULE_ID "." JUNO_FUNCTION_GET_STATS, NULL, &error);
+  if (node != NULL && !JSON_NODE_HOLDS_OBJECT (node))
+    {
+      g_clear_pointer (&node, json_node_unref);
+      g_set_error_literal (&error, JUNO_ERROR, JUNO_ERROR_PROTOCOL, _("the broker's answer is not an object"));
+    }
+  if (node == NULL)
     {
       junoctl_quit (stats->ctl, junoctl_fail (stats->ctl, NULL, error));
       stats->timer_id = 0;
       return G_SOURCE_REMOVE;
     }
-  count_modules (json_node_get_array (modules), &counts);
-  print_counts (stats, &counts);
+  print_stats (stats, node);
   if (stats->count > 0 && ++stats->samples >= stats->count)
     {
       junoctl_quit (stats->ctl, JUNOCTL_EXIT_OK);
@@ -118,7 +127,8 @@ junoctl_stats (Junoctl *ctl, int argc, char **argv)
     { NULL }
   };
 
-  context = junoctl_option_context_new (ctl, NULL, _("Show live counts of modules, functions and hooks."),
+  context = junoctl_option_context_new (ctl, NULL, _("Show the broker's counters: connections, modules, "
+                                                     "messages, calls, hooks, errors."),
                                         entries);
   if ((status = junoctl_parse_options (ctl, context, &argc, &argv)) != JUNOCTL_EXIT_OK)
     return status;
@@ -130,7 +140,7 @@ junoctl_stats (Junoctl *ctl, int argc, char **argv)
     return junoctl_usage (ctl, _("--count must not be negative"));
 
   stats.redraw = ctl->color && !ctl->json;
-  if (junoctl_connect (ctl, NULL, &error) == NULL)
+  if (!junoctl_observe (ctl, &error))
     return junoctl_fail (ctl, NULL, error);
   junoctl_watch_connection (ctl);
   if (sample (&stats) == G_SOURCE_REMOVE)

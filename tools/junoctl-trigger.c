@@ -1,23 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* junoctl-trigger.c: `junoctl trigger [--as MODULE] HOOK [JSON]`
+/* junoctl-trigger.c: `junoctl trigger [--as MODULE] [MODULE.]HOOK [JSON]`
  *
- * A hook fires as "module.hook" of the module that triggers it, so junoctl
- * registers under that module id: the MODULE part of MODULE.HOOK, or --as.
+ * A hook fires as "module.hook". junoctl triggers it as an observer, naming
+ * the module (docs/protocol.md, "Observers"): that works whether or not the
+ * module is connected, and needs the policy's Trigger grant for
+ * module.hook; the hooks of juno can never be triggered.
  */
 #include "config.h"
 
 #include <glib/gi18n.h>
 
 #include "junoctl.h"
+#include "juno-protocol.h"
 
 int
 junoctl_trigger (Junoctl *ctl, int argc, char **argv)
 {
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *module_id = NULL;
+  g_autoptr(JsonObject) answer = NULL;
+  g_autoptr(GString) members = g_string_new ("\"hook\":");
+  g_autofree char *address = NULL;
   g_autofree char *as = NULL;
-  const char *hook, *dot;
+  g_autofree char *data = NULL;
+  const char *dot;
   int status;
   const GOptionEntry entries[] = {
     { "as", 'm', 0, G_OPTION_ARG_STRING, &as,
@@ -34,27 +40,24 @@ junoctl_trigger (Junoctl *ctl, int argc, char **argv)
     return junoctl_usage (ctl, argc < 2 ? _("no hook given") : _("too many arguments"));
 
   dot = strchr (argv[1], '.');
-  if (dot != NULL)
-    {
-      module_id = g_strndup (argv[1], dot - argv[1]);
-      hook = dot + 1;
-      if (as != NULL && !g_str_equal (as, module_id))
-        return junoctl_usage (ctl, _("--as contradicts the module in MODULE.HOOK"));
-    }
-  else
-    {
-      module_id = g_strdup (as != NULL ? as : "junoctl");
-      hook = argv[1];
-    }
-  if (!juno_hook_name_is_valid (hook, -1) || module_id[0] == '\0')
+  if (dot != NULL && as != NULL && (strlen (as) != (gsize) (dot - argv[1]) || strncmp (as, argv[1], strlen (as)) != 0))
+    return junoctl_usage (ctl, _("--as contradicts the module in MODULE.HOOK"));
+  address = dot != NULL ? g_strdup (argv[1]) : g_strconcat (as != NULL ? as : "junoctl", ".", argv[1], NULL);
+  if (!juno_hook_address_is_valid (address, NULL))
     return junoctl_usage (ctl, _("the hook must be given as HOOK or MODULE.HOOK"));
 
   /* checked here, before connecting; sent as written */
-  if (argc == 3 && !junoctl_check_json_object (argv[2], &error))
+  if (argc == 3 && (data = junoctl_compact_json_object (argv[2], &error)) == NULL)
     return junoctl_fail (ctl, _("invalid JSON data"), error);
 
-  if (junoctl_connect (ctl, module_id, &error) == NULL ||
-      !juno_client_trigger_json_sync (ctl->client, hook, argc == 3 ? argv[2] : NULL, NULL, &error))
+  juno_json_append_string (members, address);
+  g_string_append (members, ",\"data\":");
+  g_string_append (members, data != NULL ? data : "{}");
+  if (!junoctl_observe (ctl, &error))
     return junoctl_fail (ctl, NULL, error);
+  answer = junoctl_observer_request (ctl->observer, JUNO_MSG_TRIGGER_HOOK, members->str,
+                                     JUNO_CLIENT_CALL_TIMEOUT_DEFAULT_SEC, &error);
+  if (answer == NULL)
+    return junoctl_fail (ctl, address, error);
   return JUNOCTL_EXIT_OK;
 }

@@ -28,8 +28,10 @@ static const JunoctlVerb verbs[] = {
   { "trigger", junoctl_trigger, N_("Trigger a hook as a module") },
   { "listen", junoctl_listen, N_("Print hooks as they fire") },
   { "monitor", junoctl_monitor, N_("Print modules connecting, activating and leaving") },
-  { "stats", junoctl_stats, N_("Show live counts of modules, functions and hooks") },
+  { "stats", junoctl_stats, N_("Show the broker's counters") },
   { "wait", junoctl_wait, N_("Wait until a module is active") },
+  /* for the shell completion; left out of --help */
+  { "__complete", junoctl_complete, NULL },
 };
 
 static GOptionEntry *
@@ -100,7 +102,8 @@ verbs_description (void)
   GString *text = g_string_new (_("Commands:"));
 
   for (gsize i = 0; i < G_N_ELEMENTS (verbs); i++)
-    g_string_append_printf (text, "\n  %-10s %s", verbs[i].name, _(verbs[i].summary));
+    if (verbs[i].summary != NULL)
+      g_string_append_printf (text, "\n  %-10s %s", verbs[i].name, _(verbs[i].summary));
   g_string_append_c (text, '\n');
   g_string_append (text, _("Exit status: 0 success, 1 the broker or a module answered with an error, "
                            "2 bad usage or JSON, 3 no broker, 4 broker lost, 5 timed out."));
@@ -122,6 +125,7 @@ junoctl_clear (Junoctl *ctl)
   if (ctl->client != NULL)
     juno_client_close (ctl->client);
   g_clear_object (&ctl->client);
+  junoctl_unobserve (ctl);
   g_clear_handle_id (&ctl->signal_ids[0], g_source_remove);
   g_clear_handle_id (&ctl->signal_ids[1], g_source_remove);
   g_clear_pointer (&ctl->loop, g_main_loop_unref);

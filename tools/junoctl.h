@@ -24,6 +24,20 @@ typedef enum
   JUNOCTL_EXIT_TIMEOUT = 5,       /* gave up waiting */
 } JunoctlExit;
 
+/* junoctl-observer.c: a connection that registers no module */
+typedef struct _JunoctlObserver JunoctlObserver;
+/* @data_json: the data exactly as the broker sent it */
+typedef void (*JunoctlHookFunc) (const char *data_json, const char *hook, JsonNode *data, gpointer user_data);
+typedef void (*JunoctlLostFunc) (gpointer user_data);
+
+JunoctlObserver *junoctl_observer_connect (const char *address, GError **error);
+void junoctl_observer_free (JunoctlObserver *obs);
+void junoctl_observer_set_hook_func (JunoctlObserver *obs, JunoctlHookFunc func, gpointer user_data);
+void junoctl_observer_set_lost_func (JunoctlObserver *obs, JunoctlLostFunc func, gpointer user_data);
+gboolean junoctl_observer_is_lost (JunoctlObserver *obs);
+JsonObject *junoctl_observer_request (JunoctlObserver *obs, int type, const char *members,
+                                      double timeout_sec, GError **error);
+
 typedef struct
 {
   const char *verb;
@@ -32,7 +46,8 @@ typedef struct
   gboolean json;
   gboolean color;
   GMainLoop *loop;
-  JunoClient *client;
+  JunoClient *client;        /* call: a module of its own */
+  JunoctlObserver *observer; /* the other verbs: an observer */
   /* Set by whatever ends a long-running verb, possibly before it runs. */
   int status;
   gboolean quit;
@@ -57,14 +72,21 @@ int junoctl_usage (Junoctl *ctl, const char *message);
 int junoctl_fail (Junoctl *ctl, const char *what, const GError *error);
 int junoctl_exit_status (const GError *error);
 JunoClient *junoctl_connect (Junoctl *ctl, const char *module_id, GError **error);
+gboolean junoctl_observe (Junoctl *ctl, GError **error);
+void junoctl_unobserve (Junoctl *ctl);
 JsonNode *junoctl_call (Junoctl *ctl, const char *function, JsonNode *arguments, GError **error);
+JsonObject *junoctl_call_raw (Junoctl *ctl, const char *function, const char *arguments_json, GError **error);
+gboolean junoctl_listen_pattern (Junoctl *ctl, const char *pattern, GError **error);
+void junoctl_set_hook_func (Junoctl *ctl, JunoctlHookFunc func, gpointer user_data);
 gboolean junoctl_check_json_object (const char *text, GError **error);
+char *junoctl_compact_json_object (const char *text, GError **error);
 void junoctl_print_json (Junoctl *ctl, JsonNode *node);
 void junoctl_run (Junoctl *ctl);
 void junoctl_quit (Junoctl *ctl, int status);
 void junoctl_watch_connection (Junoctl *ctl);
 char *junoctl_timestamp (void);
 char *junoctl_own_module_id (void);
+char *junoctl_broker_address (Junoctl *ctl);
 
 /* Output helpers (junoctl-client.c) */
 const char *junoctl_color (Junoctl *ctl, const char *code);
@@ -85,5 +107,6 @@ int junoctl_listen (Junoctl *ctl, int argc, char **argv);
 int junoctl_monitor (Junoctl *ctl, int argc, char **argv);
 int junoctl_stats (Junoctl *ctl, int argc, char **argv);
 int junoctl_wait (Junoctl *ctl, int argc, char **argv);
+int junoctl_complete (Junoctl *ctl, int argc, char **argv);
 
 G_END_DECLS

@@ -128,12 +128,22 @@ class RawModule:
     def module(self, module_id):
         return self.call("juno.getModuleInfo", {"moduleId": module_id})
 
-    def junoctl_listening(self, hooks):
-        """Whether some junoctl connection listens to all of @hooks."""
-        for m in self.call("juno.listModules"):
-            if m["moduleId"].startswith("junoctl") and set(hooks) <= set(m["registeredHooks"]):
-                return True
-        return False
+    def mark(self):
+        """The broker's count of lines read, this call's included: take it
+        before starting a junoctl observer, then wait_lines_read()."""
+        return self.call("juno.getStats")["messagesIn"]
+
+    def wait_lines_read(self, mark, n, what="junoctl to listen"):
+        """Waits until the broker has read @n lines since @mark besides this
+        module's own polls. junoctl observes without joining, so it is in no
+        list: this is how a test knows its listens are in place (the broker
+        serves each line whole before it reads the next)."""
+        polls = [0]
+
+        def ready():
+            polls[0] += 1
+            return self.call("juno.getStats")["messagesIn"] - mark - polls[0] >= n
+        wait_until(ready, what)
 
     def close(self):
         try:

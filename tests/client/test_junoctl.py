@@ -21,7 +21,9 @@ from clienttest import (Broker, RawModule, TIMEOUT, assert_clean,  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 VERBS = ["list", "info juno", "call juno.listModules", "trigger x.y", "listen a.b",
-         "monitor", "stats", "wait juno"]
+         "monitor", "stats"]
+LIFECYCLE = ["juno.moduleConnected", "juno.moduleDisconnected", "juno.moduleActivated",
+             "juno.moduleDeactivated"]
 
 
 @pytest.fixture
@@ -200,6 +202,11 @@ def test_call_errors(broker, service, args, status, message):
     assert r.stdout == ""
 
 
+def test_call_default_timeout_is_finite(broker):
+    r = junoctl(broker, "call", "--help")
+    assert "default 35" in r.stdout, r.stdout
+
+
 def test_call_broker_dies(broker, service):
     p = junoctl_popen(broker, "call", "service.hold")
     service.wait_for(lambda: service.calls, "the call to arrive")
@@ -231,6 +238,19 @@ def test_trigger(broker):
     listener.close()
 
 
+def test_trigger_as_a_connected_module(broker, service):
+    """--as works whether or not the module is connected; the module itself
+    is not disturbed."""
+    listener = RawModule(broker, "listener")
+    assert listener.request({"type": 5, "hook": "service.ping"})["type"] == 6
+    r = junoctl(broker, "trigger", "--as", "service", "ping", '{"n": 1}')
+    assert r.returncode == 0, r.stderr
+    listener.wait_for(lambda: any(h["hook"] == "service.ping" for h in listener.hooks), "the hook")
+    assert [h["data"] for h in listener.hooks if h["hook"] == "service.ping"] == [{"n": 1}]
+    assert [m["moduleId"] for m in listener.call("juno.listModules")] == ["juno", "listener", "service"]
+    listener.close()
+
+
 @pytest.mark.parametrize("args,status,message", [
     (["x.y", "{bad"], 2, "junoctl: trigger: invalid JSON data: "),
     (["x.y", "3"], 2, "junoctl: trigger: invalid JSON data: the text is not a JSON object"),
@@ -239,8 +259,10 @@ def test_trigger(broker):
     ([], 2, "junoctl: trigger: no hook given"),
     (["x."], 2, "junoctl: trigger: the hook must be given as HOOK or MODULE.HOOK"),
     (["--as", "a", "b.c"], 2, "junoctl: trigger: --as contradicts the module in MODULE.HOOK"),
-    (["service.ping"], 1, "junoctl: trigger: Could not register as 'service': A module with this id"),
-    (["bad id.ping"], 1, "junoctl: trigger: Could not register as 'bad id': Invalid module id"),
+    (["bad id.ping"], 2, "junoctl: trigger: the hook must be given as HOOK or MODULE.HOOK"),
+    # the broker's own hooks can never be forged
+    (["juno.moduleActivated", '{"moduleId": "x"}'], 1,
+     "junoctl: trigger: juno.moduleActivated: Access denied"),
 ])
 def test_trigger_errors(broker, service, args, status, message):
     r = junoctl(broker, "trigger", *args)
@@ -251,8 +273,9 @@ def test_trigger_errors(broker, service, args, status, message):
 # -- listen -----------------------------------------------------------------------
 
 def test_listen(broker, service):
+    mark = service.mark()
     p = junoctl_popen(broker, "listen", "--count", "3", "service.ping", "service.pong")
-    wait_until(lambda: service.junoctl_listening(["service.ping", "service.pong"]), "junoctl to listen")
+    service.wait_lines_read(mark, 2)
     assert service.request({"type": 7, "hook": "ping", "data": {"n": 1}})["type"] == 8
     assert service.request({"type": 7, "hook": "other"})["type"] == 8
     assert service.request({"type": 7, "hook": "pong"})["type"] == 8
@@ -262,18 +285,46 @@ def test_listen(broker, service):
     assert p.returncode == 0, err
     assert out.splitlines() == ['service.ping {"n":1}', "service.pong {}", "service.ping {}"]
 
+    mark = service.mark()
     p = junoctl_popen(broker, "--json", "listen", "-n", "1", "service.ping")
-    wait_until(lambda: service.junoctl_listening(["service.ping"]), "junoctl to listen")
-    service.request({"type": 7, "hook": "ping", "data": {"x": [1]}})
+    service.wait_lines_read(mark, 1)
+    r = junoctl(broker, "trigger", "service.ping", '{"x": [1], "n": 1e5}')
+    assert r.returncode == 0, r.stderr
     out, err = p.communicate(timeout=TIMEOUT)
     assert_clean(err)
     assert p.returncode == 0, err
-    assert json.loads(out) == {"hook": "service.ping", "data": {"x": [1]}}
+    assert json.loads(out) == {"hook": "service.ping", "data": {"x": [1], "n": 1e5}}
+    assert '"n":1e5' in out  # as the broker sent it
+
+
+def test_listen_globs_and_all(broker, service):
+    other = RawModule(broker, "other")
+    mark = service.mark()
+    p = junoctl_popen(broker, "listen", "-n", "3", "service.*", "*.tick")
+    service.wait_lines_read(mark, 2)
+    service.request({"type": 7, "hook": "tick"})   # matches both: printed once
+    other.request({"type": 7, "hook": "tock"})     # matches neither
+    other.request({"type": 7, "hook": "tick"})
+    service.request({"type": 7, "hook": "ping"})
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert p.returncode == 0, err
+    assert out.splitlines() == ["service.tick {}", "other.tick {}", "service.ping {}"]
+
+    mark = service.mark()
+    p = junoctl_popen(broker, "--json", "listen", "--all", "-n", "3")
+    service.wait_lines_read(mark, 1)
+    other.request({"type": 7, "hook": "tock"})
+    other.close()
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert p.returncode == 0, err
+    assert [json.loads(line)["hook"] for line in out.splitlines()] == \
+        ["other.tock", "juno.moduleDeactivated", "juno.moduleDisconnected"]
 
 
 def test_listen_until_signal(broker, service):
+    mark = service.mark()
     p = junoctl_popen(broker, "listen", "service.ping")
-    wait_until(lambda: service.junoctl_listening(["service.ping"]), "junoctl to listen")
+    service.wait_lines_read(mark, 1)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=TIMEOUT)
     assert_clean(err)
@@ -282,19 +333,21 @@ def test_listen_until_signal(broker, service):
 
 
 def test_listen_broker_dies(broker, service):
+    mark = service.mark()
     p = junoctl_popen(broker, "listen", "service.ping")
-    wait_until(lambda: service.junoctl_listening(["service.ping"]), "junoctl to listen")
+    service.wait_lines_read(mark, 1)
     broker.stop()
     out, err = p.communicate(timeout=TIMEOUT)
     assert_clean(err)
     assert p.returncode == 4, err
-    assert_one_line_error(err, "junoctl: listen: The broker closed the connection")
+    assert_one_line_error(err, "junoctl: listen: the broker closed the connection")
 
 
 @pytest.mark.parametrize("args,message", [
     ([], "junoctl: listen: no hook given"),
-    (["nodot"], "junoctl: listen: Invalid hook name 'nodot'"),
-    (["a.b.c"], "junoctl: listen: Invalid hook name 'a.b.c'"),
+    (["nodot"], "junoctl: listen: 'nodot' is not a hook pattern"),
+    (["a.b.c"], "junoctl: listen: 'a.b.c' is not a hook pattern"),
+    (["--all", "a.b"], "junoctl: listen: --all takes no pattern"),
     (["-n", "-1", "a.b"], "junoctl: listen: --count must not be negative"),
 ])
 def test_listen_errors(broker, args, message):
@@ -307,9 +360,9 @@ def test_listen_errors(broker, args, message):
 
 def test_monitor(broker):
     watcher = RawModule(broker, "watcher")
+    mark = watcher.mark()
     p = junoctl_popen(broker, "--json", "monitor", "--count", "4")
-    wait_until(lambda: watcher.junoctl_listening(["juno.moduleConnected", "juno.moduleDeactivated"]),
-               "junoctl to listen")
+    watcher.wait_lines_read(mark, 4)
     m = RawModule(broker, "visitor")
     m.close()
     out, err = p.communicate(timeout=TIMEOUT)
@@ -324,8 +377,9 @@ def test_monitor(broker):
         {"event": "moduleDisconnected", "connectionId": conn},
     ]
 
+    mark = watcher.mark()
     p = junoctl_popen(broker, "monitor", "-n", "2")
-    wait_until(lambda: watcher.junoctl_listening(["juno.moduleConnected"]), "junoctl to listen")
+    watcher.wait_lines_read(mark, 4)
     RawModule(broker, "second").close()
     out, err = p.communicate(timeout=TIMEOUT)
     assert_clean(err)
@@ -340,14 +394,15 @@ def test_monitor_errors(broker):
     r = junoctl(broker, "monitor", "extra")
     assert r.returncode == 2
     assert_one_line_error(r.stderr, "junoctl: monitor: too many arguments")
-    p = junoctl_popen(broker, "monitor")
     watcher = RawModule(broker, "watcher")
-    wait_until(lambda: watcher.junoctl_listening(["juno.moduleConnected"]), "junoctl to listen")
+    mark = watcher.mark()
+    p = junoctl_popen(broker, "monitor")
+    watcher.wait_lines_read(mark, 4)
     broker.stop()
     out, err = p.communicate(timeout=TIMEOUT)
     assert_clean(err)
     assert p.returncode == 4, err
-    assert_one_line_error(err, "junoctl: monitor: The broker closed the connection")
+    assert_one_line_error(err, "junoctl: monitor: the broker closed the connection")
 
 
 # -- stats ------------------------------------------------------------------------
@@ -358,12 +413,19 @@ def test_stats(broker, service):
     r = junoctl(broker, "--json", "stats", "--count", "2", "--interval", "0.05")
     assert r.returncode == 0, r.stderr
     samples = [json.loads(line) for line in r.stdout.splitlines()]
-    assert samples == [{"modules": 3, "active": 3, "inactive": 0, "functions": 6, "hooks": 1}] * 2
+    assert len(samples) == 2
+    for s in samples:
+        # the broker's own counters, those of D-Bus GetStats; junoctl's
+        # observer connection counts as a connection, not as a module
+        assert s["modules"] == 2 and s["activeModules"] == 2 and s["connections"] == 3
+        assert s["version"] and s["messagesIn"] > 0 and s["accessDenied"] == 0
+    assert samples[1]["messagesIn"] > samples[0]["messagesIn"]
 
     r = junoctl(broker, "stats", "-n", "1")
-    assert r.returncode == 0
-    assert r.stdout.split() == ["modules", "3", "active", "3", "inactive", "0",
-                                "functions", "6", "hooks", "1"]
+    assert r.returncode == 0, r.stderr
+    words = r.stdout.split()
+    assert words[:6] == ["connections", "3", "connections-total", words[3], "modules", "2"]
+    assert words[6:8] == ["active", "2"] and "hooks-delivered" in words
     listener.close()
 
 
@@ -376,7 +438,7 @@ def test_stats_errors(broker):
         assert_one_line_error(r.stderr, "junoctl: stats: " + message)
 
     p = junoctl_popen(broker, "stats", "--interval", "0.05")
-    assert p.stdout.readline().startswith("modules")
+    assert p.stdout.readline().startswith("connections")
     broker.stop()
     out, err = p.communicate(timeout=TIMEOUT)
     assert_clean(err)
@@ -388,11 +450,13 @@ def test_stats_errors(broker):
 # -- wait -------------------------------------------------------------------------
 
 def test_wait(broker, service):
-    r = junoctl(broker, "wait", "service")
+    r = junoctl(broker, "wait", "service")  # already active: 0 at once
     assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
 
+    mark = service.mark()
     p = junoctl_popen(broker, "wait", "late", "--timeout", "20")
-    wait_until(lambda: service.junoctl_listening(["juno.moduleActivated"]), "junoctl to listen")
+    service.wait_lines_read(mark, 2)  # its listen and its first look
     assert p.poll() is None
     late = RawModule(broker, "late")
     out, err = p.communicate(timeout=TIMEOUT)
@@ -401,23 +465,69 @@ def test_wait(broker, service):
     late.close()
 
 
+def test_wait_for_the_socket_to_appear():
+    b = Broker()
+    try:
+        p = subprocess.Popen([os.environ["JUNOCTL"], "--socket", str(b.socket_path), "wait", "late",
+                              "--timeout", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        b.start()
+        late = RawModule(b, "late")
+        out, err = p.communicate(timeout=TIMEOUT)
+        assert p.returncode == 0, err
+        late.close()
+    finally:
+        b.cleanup()
+
+
+def test_wait_across_a_broker_restart(broker, service):
+    mark = service.mark()
+    p = junoctl_popen(broker, "wait", "late", "--timeout", "30")
+    service.wait_lines_read(mark, 2)
+    service.close()
+    broker.stop()
+    assert p.poll() is None
+    broker.start()
+    late = RawModule(broker, "late")
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert_clean(err)
+    assert p.returncode == 0, err
+    late.close()
+
+
+def test_wait_is_not_fooled_by_a_forged_hook(broker, service):
+    mark = service.mark()
+    p = junoctl_popen(broker, "wait", "ghost", "--timeout", "2")
+    service.wait_lines_read(mark, 2)
+    r = junoctl(broker, "trigger", "juno.moduleActivated", '{"moduleId": "ghost"}')
+    assert r.returncode == 1
+    # a module may trigger only its own hooks: ghost.x is no activation
+    assert service.request({"type": 7, "hook": "moduleActivated", "data": {"moduleId": "ghost"}})["type"] == 8
+    out, err = p.communicate(timeout=TIMEOUT)
+    assert p.returncode == 5, err
+    assert_one_line_error(err, "junoctl: wait: ghost: not active after 2 s")
+
+
 def test_wait_errors(broker, service):
     r = junoctl(broker, "wait", "never", "--timeout", "0.3")
     assert r.returncode == 5
     assert_one_line_error(r.stderr, "junoctl: wait: never: not active after 0.3 s")
+    r = junoctl(broker, "wait", "never", "--timeout", "0.3", socket_path=broker.dir / "absent.sock")
+    assert r.returncode == 5
+    assert_one_line_error(r.stderr, "junoctl: wait: never: no broker after 0.3 s")
     r = junoctl(broker, "wait")
     assert r.returncode == 2
     assert_one_line_error(r.stderr, "junoctl: wait: no module given")
     r = junoctl(broker, "wait", "x", "--timeout", "-1")
     assert r.returncode == 2
+    r = junoctl(broker, "wait", "bad.id")
+    assert r.returncode == 2
 
+    mark = service.mark()
     p = junoctl_popen(broker, "wait", "never")
-    wait_until(lambda: service.junoctl_listening(["juno.moduleActivated"]), "junoctl to listen")
-    broker.stop()
+    service.wait_lines_read(mark, 2)
+    p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=TIMEOUT)
-    assert_clean(err)
-    assert p.returncode == 4, err
-    assert_one_line_error(err, "junoctl: wait: The broker closed the connection")
+    assert p.returncode == 0, err
 
 
 # -- the C example module, driven with junoctl -------------------------------------
@@ -496,6 +606,33 @@ def test_bash_completion(broker, service):
     assert complete(broker, "junoctl --socket %s call service." % broker.socket_path) == \
         ["service.echo", "service.fail", "service.hold"]
     assert "--interval" in complete(broker, "junoctl stats --")
+
+
+def test_inspection_fires_no_hooks(broker, service):
+    """list, info, stats, monitor, listen, wait and the completion helper
+    observe without joining: no lifecycle hook reaches a listener, no
+    module is listed, no line about junoctl in the broker's log."""
+    watcher = RawModule(broker, "watcher")
+    for hook in LIFECYCLE:
+        assert watcher.request({"type": 5, "hook": hook})["type"] == 6
+    for args in (["list"], ["--json", "list"], ["info", "service"], ["stats", "-n", "1"],
+                 ["wait", "service"], ["__complete", "modules"], ["__complete", "functions"],
+                 ["listen", "-n", "1", "--all"], ["monitor", "-n", "1"]):
+        if args[0] in ("listen", "monitor"):
+            mark = watcher.mark()
+            p = junoctl_popen(broker, *args)
+            watcher.wait_lines_read(mark, 1)
+            p.send_signal(signal.SIGINT)
+            p.communicate(timeout=TIMEOUT)
+            assert p.returncode == 0
+        else:
+            r = junoctl(broker, *args)
+            assert r.returncode == 0, (args, r.stderr)
+    watcher.call("juno.getStats")  # a round trip: any hook would have come before it
+    assert [h["hook"] for h in watcher.hooks] == ["juno.activated"]
+    assert [m["moduleId"] for m in watcher.call("juno.listModules")] == ["juno", "service", "watcher"]
+    assert "junoctl" not in broker.read_log()
+    watcher.close()
 
 
 def test_potfiles_lists_client_sources():

@@ -347,8 +347,9 @@ juno_client_sync_end (JunoClient *self, JunoSync *sync, GAsyncResult **result)
   g_main_context_unref (sync->context);
   g_free (sync->request_id);
   g_main_context_release (self->context);
-  /* what was held back is handled when the client's context runs again */
-  if (self->sync == NULL && self->inbox.length > 0)
+  /* what was held back, or came after the last look, is handled when the
+   * client's context runs again */
+  if (self->sync == NULL)
     juno_client_schedule_processing (self);
   return *result;
 }

@@ -67,8 +67,18 @@ try {
     check(e.matches(Juno.error_quark(), Juno.Error.HANDLER_FAILED), `handler failed: ${e}`);
 }
 
+// A blocking call does not run the main context (no re-entrancy in a UI).
+let idleRan = false;
+GLib.idle_add(GLib.PRIORITY_DEFAULT, () => {
+    idleRan = true;
+    return GLib.SOURCE_REMOVE;
+});
+client.call('driver.echo', {});
+check(!idleRan, 'a blocking call ran an idle source of the main context');
+
 client.callAsync('driver.echo', {b: 1}).then(answer => {
     check(answer.b === 1, 'callAsync');
+    check(idleRan, 'the idle source ran once the main loop did');
     client.trigger('ready', {});
 }).catch(e => {
     printerr(`gjs-overrides: ${e}`);

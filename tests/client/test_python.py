@@ -224,6 +224,37 @@ def test_overrides(broker):
     peer.close()
 
 
+def test_sync_call_keeps_the_main_context_still(broker):
+    """A blocking call runs no source of the application's main context: not
+    an idle, not a timeout, not a call of the client's own function that
+    comes in meanwhile (peer.relay calls pysync.note before answering)."""
+    holder = []
+
+    def relay(arguments):
+        holder[0]._send({"type": 3, "requestId": "in1", "function": "pysync.note", "arguments": {"k": 1}})
+        return {"type": 4, "data": arguments}
+
+    peer = RawModule(broker, "peer", {"relay": relay})
+    holder.append(peer)
+    client = Juno.Client("pysync", "1.0.0", address=str(broker.socket_path))
+    noted = []
+    client.declare("note", lambda args: noted.append(args))
+    client.connect_sync(None)
+    client.roundtrip_sync(None)
+
+    ran = []
+    GLib.idle_add(lambda: ran.append("idle"))
+    GLib.timeout_add(0, lambda: ran.append("timeout"))
+    assert client.call("peer.relay", {"x": 1}) == {"x": 1}
+    assert ran == [] and noted == []
+    run_until(lambda: noted and len(ran) == 2)
+    assert noted == [{"k": 1}] and sorted(ran) == ["idle", "timeout"]
+    peer.wait_for(lambda: "in1" in peer.answers, "the answer to the call that came in")
+    assert peer.answers["in1"]["type"] == 4
+    client.close()
+    peer.close()
+
+
 def test_module_comes_back_after_a_broker_restart(broker):
     """The broker restarts under a PyGObject module: a call in flight fails
     at once, and the module comes back by itself, registered, declared and

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <glib/gi18n.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -95,7 +96,7 @@ juno_sd_adopt_listen_fds (JunoListener *listener, GError **error)
   if (n < 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (-n),
-                   "cannot take the sockets from systemd: %s", g_strerror (-n));
+                   _("cannot take the sockets from systemd: %s"), g_strerror (-n));
       return -1;
     }
 
@@ -128,7 +129,7 @@ juno_sd_adopt_listen_fds (JunoListener *listener, GError **error)
       /* from here the listener owns the fd */
       if (!juno_listener_adopt_fd (listener, fd, error))
         {
-          g_prefix_error (error, "socket '%s' from systemd: ", name);
+          g_prefix_error (error, _("socket '%s' from systemd: "), name);
           return -1;
         }
       g_info ("Adopted socket '%s' (fd %d, %s) from systemd", name, fd, kind);
@@ -138,7 +139,7 @@ juno_sd_adopt_listen_fds (JunoListener *listener, GError **error)
   if (n > 0 && adopted == 0)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                           "systemd passed no listening Unix or TCP stream socket");
+                           _("systemd passed no listening Unix or TCP stream socket"));
       return -1;
     }
   return adopted;

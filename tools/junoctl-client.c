@@ -57,7 +57,12 @@ junoctl_broker_address (Junoctl *ctl)
     return g_strconcat ("tcp:", ctl->tcp_address, NULL);
   if (ctl->socket_path != NULL)
     return g_strconcat ("unix:", ctl->socket_path, NULL);
-  return juno_default_address ();
+  {
+    /* a path: the observer connection wants the unix: prefix too */
+    g_autofree char *path = juno_default_socket_path ();
+
+    return g_strconcat ("unix:", path, NULL);
+  }
 }
 
 static gboolean on_quit_signal (gpointer user_data);

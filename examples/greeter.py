@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""A juno module in Python, on libjuno through PyGObject.
+"""A juno module in Python, on libjuno through PyGObject (with libjuno's
+overrides: Python values in and out, no Json.Node).
 
 Module "greeter" (version 1.0.0):
     greeter.greet {"name": str} -> {"greeting": "Hello, NAME!"}
@@ -18,25 +19,22 @@ eval "$(meson devenv -C build --dump)" first (see README.md).
 """
 
 import argparse
-import json
 import signal
 import sys
 
 import gi
 
 gi.require_version("Juno", "1.0")
-gi.require_version("Json", "1.0")
-from gi.repository import GLib, Json, Juno  # noqa: E402
+from gi.repository import GLib, Juno  # noqa: E402
 
 
 def greet(client, invocation):
-    arguments = json.loads(Json.to_string(invocation.get_arguments(), False))
-    name = arguments.get("name")
+    name = invocation.args.get("name")
     if not isinstance(name, str):
         invocation.return_error(Juno.Error.MALFORMED_REQUEST)
         return
-    invocation.return_value(Json.from_string(json.dumps({"greeting": "Hello, %s!" % name})))
-    client.trigger_json_async("greeted", json.dumps({"name": name}), None, None)
+    invocation.return_value({"greeting": "Hello, %s!" % name})
+    client.trigger("greeted", {"name": name})
 
 
 def main():
@@ -45,8 +43,7 @@ def main():
     args = parser.parse_args()
 
     loop = GLib.MainLoop()
-    client = Juno.Client.new("greeter", "1.0.0")
-    client.props.address = args.address
+    client = Juno.Client("greeter", "1.0.0", address=args.address)
     client.declare_function("greet", greet)
     client.connect("activated", lambda c: print("greeter: active", flush=True))
     lost = client.connect("disconnected",

@@ -582,7 +582,8 @@ def test_colour_only_on_tty(broker, service):
 
 def complete(broker, line):
     """Runs the bash completion for @line; returns the candidates."""
-    script = REPO / "tools" / "junoctl.bash-completion"
+    program_name = line.split()[0]
+    script = REPO / "tools" / ("%s.bash-completion" % program_name)
     program = """
         source /usr/share/bash-completion/bash_completion
         source "$SCRIPT"
@@ -590,22 +591,51 @@ def complete(broker, line):
         read -ra COMP_WORDS <<< "$LINE"
         [[ $LINE == *" " ]] && COMP_WORDS+=("")
         COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
-        _junoctl junoctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+        _$NAME $NAME "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
         printf '%s\\n' "${COMPREPLY[@]}"
     """
-    env = dict(os.environ, SCRIPT=str(script), LINE=line,
-               PATH=str(Path(os.environ["JUNOCTL"]).parent) + ":" + os.environ["PATH"])
+    env = dict(os.environ, SCRIPT=str(script), LINE=line, NAME=program_name,
+               PATH=os.pathsep.join([str(Path(os.environ["JUNOCTL"]).parent),
+                                     str(Path(os.environ["JUNOCTL"]).parents[1] / "src" / "daemon"),
+                                     os.environ["PATH"]]))
     r = subprocess.run(["bash", "-c", program], capture_output=True, text=True, env=env, timeout=TIMEOUT)
     assert r.returncode == 0, r.stderr
     return sorted(w for w in r.stdout.splitlines() if w)
 
 
 def test_bash_completion(broker, service):
+    sock = str(broker.socket_path)
     assert complete(broker, "junoctl li") == ["list", "listen"]
-    assert complete(broker, "junoctl --socket %s info " % broker.socket_path) == ["juno", "service"]
-    assert complete(broker, "junoctl --socket %s call service." % broker.socket_path) == \
+    assert complete(broker, "junoctl --socket %s info " % sock) == ["juno", "service"]
+    assert complete(broker, "junoctl --socket=%s info " % sock) == ["juno", "service"]
+    assert complete(broker, "junoctl -s %s --json wait s" % sock) == ["service"]
+    assert complete(broker, "junoctl --socket %s call service." % sock) == \
         ["service.echo", "service.fail", "service.hold"]
-    assert "--interval" in complete(broker, "junoctl stats --")
+    # the JSON argument and what follows it: nothing to offer
+    assert complete(broker, "junoctl -s %s call service.echo " % sock) == []
+    assert complete(broker, "junoctl -s %s info service " % sock) == []
+    assert complete(broker, "junoctl -s %s trigger " % sock) == ["service."]
+    assert complete(broker, "junoctl -s %s trigger --as " % sock) == ["juno", "service"]
+    assert complete(broker, "junoctl -s %s listen " % sock) == ["*", "juno.*", "service.*"]
+    # per-verb options
+    assert complete(broker, "junoctl stats --") == sorted(
+        ["--socket", "--tcp", "--json", "--help", "--count", "--interval"])
+    assert "--all" in complete(broker, "junoctl listen --")
+    assert "--as" in complete(broker, "junoctl trigger --")
+    assert "--timeout" in complete(broker, "junoctl call --") and "--timeout" in complete(broker, "junoctl wait --")
+    assert "--all" not in complete(broker, "junoctl call --")
+    # values of options: HOST:PORT and numbers are not guessed, paths are files
+    assert complete(broker, "junoctl -t 127.0.0.1:1 wait ") == []
+    assert complete(broker, "junoctl --tcp ") == []
+    assert sock in complete(broker, "junoctl --socket=%s" % sock[:-3])
+
+
+def test_bash_completion_of_juno(broker):
+    opts = complete(broker, "juno --")
+    assert "--socket-location=" in opts and "--max-connections=" in opts and "--help" in opts
+    assert complete(broker, "juno --bus ") == ["none", "session", "system"]
+    assert complete(broker, "juno --bus=s") == ["session", "system"]
+    assert complete(broker, "juno --policy=") == ["system", "user"]
 
 
 def test_inspection_fires_no_hooks(broker, service):

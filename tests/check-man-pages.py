@@ -73,7 +73,7 @@ def help_options(argv):
     options, parameters = [], ""
     in_help_group = False
     for line in r.stdout.splitlines():
-        m = re.match(r"^  \S+ \[OPTION…\](.*)$", line)
+        m = re.match(r"^  \S+(?: [a-z]+)? \[OPTION…\](.*)$", line)
         if m:
             parameters = m.group(1).strip()
         if re.match(r"^\S.*Options:$", line):

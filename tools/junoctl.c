@@ -58,7 +58,10 @@ junoctl_option_context_new (Junoctl *ctl,
 {
   GOptionContext *context = g_option_context_new (parameters);
   g_autofree GOptionEntry *globals = global_entries (ctl);
+  g_autofree char *usage_name = g_strdup_printf ("junoctl %s", ctl->verb);
 
+  /* --help's "Usage: junoctl VERB [OPTION…] ..." */
+  g_set_prgname (usage_name);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context, summary);
   g_option_context_add_main_entries (context, globals, GETTEXT_PACKAGE);

@@ -1,0 +1,61 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Inspecting the broker with junoctl emits no D-Bus signal: its commands
+connect as observers (docs/protocol.md, "Observers"), which the broker
+never announces. Triggers from observers and from D-Bus follow one rule."""
+
+import os
+import subprocess
+
+from junodbus import SignalRecorder
+
+IFACE = "org.juno.Broker1"
+ERROR_PREFIX = "org.juno.Broker1.Error."
+
+
+def junoctl(broker, *args):
+    r = subprocess.run([os.environ["JUNOCTL"], "--socket", str(broker.socket_path)] + list(args),
+                       capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    return r
+
+
+def test_inspection_emits_no_signals(bus, broker, proxy):
+    m = broker.module("alpha")
+    rec = SignalRecorder(bus, IFACE)
+    for args in (["list"], ["info", "alpha"], ["stats", "-n", "1"], ["wait", "alpha"],
+                 ["__complete", "modules"], ["__complete", "functions"]):
+        r = junoctl(broker, *args)
+        assert r.returncode == 0, (args, r.stderr)
+    # a module that comes and goes afterwards: its signals do arrive, so
+    # the recorder was listening all along
+    broker.module("beta").close()
+    rec.wait_for("ModuleDisconnected")
+    members = [s[2] for s in rec.signals]
+    assert members == ["ModuleConnected", "ModuleRegistered", "ModuleActivated",
+                       "ModuleDeactivated", "ModuleDisconnected"], rec.signals
+    assert [s[3][0] for s in rec.named("ModuleRegistered")] == ["beta"]
+    m.close()
+
+
+def test_forging_juno_hooks_refused_on_both_doors(bus, broker, proxy):
+    w = broker.module("w")
+    w.listen("juno.moduleActivated")
+    r = junoctl(broker, "trigger", "juno.moduleActivated", '{"moduleId": "ghost"}')
+    assert r.returncode == 1 and "Access denied" in r.stderr, r.stderr
+    assert proxy.call_error("TriggerHook", "ss", ["juno.moduleActivated", '{"moduleId": "ghost"}']) == \
+        ERROR_PREFIX + "ReservedHook"
+    w.expect_nothing()
+
+
+def test_trigger_as_a_module_connected_or_not(bus, broker, proxy):
+    w = broker.module("w")
+    w.listen("clock.tick")
+    assert junoctl(broker, "trigger", "clock.tick", '{"n": 1}').returncode == 0
+    w.expect_hook("clock.tick", {"n": 1})
+    proxy.call("TriggerHook", "ss", ["clock.tick", '{"n": 2}'])
+    w.expect_hook("clock.tick", {"n": 2})
+    clock = broker.module("clock")
+    assert junoctl(broker, "trigger", "--as", "clock", "tick", '{"n": 3}').returncode == 0
+    w.expect_hook("clock.tick", {"n": 3})
+    proxy.call("TriggerHook", "ss", ["clock.tick", '{"n": 4}'])
+    w.expect_hook("clock.tick", {"n": 4})
+    clock.expect_nothing()

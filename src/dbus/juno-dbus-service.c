@@ -610,8 +610,9 @@ on_name_owner (GObject *source, GAsyncResult *result, gpointer data)
 
   if (reply == NULL)
     {
-      if (!g_dbus_error_is_remote_error (error) ||
-          g_strcmp0 (g_dbus_error_get_remote_error (error), "org.freedesktop.DBus.Error.NameHasNoOwner") != 0)
+      g_autofree char *remote = g_dbus_error_get_remote_error (error);
+
+      if (g_strcmp0 (remote, "org.freedesktop.DBus.Error.NameHasNoOwner") != 0)
         message = g_strdup_printf ("Cannot own the D-Bus name %s: %s", JUNO_DBUS_NAME, error->message);
       else
         message = g_strdup_printf ("Cannot own the D-Bus name %s: the bus's policy does not allow it to uid %u "

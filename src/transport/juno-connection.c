@@ -281,6 +281,9 @@ juno_connection_close (JunoConnection *self, const char *reason)
   /* nothing more is written to it; its partial line stays until it is
    * freed, as the broker may be reading a line from it right now */
   release_output (self);
+  /* nothing more is charged to its user, whose account goes with the
+   * broker's endpoint, possibly before this connection is freed */
+  self->user = NULL;
   g_queue_push_tail_link (&self->ctx->closing, &self->closing_link);
 }
 

@@ -78,6 +78,30 @@ for lang in $langs; do
   expect "$lang" "no command given" "$out" "junoctl without a command"
 done
 
+# Every option's description in every --help is translated: a string that
+# is not marked for translation shows up here in English.
+verbs=$(LANGUAGE= "$junoctl" --help | sed -n '/^Commands:/,/^[^ ]/s/^  \([a-z][a-z-]*\) .*/\1/p')
+[ -n "$verbs" ] || fail "junoctl --help lists no commands"
+for lang in $langs; do
+  for cmd in "$juno" "$junoctl" $(for v in $verbs; do echo "$junoctl:$v"; done); do
+    prog=${cmd%%:*} verb=
+    [ "$prog" = "$cmd" ] || verb=${cmd#*:}
+    LANGUAGE= "$prog" $verb --help >"$destdir/en" 2>&1 || fail "$cmd --help failed"
+    LANGUAGE="$lang" "$prog" $verb --help >"$destdir/xx" 2>&1 || fail "$cmd --help in $lang failed"
+    # the descriptions: text after the option column
+    # (GLib's own help options are GLib's to translate)
+    sed -n 's/^  *-[^ ].*[^ ]   *\([A-Z][^ ].*\)$/\1/p' "$destdir/en" |
+      grep -v '^Show \(all \)\{0,1\}help options$' >"$destdir/descriptions"
+    [ -s "$destdir/descriptions" ] || fail "$cmd --help: no option descriptions found"
+    while IFS= read -r text; do
+      if grep -qF -- "$text" "$destdir/xx"; then
+        fail "$(basename "$prog") $verb --help in $lang still says: $text"
+      fi
+    done <"$destdir/descriptions"
+  done
+  echo "ok: every option description of juno, junoctl and its $(echo $verbs | wc -w) commands in $lang"
+done
+
 # The same words, checked by eye once, so that the test cannot pass by
 # comparing two wrong things.
 run de "$out" "$juno" --help >/dev/null

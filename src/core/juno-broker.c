@@ -459,7 +459,6 @@ juno_broker_add_endpoint (JunoBroker *self,
                           const char *transport)
 {
   JunoEndpoint *ep;
-  g_autoptr(GString) data = g_string_new ("{\"connectionId\":\"");
 
   g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
   g_return_val_if_fail (funcs != NULL && funcs->send != NULL, NULL);

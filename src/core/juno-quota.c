@@ -23,6 +23,7 @@ G_STATIC_ASSERT (JUNO_PROTOCOL_ERROR_QUOTA_EXCEEDED_VALUE == JUNO_PROTOCOL_ERROR
 struct _JunoUser
 {
   uid_t uid;
+  gboolean exempt;         /* the broker's own uid: not limited */
   guint connections;
   guint calls;
   gsize output;            /* queued for its connections, not yet written */
@@ -51,10 +52,12 @@ juno_quota_charge_connection (JunoBroker *self, JunoEndpoint *ep)
     {
       user = g_new0 (JunoUser, 1);
       user->uid = ep->uid;
+      /* asked once per user, not per call: geteuid() is a system call */
+      user->exempt = ep->uid == geteuid ();
       g_hash_table_insert (self->users, GUINT_TO_POINTER (ep->uid), user);
     }
   /* a client (a D-Bus caller) is no connection of ours: tracked, not refused */
-  if (self->max_connections_per_user > 0 && ep->uid != geteuid () && ep->caller == NULL &&
+  if (self->max_connections_per_user > 0 && !user->exempt && ep->caller == NULL &&
       user->connections >= self->max_connections_per_user)
     {
       if (user->connections == 0)
@@ -85,7 +88,7 @@ juno_quota_may_call (JunoBroker *self, JunoEndpoint *ep)
 {
   JunoUser *user = ep->user_account;
 
-  return user == NULL || self->max_calls_per_user == 0 || user->uid == geteuid () ||
+  return user == NULL || self->max_calls_per_user == 0 || user->exempt ||
          user->calls < self->max_calls_per_user;
 }
 
@@ -113,7 +116,7 @@ JunoUser *
 juno_endpoint_get_user_account (JunoEndpoint *ep)
 {
   g_return_val_if_fail (ep != NULL, NULL);
-  if (ep->user_account == NULL || ep->uid == geteuid ())
+  if (ep->user_account == NULL || ep->user_account->exempt)
     return NULL;
   return ep->user_account;
 }

@@ -4,7 +4,7 @@
 # of the source: the suites whose tests differ for a user (they get root
 # through sudo -n, or play other users, or own the system bus name, or
 # stand in for journald): unit, dbus, activation, client, install, and the
-# integration tests of access, the socket's mode and the lock. Run by
+# integration tests of access, observers, config, the socket's mode and the lock. Run by
 # .ci/run as root; it creates the user (juno-ci) and its sudo rule.
 # Usage: .ci/nonroot.sh LOGDIR (the meson test logs are copied there)
 set -eu
@@ -39,6 +39,6 @@ sudo -u "$user" -H env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" USER="$
 mkdir -p "$logdir"
 cp "$copy/$builddir/meson-logs/testlog.json" "$logdir/suites.json"
 sudo -u "$user" -H env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$home" USER="$user" LANG=C.UTF-8 \
-  JUNO_BUILD_DIR="$builddir" JUNO_TEST_ARGS="access socket_mode lockfile" \
+  JUNO_BUILD_DIR="$builddir" JUNO_TEST_ARGS="access socket_mode lockfile observer config" \
   sh -c 'cd ~/juno && scripts/test.sh'
 cp "$copy/$builddir/meson-logs/testlog.json" "$logdir/integration.json"

@@ -4,6 +4,8 @@
 trigger hooks as a module the policy grants, are never announced, and are
 bounded and checked like modules."""
 
+import os
+
 import pytest
 
 from junotest import collect
@@ -131,6 +133,9 @@ def tcp_policy_broker(broker_factory, tmp_path):
     the grants of @policy for TCP peers."""
     def start(policy):
         (tmp_path / "50-tcp.conf").write_text(policy)
+        # the test's own modules: root may do everything under the system
+        # defaults, a user running the tests (with sudo) may not
+        (tmp_path / "40-me.conf").write_text("[Allow me]\nUser=%d\nOwn=listener\n" % os.geteuid())
         return broker_factory(tcp=True, args=["--bus=none", "--policy=system",
                                               "--policy-dir", str(tmp_path)])
     return start

@@ -166,3 +166,29 @@ def test_observer_with_grants(tcp_policy_broker):
     t.request_error({"type": 7, "hook": "other.tick"}, E_ACCESS_DENIED)
     o.expect_hook("clock.tick", {"n": 1})
     o.expect_nothing()
+
+
+def test_observer_lines_are_bounded(broker_factory):
+    b = broker_factory(args=["--max-message-size", "1024"])
+    o = b.connect()
+    o.send_raw(b'{"requestId":"big","type":3,"function":"juno.getStats","arguments":{"x":"'
+               + b"a" * 2000 + b'"}}\n')
+    o.expect_error("undefined", 10)
+    assert o.call_ok("juno.getStats")["limitsReached"] == 0  # error 10 is no error 12
+    o.request_error({"type": 5, "hook": "a." + "b" * 300}, E_LIMIT)
+
+
+def test_observer_that_does_not_read_is_cut_off(broker_factory):
+    """The output backlog bounds an observer's queue as a module's."""
+    b = broker_factory(args=["--max-output-backlog", "65536"])
+    slow = b.connect(rcvbuf=4096, name="slow")
+    slow.listen("*")
+    pump = b.module("pump")
+    payload = {"blob": "b" * 32768}
+    for _ in range(400):  # at most 12.5 MiB
+        pump.trigger("big", payload)
+        if pump.call_ok("juno.getStats")["connectionsCut"] > 0:
+            break
+    stats = pump.call_ok("juno.getStats")
+    assert stats["connectionsCut"] == 1
+    assert stats["connections"] == 1  # only pump is left

@@ -328,6 +328,8 @@ def test_connection_quota_per_user(access_broker):
     b = access_broker(extra=["--max-connections-per-user", "3"])
     alice = [connect_as(b, ALICE) for _ in range(3)]
     alice[0].register("auth")
+    # the other two are observers (never registered): they count all the same
+    assert alice[1].call_ok("juno.getStats")["modules"] == 1
     # the fourth connection of the same user: error 14, then closed
     refused = connect_as(b, ALICE)
     assert refused.recv() == {"requestId": "undefined", "type": 0, "error": 14}

@@ -11,8 +11,8 @@
  * One request at a time: junoctl_observer_request() writes a line and runs
  * the main context until its answer, the loss of the connection or the
  * request timeout; hook deliveries that come meanwhile go to the verb's
- * hook function. Lines from the broker are bounded by the broker's own
- * --max-message-size; junoctl reads at most JUNOCTL_MAX_LINE of one.
+ * hook function. A line longer than JUNOCTL_MAX_LINE (far more than the
+ * broker's --max-message-size allows) ends the connection as lost.
  */
 #include "config.h"
 
@@ -201,7 +201,7 @@ on_line (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  if (line == NULL)
+  if (line == NULL || len > JUNOCTL_MAX_LINE)
     return lose (obs);
   handle_line (obs, line, len);
   read_next (obs);
@@ -210,9 +210,6 @@ on_line (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 read_next (JunoctlObserver *obs)
 {
-  /* a line longer than the limit is no broker's */
-  if (g_buffered_input_stream_get_available (G_BUFFERED_INPUT_STREAM (obs->input)) > JUNOCTL_MAX_LINE)
-    return lose (obs);
   g_data_input_stream_read_line_async (obs->input, G_PRIORITY_DEFAULT, obs->cancellable, on_line, obs);
 }
 
@@ -276,7 +273,8 @@ junoctl_observer_request (JunoctlObserver *obs, int type, const char *members, d
 
       code = json_object_get_int_member_with_default (answer, "error", 0);
       message = juno_protocol_error_dup_message ((int) CLAMP (code, 0, G_MAXINT));
-      g_set_error_literal (error, JUNO_ERROR, (int) CLAMP (code, 0, JUNO_ERROR_QUOTA_EXCEEDED), message);
+      /* a protocol code, below libjuno's own codes (JUNO_ERROR_DISCONNECTED...) */
+      g_set_error_literal (error, JUNO_ERROR, (int) CLAMP (code, 0, JUNO_ERROR_DISCONNECTED - 1), message);
       json_object_unref (answer);
       return NULL;
     }

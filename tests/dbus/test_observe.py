@@ -59,3 +59,26 @@ def test_trigger_as_a_module_connected_or_not(bus, broker, proxy):
     proxy.call("TriggerHook", "ss", ["clock.tick", '{"n": 4}'])
     w.expect_hook("clock.tick", {"n": 4})
     clock.expect_nothing()
+
+
+def test_stats_are_those_of_get_stats(bus, broker, proxy):
+    """junoctl stats shows juno.getStats, the counters of D-Bus GetStats."""
+    import json
+    m = broker.module("alpha")
+    r = junoctl(broker, "--json", "stats", "-n", "1")
+    assert r.returncode == 0, r.stderr
+    wire = json.loads(r.stdout)
+    dbus = proxy.call("GetStats")[0]
+    # the same names, in lowerCamelCase; the wire lacks only what belongs
+    # to the D-Bus plane
+    for key, value in dbus.items():
+        if key in ("StartTime", "Addresses", "HooksDropped"):
+            assert key[0].lower() + key[1:] not in wire
+            continue
+        name = key[0].lower() + key[1:]
+        assert name in wire, key
+        if key in ("Modules", "ActiveModules", "Version"):
+            assert wire[name] == value, key
+    # junoctl's own observer connection was counted, and is counted as gone
+    assert wire["connections"] == 2 and wire["connectionsTotal"] <= dbus["ConnectionsTotal"]
+    m.close()

@@ -41,6 +41,21 @@
  * the poll set until the outer dispatch ends (else a nested loop would
  * spin on a descriptor that stays readable). The cost falls only on the
  * rare dispatch that does iterate the context.
+ *
+ * One system call per turn. GLib's own turn polls the epoll descriptor
+ * (poll), and the dispatch then asks epoll what is ready (epoll_wait): two
+ * system calls where one does. So the first poller of a context becomes
+ * that context's poll function (g_main_context_set_poll_func): the other
+ * descriptors GLib polls (its wake-up eventfd, the listening sockets,
+ * GDBus's) are added to the epoll set too, marked as foreign, and one
+ * epoll_wait answers for all: foreign events become GLib's revents, the
+ * poller's own are kept for the dispatch that follows, which then needs no
+ * system call of its own. epoll is level-triggered, so events kept but not
+ * dispatched (another source won the turn) are simply asked for again at
+ * the next poll. Whenever the poll is not the plain case (the poller is
+ * dispatching and a nested iteration polls, its descriptor is out of the
+ * set, a foreign descriptor cannot be added to epoll), the poll falls back
+ * to g_poll() and the dispatch to its own epoll_wait.
  */
 #include "config.h"
 
@@ -53,6 +68,16 @@
 #include "juno-poller.h"
 
 #define MAX_EVENTS_PER_DISPATCH 256
+/* epoll data of a foreign descriptor: its number with the top bit set (a
+ * handler pointer never has it) */
+#define FOREIGN_TAG (G_GUINT64_CONSTANT (1) << 63)
+
+typedef struct
+{
+  int fd;
+  guint32 events;      /* registered in the epoll set */
+  guint generation;    /* the last poll that saw it */
+} Foreign;
 
 typedef struct
 {
@@ -73,6 +98,11 @@ struct _JunoPoller
   gboolean blocked;        /* the epoll fd is out of the poll set */
   int n_events;            /* the batch being dispatched */
   int next_event;          /* the first event of it not yet handed out */
+  gboolean prefetched;     /* the poll function filled events[] */
+  gboolean poll_func;      /* it is its context's poll function */
+  gboolean foreign_failed; /* a foreign fd could not join epoll: g_poll() */
+  guint generation;
+  GArray *foreign;         /* Foreign */
   struct epoll_event events[MAX_EVENTS_PER_DISPATCH];
 };
 
@@ -85,6 +115,128 @@ block_nested (JunoPoller *poller)
     return;
   poller->blocked = TRUE;
   g_source_modify_unix_fd (poller->source, poller->epoll_tag, 0);
+}
+
+/* The poller whose context polls through poller_poll (GPollFunc has no
+ * user data; a process has one such poller). */
+static JunoPoller *poll_owner;
+
+static Foreign *
+find_foreign (JunoPoller *poller, int fd, guint *index)
+{
+  for (guint i = 0; i < poller->foreign->len; i++)
+    {
+      Foreign *f = &g_array_index (poller->foreign, Foreign, i);
+
+      if (f->fd == fd)
+        {
+          if (index != NULL)
+            *index = i;
+          return f;
+        }
+    }
+  return NULL;
+}
+
+/* Puts @fd in the epoll set for @events (those of every GPollFD of it seen
+ * in this poll, together). */
+static gboolean
+sync_foreign (JunoPoller *poller, int fd, guint32 events)
+{
+  Foreign *f = find_foreign (poller, fd, NULL);
+  struct epoll_event ev = { .data.u64 = FOREIGN_TAG | (guint64) (guint) fd };
+
+  if (f != NULL && f->generation == poller->generation)
+    events |= f->events; /* a second GPollFD of the same descriptor */
+  ev.events = events;
+  if (f == NULL)
+    {
+      if (epoll_ctl (poller->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 &&
+          (errno != EEXIST || epoll_ctl (poller->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0))
+        return FALSE;
+      g_array_append_val (poller->foreign, ((Foreign) { fd, events, poller->generation }));
+      return TRUE;
+    }
+  if (f->events != events &&
+      epoll_ctl (poller->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0 &&
+      (errno != ENOENT || epoll_ctl (poller->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0))
+    return FALSE;
+  f->events = events;
+  f->generation = poller->generation;
+  return TRUE;
+}
+
+static gint
+poller_poll (GPollFD *ufds, guint nfds, gint timeout)
+{
+  JunoPoller *poller = poll_owner;
+  GPollFD *mine = NULL;
+  int n;
+  gint ready = 0;
+
+  if (poller != NULL)
+    {
+      poller->prefetched = FALSE;
+      poller->n_events = poller->dispatching ? poller->n_events : 0;
+      for (guint i = 0; i < nfds; i++)
+        if (ufds[i].fd == poller->epoll_fd)
+          mine = &ufds[i];
+    }
+  if (mine == NULL || mine->events == 0 || poller->dispatching || poller->foreign_failed)
+    return g_poll (ufds, nfds, timeout);
+
+  poller->generation++;
+  for (guint i = 0; i < nfds; i++)
+    {
+      ufds[i].revents = 0;
+      if (&ufds[i] == mine || ufds[i].events == 0)
+        continue;
+      if (!sync_foreign (poller, ufds[i].fd, ufds[i].events))
+        {
+          g_debug ("fd %d cannot join the epoll set (%s): polling with g_poll()", ufds[i].fd, g_strerror (errno));
+          poller->foreign_failed = TRUE;
+          return g_poll (ufds, nfds, timeout);
+        }
+    }
+  /* those GLib polls no more */
+  for (guint i = 0; i < poller->foreign->len;)
+    {
+      Foreign *f = &g_array_index (poller->foreign, Foreign, i);
+
+      if (f->generation == poller->generation)
+        {
+          i++;
+          continue;
+        }
+      epoll_ctl (poller->epoll_fd, EPOLL_CTL_DEL, f->fd, NULL);
+      g_array_remove_index_fast (poller->foreign, i);
+    }
+
+  n = epoll_wait (poller->epoll_fd, poller->events, MAX_EVENTS_PER_DISPATCH, timeout);
+  if (n < 0)
+    return -1; /* errno as epoll_wait left it; GLib ignores EINTR */
+
+  poller->n_events = 0;
+  for (int i = 0; i < n; i++)
+    {
+      struct epoll_event *ev = &poller->events[i];
+
+      if (!(ev->data.u64 & FOREIGN_TAG))
+        {
+          poller->events[poller->n_events++] = *ev;
+          continue;
+        }
+      for (guint j = 0; j < nfds; j++)
+        if (ufds[j].fd == (int) (ev->data.u64 & ~FOREIGN_TAG) && &ufds[j] != mine)
+          ufds[j].revents |= (gushort) ((ev->events & 0xffff) & (ufds[j].events | G_IO_ERR | G_IO_HUP | G_IO_NVAL));
+    }
+  poller->prefetched = TRUE;
+  if (poller->n_events > 0)
+    mine->revents = G_IO_IN;
+  for (guint i = 0; i < nfds; i++)
+    if (ufds[i].revents != 0)
+      ready++;
+  return ready;
 }
 
 static gboolean
@@ -119,9 +271,22 @@ poller_dispatch (GSource *source, GSourceFunc callback, gpointer user_data)
 
   g_return_val_if_fail (!poller->dispatching, G_SOURCE_CONTINUE);
 
-  do
-    n = epoll_wait (poller->epoll_fd, poller->events, MAX_EVENTS_PER_DISPATCH, 0);
-  while (n < 0 && errno == EINTR);
+  if (poller->prefetched)
+    n = poller->n_events;
+  else
+    {
+      int got;
+
+      do
+        got = epoll_wait (poller->epoll_fd, poller->events, MAX_EVENTS_PER_DISPATCH, 0);
+      while (got < 0 && errno == EINTR);
+      /* without the poll function's sorting: drop the foreign ones */
+      n = 0;
+      for (int i = 0; i < got; i++)
+        if (!(poller->events[i].data.u64 & FOREIGN_TAG))
+          poller->events[n++] = poller->events[i];
+    }
+  poller->prefetched = FALSE;
 
   poller->dispatching = TRUE;
   poller->n_events = MAX (n, 0);
@@ -181,7 +346,14 @@ juno_poller_new (GMainContext *context,
   /* see "Re-entrancy and can_recurse" above */
   g_source_set_can_recurse (poller->source, TRUE);
   poller->epoll_tag = g_source_add_unix_fd (poller->source, fd, G_IO_IN);
+  poller->foreign = g_array_new (FALSE, FALSE, sizeof (Foreign));
   g_source_attach (poller->source, context);
+  if (poll_owner == NULL && !g_getenv ("JUNO_POLLER_NO_POLL_FUNC"))
+    {
+      poll_owner = poller;
+      poller->poll_func = TRUE;
+      g_main_context_set_poll_func (context, poller_poll);
+    }
   return poller;
 }
 
@@ -190,9 +362,15 @@ juno_poller_free (JunoPoller *poller)
 {
   g_return_if_fail (!poller->dispatching);
 
+  if (poller->poll_func)
+    {
+      g_main_context_set_poll_func (g_source_get_context (poller->source), NULL);
+      poll_owner = NULL;
+    }
   g_source_destroy (poller->source);
   g_source_unref (poller->source);
   close (poller->epoll_fd);
+  g_array_unref (poller->foreign);
   g_free (poller);
 }
 
@@ -200,6 +378,12 @@ gboolean
 juno_poller_add (JunoPoller *poller, JunoPollHandler *handler, guint32 events, GError **error)
 {
   struct epoll_event ev = { .events = events, .data.ptr = handler };
+  guint index;
+
+  /* a foreign descriptor GLib closed, its number now ours: forget it, or
+   * its removal at the next poll would take ours out of the set */
+  if (find_foreign (poller, handler->fd, &index) != NULL)
+    g_array_remove_index_fast (poller->foreign, index);
 
   if (epoll_ctl (poller->epoll_fd, EPOLL_CTL_ADD, handler->fd, &ev) < 0)
     {

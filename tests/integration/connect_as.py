@@ -6,7 +6,12 @@ broker records this process's credentials (SO_PEERCRED, groups), then
 passes the connected descriptor to the test over HANDOFF_SOCKET with
 SCM_RIGHTS and exits.  The test drives the connection from then on.
 
-usage: connect_as.py BROKER_SOCKET HANDOFF_SOCKET
+With --round-trip, it first asks the broker one thing (juno.getModuleInfo
+of juno) and waits for the answer: the broker has then accepted the
+connection and read the peer's cgroup (/proc/PID/cgroup, for its systemd
+unit) while this process was still alive to be read.
+
+usage: connect_as.py BROKER_SOCKET HANDOFF_SOCKET [--round-trip]
 """
 
 import socket
@@ -17,6 +22,15 @@ def main():
     broker_path, handoff_path = sys.argv[1], sys.argv[2]
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(broker_path)
+    if sys.argv[3:] == ["--round-trip"]:
+        conn.sendall(b'{"requestId":"connect-as","type":3,"function":"juno.getModuleInfo",'
+                     b'"arguments":{"moduleId":"juno"}}\n')
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = conn.recv(1)
+            if not chunk:
+                raise SystemExit("the broker closed the connection")
+            answer += chunk
     handoff = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     handoff.connect(handoff_path)
     socket.send_fds(handoff, [b"x"], [conn.fileno()])

@@ -140,6 +140,7 @@ def connect_as(broker, user, name=None, cgroup_procs=()):
         cmd = ["setpriv", "--reuid", user, "--regid", user, "--init-groups",
                sys.executable, "-c", CONNECT_AS, str(broker.socket_path), str(handoff_path)]
         if cgroup_procs:
+            cmd.append("--round-trip")
             # the shell writes its own pid, then becomes setpriv: same process
             cmd = ["sh", "-c", 'for f in $JUNO_TEST_CGROUPS; do echo $$ > "$f" || exit 1; done; exec "$@"',
                    "sh"] + cmd

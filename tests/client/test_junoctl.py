@@ -80,6 +80,19 @@ def test_no_broker(broker, verb):
     assert_one_line_error(r.stderr, "junoctl: %s: cannot connect to the broker at " % verb.split()[0])
 
 
+def test_default_socket(broker, service):
+    """Without --socket: $XDG_RUNTIME_DIR/juno.sock, for the observer
+    commands as for call."""
+    env = dict(os.environ, XDG_RUNTIME_DIR=str(broker.socket_path.parent))
+    assert broker.socket_path.name == "juno.sock"
+    for args in (["--json", "list"], ["wait", "service", "--timeout", "10"],
+                 ["--json", "call", "service.echo", '{"a": 1}']):
+        r = subprocess.run([os.environ["JUNOCTL"]] + args, capture_output=True, text=True,
+                           env=env, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, (args, r.stderr)
+    assert json.loads(r.stdout) == {"a": 1}
+
+
 def test_tcp():
     b = Broker(tcp=True).start()
     try:

@@ -99,6 +99,7 @@ struct _JunoCall
   GList callee_link;
   GList deadline_link;
   GQueue *deadline_queue;  /* which one of the broker's it is in */
+  gboolean pooled;         /* of the standard size: goes back to the spares */
   guint32 caller_request_id_len;
   char caller_request_id[]; /* JSON string literal, quotes included */
 };
@@ -111,6 +112,8 @@ struct _JunoBroker
   JunoStats stats;
 
   GHashTable *endpoints;   /* connection id (guint64 *) -> JunoEndpoint */
+  JunoCall *spare_calls[64]; /* finished call records of the standard size, for reuse */
+  guint n_spare_calls;
   GHashTable *modules;     /* moduleId -> JunoModule (juno included) */
   GHashTable *dependents;  /* moduleId -> GPtrArray of JunoModule requiring it */
   GHashTable *listeners;   /* "module.hook" (owned) -> GPtrArray of JunoListen */

@@ -56,6 +56,38 @@ juno_calls_init (JunoBroker *self)
   self->timeout_source = source;
 }
 
+/* Call records for request ids up to this long (quotes included) are of
+ * one size and recycled: a routed call allocates nothing once the broker
+ * has served as many calls at once as it keeps spares (docs/design.md). */
+#define POOLED_REQUEST_ID_MAX 62
+
+static JunoCall *
+call_new (JunoBroker *self, gsize request_id_len)
+{
+  JunoCall *call;
+
+  if (request_id_len > POOLED_REQUEST_ID_MAX)
+    return g_malloc0 (sizeof (JunoCall) + request_id_len + 1);
+  if (self->n_spare_calls > 0)
+    {
+      call = self->spare_calls[--self->n_spare_calls];
+      memset (call, 0, sizeof (JunoCall) + POOLED_REQUEST_ID_MAX + 1);
+    }
+  else
+    call = g_malloc0 (sizeof (JunoCall) + POOLED_REQUEST_ID_MAX + 1);
+  call->pooled = TRUE;
+  return call;
+}
+
+static void
+call_release (JunoBroker *self, JunoCall *call)
+{
+  if (call->pooled && self->n_spare_calls < G_N_ELEMENTS (self->spare_calls))
+    self->spare_calls[self->n_spare_calls++] = call;
+  else
+    g_free (call);
+}
+
 static void
 call_free (JunoBroker *self, JunoCall *call)
 {
@@ -65,7 +97,7 @@ call_free (JunoBroker *self, JunoCall *call)
   g_queue_unlink (&call->callee->calls_in, &call->callee_link);
   if (call->deadline != 0)
     g_queue_unlink (call->deadline_queue, &call->deadline_link);
-  g_free (call);
+  call_release (self, call);
 }
 
 void
@@ -92,6 +124,8 @@ juno_calls_clear (JunoBroker *self)
       g_queue_init (&self->deadlines);
       g_queue_init (&self->client_deadlines);
     }
+  while (self->n_spare_calls > 0)
+    g_free (self->spare_calls[--self->n_spare_calls]);
 }
 
 /* The deadline source fires at the earliest deadline, or later: it is only
@@ -408,7 +442,7 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
       return;
     }
 
-  call = g_malloc0 (sizeof (JunoCall) + rid->len + 1);
+  call = call_new (self, rid->len);
   call->token = self->next_call_token++;
   call->caller = ep;
   call->callee = target->endpoint;

@@ -9,8 +9,8 @@ set -eu
 # targets of .ci/run (clang, libFuzzer) run. dpkg-dev gives meson
 # dpkg-architecture, so libdir is Debian's multiarch lib/x86_64-linux-gnu
 # (searched by the dynamic linker) rather than lib64 (not searched).
-build="meson ninja-build pkg-config dpkg-dev gcc libc6-dev libglib2.0-dev libjson-glib-dev libsystemd-dev gettext systemd gobject-introspection libgirepository1.0-dev valac"
-test="python3 python3-pytest socat groff-base mandoc python3-gi gjs gir1.2-json-1.0 gir1.2-glib-2.0 bash-completion libglib2.0-bin dbus dbus-daemon dbus-bin systemd util-linux coreutils clang libclang-rt-14-dev"
+build="meson ninja-build pkg-config dpkg-dev gcc libc6-dev libglib2.0-dev libjson-glib-dev libsystemd-dev gettext systemd gobject-introspection libgirepository1.0-dev valac libnats-dev"
+test="nats-server python3 python3-pytest socat groff-base mandoc python3-gi gjs gir1.2-json-1.0 gir1.2-glib-2.0 bash-completion libglib2.0-bin dbus dbus-daemon dbus-bin systemd util-linux coreutils clang libclang-rt-14-dev"
 
 case "${1:-build}" in
   build) want="$build" ;;

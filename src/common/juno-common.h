@@ -28,6 +28,9 @@ G_BEGIN_DECLS
  * The address checks store the length of the moduleId part in
  * @module_len (nullable) when they return TRUE. */
 gboolean juno_module_id_is_valid (const char *id, gssize len);
+/* A broker's or a federation's name (docs/federation.md): 1 to
+ * JUNO_BROKER_NAME_MAX_LENGTH of A-Z a-z 0-9 _ - (a NATS subject token). */
+gboolean juno_broker_name_is_valid (const char *name);
 gboolean juno_function_name_is_valid (const char *name, gssize len);
 gboolean juno_hook_name_is_valid (const char *name, gssize len);
 gboolean juno_function_address_is_valid (const char *address, gsize *module_len);

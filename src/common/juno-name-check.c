@@ -38,6 +38,17 @@ juno_module_id_is_valid (const char *id, gssize len)
 }
 
 gboolean
+juno_broker_name_is_valid (const char *name)
+{
+  gsize n;
+
+  g_return_val_if_fail (name != NULL, FALSE);
+
+  n = strlen (name);
+  return n > 0 && n <= JUNO_BROKER_NAME_MAX_LENGTH && all_chars (name, n, "-_");
+}
+
+gboolean
 juno_function_name_is_valid (const char *name, gssize len)
 {
   gsize n;

@@ -78,6 +78,8 @@
 
 /* Limits of the wire format */
 #define JUNO_MODULE_ID_MAX_LENGTH      128
+/* Federation (docs/federation.md): broker and federation names */
+#define JUNO_BROKER_NAME_MAX_LENGTH    64
 #define JUNO_JSON_MAX_DEPTH            64
 /* The longest requestId of a function call (type 3), in bytes as written
  * (quotes and escapes included): the broker holds it until the answer. */

@@ -56,6 +56,9 @@ struct _JunoEndpoint
   /* observers (juno-observer.c) */
   gboolean announced;     /* juno.moduleConnected went out for it */
   GPtrArray *patterns;    /* hook patterns it listens to (owned strings); NULL for none */
+  /* federation (juno_endpoint_set_yields_name): a proxy of modules that run
+   * on other brokers; a local module of its moduleId takes the name over */
+  gboolean yields_name;
 };
 
 typedef struct
@@ -164,6 +167,18 @@ struct _JunoBroker
   guint max_calls_per_user;
   gsize max_output_per_user;
   GPtrArray *observers;    /* JunoEndpoint with patterns, not owned: observers listening */
+
+  /* federation (src/federation/); all NULL on a broker of one host */
+  GHashTable *standby;     /* moduleId -> JunoModule of a yielding endpoint whose name a local module holds */
+  char *broker_name;       /* this broker's name: module objects gain "brokers" */
+  char **own_brokers;      /* { broker_name, NULL } */
+  GHashTable *module_brokers; /* moduleId (owned) -> char ** (owned): where its instances run */
+  JunoBrokerRouteFunc route_func;
+  gpointer route_data;
+  JunoBrokerExtraStatsFunc extra_stats_func;
+  gpointer extra_stats_data;
+  gboolean relaying;       /* delivering a hook of another broker */
+  gboolean emitting_relayed; /* the hook-triggered being emitted came from another broker */
 };
 
 enum
@@ -261,7 +276,10 @@ void juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const Ju
 void juno_registry_handle_declare (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
 void juno_registry_handle_listen (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
 void juno_registry_handle_trigger (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
-void juno_registry_remove_module (JunoBroker *self, JunoEndpoint *ep);
+/* TRUE when a module stands by for the name: call
+ * juno_registry_promote_standby, in the same operation. */
+gboolean juno_registry_remove_module (JunoBroker *self, JunoEndpoint *ep);
+void juno_registry_promote_standby (JunoBroker *self, const char *module_id);
 void juno_registry_broadcast (JunoBroker *self, const char *hook, const char *data_json);
 void juno_registry_append_module_json (JunoBroker *self, GString *out, JunoModule *module);
 gboolean juno_module_has_function (JunoModule *module, const char *name);

@@ -66,6 +66,7 @@ typedef struct
   char *b;                 /* second string argument */
   JunoBrokerCallFunc func; /* the answer's receiver */
   gpointer user_data;
+  gboolean relayed;        /* hook-triggered: the hook came from another broker */
 } JunoEmission;
 
 static void endpoint_free (gpointer data);
@@ -110,6 +111,10 @@ juno_broker_finalize (GObject *object)
   g_clear_pointer (&self->group_names, g_hash_table_unref);
   g_clear_pointer (&self->users, g_hash_table_unref);
   g_clear_pointer (&self->observers, g_ptr_array_unref);
+  g_clear_pointer (&self->standby, g_hash_table_unref);
+  g_clear_pointer (&self->broker_name, g_free);
+  g_clear_pointer (&self->own_brokers, g_strfreev);
+  g_clear_pointer (&self->module_brokers, g_hash_table_unref);
 
   G_OBJECT_CLASS (juno_broker_parent_class)->finalize (object);
 }
@@ -351,9 +356,13 @@ emit (JunoBroker *self, const JunoEmission *e)
     case SIGNAL_MODULE_DISCONNECTED:
       g_signal_emit (self, id, 0, e->number, e->a);
       break;
+    case SIGNAL_HOOK_TRIGGERED:
+      self->emitting_relayed = e->relayed;
+      g_signal_emit (self, id, 0, e->a, e->b);
+      self->emitting_relayed = FALSE;
+      break;
     case SIGNAL_FUNCTION_DECLARED:
     case SIGNAL_HOOK_REGISTERED:
-    case SIGNAL_HOOK_TRIGGERED:
       g_signal_emit (self, id, 0, e->a, e->b);
       break;
     case JUNO_EMISSION_CALL_ANSWER:
@@ -421,6 +430,7 @@ juno_broker_queue_signal (JunoBroker *self, guint signal, guint64 number, const 
   e->number = number;
   e->a = g_strdup (a);
   e->b = g_strdup (b);
+  e->relayed = signal == SIGNAL_HOOK_TRIGGERED && self->relaying;
 }
 
 static void
@@ -505,7 +515,7 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
 {
   g_autoptr(GString) data = g_string_new ("{\"connectionId\":\"");
   g_autofree char *module_id = NULL;
-  gboolean announced;
+  gboolean announced, promote = FALSE;
   guint64 id;
 
   g_return_if_fail (JUNO_IS_BROKER (self));
@@ -528,8 +538,10 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
     }
   if (ep->module != NULL)
     {
-      module_id = g_strdup (ep->module->id);
-      juno_registry_remove_module (self, ep);
+      /* a module standing by never held its name: no object, no signal */
+      if (juno_endpoint_holds_name (ep))
+        module_id = g_strdup (ep->module->id);
+      promote = juno_registry_remove_module (self, ep);
     }
 
   g_string_append (data, ep->id_str);
@@ -546,6 +558,9 @@ juno_broker_remove_endpoint (JunoBroker *self, JunoEndpoint *ep)
       juno_registry_broadcast (self, JUNO_HOOK_MODULE_DISCONNECTED, data->str);
       juno_broker_queue_signal (self, SIGNAL_MODULE_DISCONNECTED, id, module_id, NULL);
     }
+  /* after its disconnection: the proxy's object replaces the module's */
+  if (promote)
+    juno_registry_promote_standby (self, module_id);
   juno_broker_leave (self);
 }
 
@@ -1137,6 +1152,21 @@ juno_broker_client_call (JunoBroker *self,
                          gpointer user_data,
                          GError **error)
 {
+  return juno_broker_client_call_as (self, client, NULL, function, arguments_json, len, func, user_data, error);
+}
+
+gboolean
+juno_broker_client_call_as (JunoBroker *self,
+                            JunoEndpoint *client,
+                            const char *caller,
+                            const char *function,
+                            const char *arguments_json,
+                            gssize len,
+                            JunoBrokerCallFunc func,
+                            gpointer user_data,
+                            GError **error)
+{
+  char *own_caller;
   g_autoptr(GString) line = NULL;
   ClientCall *call;
   guint64 id;
@@ -1169,7 +1199,7 @@ juno_broker_client_call (JunoBroker *self,
   g_string_append_c (line, '}');
 
   envelope = sizeof "{\"requestId\":\"j18446744073709551615\",\"type\":3,\"function\":\"\",\"arguments\":,\"caller\":\"\"}\n" +
-             strlen (client->caller ? client->caller : JUNO_BUILTIN_MODULE_ID);
+             strlen (caller ? caller : client->caller ? client->caller : JUNO_BUILTIN_MODULE_ID);
   if (!check_size (self, line->len + envelope, error))
     return FALSE;
 
@@ -1178,8 +1208,13 @@ juno_broker_client_call (JunoBroker *self,
   call->func = func;
   call->user_data = user_data;
   g_hash_table_insert (client->client_calls, g_strdup_printf ("d%" G_GUINT64_FORMAT, id), call);
-  /* answered through client_send, maybe before this returns */
+  /* answered through client_send, maybe before this returns; the caller
+   * is read only while the call is forwarded */
+  own_caller = client->caller;
+  if (caller != NULL)
+    client->caller = (char *) caller;
   juno_broker_handle_line (self, client, line->str, line->len);
+  client->caller = own_caller;
   return TRUE;
 }
 
@@ -1244,6 +1279,118 @@ juno_broker_trigger_hook (JunoBroker *self,
   g_return_val_if_fail (!self->sending, FALSE);
 
   return deliver (self, hook, data_json, -1, n_delivered, error);
+}
+
+gboolean
+juno_broker_relay_hook (JunoBroker *self, const char *hook, const char *data_json, gssize len,
+                        guint *n_delivered, GError **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), FALSE);
+  g_return_val_if_fail (hook != NULL, FALSE);
+  g_return_val_if_fail (!self->sending, FALSE);
+
+  if (g_str_has_prefix (hook, JUNO_BUILTIN_MODULE_ID "."))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "the hooks of %s are each broker's own", JUNO_BUILTIN_MODULE_ID);
+      return FALSE;
+    }
+  self->relaying = TRUE;
+  ok = deliver (self, hook, data_json, len, n_delivered, error);
+  self->relaying = FALSE;
+  return ok;
+}
+
+gboolean
+juno_broker_get_emitting_relayed (JunoBroker *self)
+{
+  g_return_val_if_fail (JUNO_IS_BROKER (self), FALSE);
+  return self->emitting_relayed;
+}
+
+void
+juno_broker_set_route_func (JunoBroker *self, JunoBrokerRouteFunc func, gpointer user_data)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  self->route_func = func;
+  self->route_data = user_data;
+}
+
+void
+juno_broker_set_extra_stats_func (JunoBroker *self, JunoBrokerExtraStatsFunc func, gpointer user_data)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  self->extra_stats_func = func;
+  self->extra_stats_data = user_data;
+}
+
+GVariant *
+juno_broker_dup_extra_stats (JunoBroker *self)
+{
+  GVariant *stats;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+  if (self->extra_stats_func == NULL)
+    return NULL;
+  stats = self->extra_stats_func (self->extra_stats_data);
+  if (stats == NULL)
+    return NULL;
+  g_variant_ref_sink (stats);
+  if (!g_variant_is_of_type (stats, G_VARIANT_TYPE_VARDICT))
+    {
+      g_critical ("extra statistics are not of type a{sv}");
+      g_variant_unref (stats);
+      return NULL;
+    }
+  return stats;
+}
+
+void
+juno_broker_set_broker_name (JunoBroker *self, const char *name)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  g_return_if_fail (name != NULL && juno_broker_name_is_valid (name));
+  g_return_if_fail (self->stats.modules == 0); /* module objects' budgets assume it */
+
+  g_free (self->broker_name);
+  self->broker_name = g_strdup (name);
+  g_strfreev (self->own_brokers);
+  self->own_brokers = g_new0 (char *, 2);
+  self->own_brokers[0] = g_strdup (name);
+  if (self->module_brokers == NULL)
+    self->module_brokers = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_strfreev);
+}
+
+void
+juno_broker_set_module_brokers (JunoBroker *self, const char *module_id, const char *const *brokers)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  g_return_if_fail (module_id != NULL);
+  g_return_if_fail (self->module_brokers != NULL);
+
+  if (brokers == NULL)
+    {
+      g_hash_table_remove (self->module_brokers, module_id);
+      return;
+    }
+  g_return_if_fail (g_strv_length ((char **) brokers) <= JUNO_BROKER_MAX_MODULE_BROKERS);
+  for (guint i = 0; brokers[i] != NULL; i++)
+    g_return_if_fail (juno_broker_name_is_valid (brokers[i]));
+  g_hash_table_insert (self->module_brokers, g_strdup (module_id), g_strdupv ((char **) brokers));
+}
+
+const char *const *
+juno_broker_get_module_brokers (JunoBroker *self, const char *module_id)
+{
+  const char *const *brokers;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), NULL);
+  if (self->broker_name == NULL)
+    return NULL;
+  brokers = g_hash_table_lookup (self->module_brokers, module_id);
+  return brokers != NULL ? brokers : (const char *const *) self->own_brokers;
 }
 
 gboolean

@@ -291,6 +291,60 @@ void juno_module_get_dependency (JunoModule *module,
 const char **juno_module_dup_functions (JunoModule *module, guint *n);
 const char **juno_module_dup_hooks (JunoModule *module, guint *n);
 
+/* Federation (src/federation/, docs/federation.md): modules of other
+ * brokers are registered here through proxy endpoints. */
+
+/* A proxy's endpoint yields its name: a module of another endpoint that
+ * registers the same moduleId takes the name over (the proxy's module
+ * stands by, its dependents see no change if the version still matches),
+ * and when that module leaves, the proxy's module takes the name back in
+ * the same operation. A yielding endpoint that registers a name held by a
+ * module stands by at once (its register is answered as usual). Such an
+ * endpoint may declare functions while it stands by. Set before it
+ * registers. */
+void juno_endpoint_set_yields_name (JunoEndpoint *endpoint, gboolean yields);
+/* TRUE when its module holds its moduleId (FALSE: none, or standing by). */
+gboolean juno_endpoint_holds_name (JunoEndpoint *endpoint);
+
+/* Names this broker in the federation: from now on every module object
+ * has "brokers", the names of the brokers its instances run on (set with
+ * juno_broker_set_module_brokers; this broker's name otherwise). */
+void juno_broker_set_broker_name (JunoBroker *self, const char *name);
+/* At most JUNO_BROKER_MAX_MODULE_BROKERS names, each a valid broker name;
+ * NULL forgets @module_id's entry. */
+#define JUNO_BROKER_MAX_MODULE_BROKERS 16
+void juno_broker_set_module_brokers (JunoBroker *self, const char *module_id, const char *const *brokers);
+/* What "brokers" of @module_id holds; NULL when the broker has no name. */
+const char *const *juno_broker_get_module_brokers (JunoBroker *self, const char *module_id);
+
+/* Delivers @hook, triggered on another broker, to the local listeners as
+ * juno_broker_client_trigger would (juno's own hooks refused); the
+ * hook-triggered signal it raises is marked: during its emission
+ * juno_broker_get_emitting_relayed() is TRUE. */
+gboolean juno_broker_relay_hook (JunoBroker *self, const char *hook, const char *data_json, gssize len,
+                                 guint *n_delivered, GError **error);
+gboolean juno_broker_get_emitting_relayed (JunoBroker *self);
+
+/* Asked for every call a module or client makes to another module: the
+ * endpoint to deliver it to instead of the module's own, or NULL. Runs in
+ * the middle of an operation: it must not call into the broker. */
+typedef JunoEndpoint *(*JunoBrokerRouteFunc) (gpointer user_data, JunoEndpoint *caller, const char *module_id);
+void juno_broker_set_route_func (JunoBroker *self, JunoBrokerRouteFunc func, gpointer user_data);
+
+/* juno_broker_client_call with @caller (a moduleId or another client's
+ * caller, checked by the owner) as the forwarded call's "caller". */
+gboolean juno_broker_client_call_as (JunoBroker *self, JunoEndpoint *client, const char *caller,
+                                     const char *function, const char *arguments_json, gssize len,
+                                     JunoBrokerCallFunc func, gpointer user_data, GError **error);
+
+/* More counters for juno.getStats and D-Bus GetStats: @func returns a
+ * floating a{sv} of lowerCamelCase keys with uint64 ("t") or string
+ * values, or NULL. */
+typedef GVariant *(*JunoBrokerExtraStatsFunc) (gpointer user_data);
+void juno_broker_set_extra_stats_func (JunoBroker *self, JunoBrokerExtraStatsFunc func, gpointer user_data);
+/* A new reference of the a{sv}, or NULL. */
+GVariant *juno_broker_dup_extra_stats (JunoBroker *self);
+
 /* JSON text of the module object (as juno.getModuleInfo returns it), or NULL. */
 char *juno_broker_dup_module_json (JunoBroker *self, const char *module_id);
 /* JSON array of every module object, juno included (juno.listModules). */

@@ -306,6 +306,7 @@ append_stats (JunoBroker *self, GString *out)
     { "connectionsCut", s->connections_cut },
     { "accessDenied", s->access_denied },
   };
+  g_autoptr(GVariant) extra = juno_broker_dup_extra_stats (self);
 
   g_string_append (out, "{\"version\":");
   juno_json_append_string (out, self->version);
@@ -315,6 +316,26 @@ append_stats (JunoBroker *self, GString *out)
       g_string_append (out, counters[i].name);
       g_string_append (out, "\":");
       juno_append_uint (out, counters[i].value);
+    }
+  if (extra != NULL)
+    {
+      GVariantIter iter;
+      const char *key;
+      GVariant *value;
+
+      g_variant_iter_init (&iter, extra);
+      while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+        {
+          g_string_append_c (out, ',');
+          juno_json_append_string (out, key);
+          g_string_append_c (out, ':');
+          if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+            juno_append_uint (out, g_variant_get_uint64 (value));
+          else if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+            juno_json_append_string (out, g_variant_get_string (value, NULL));
+          else
+            g_string_append (out, "null");
+        }
     }
   g_string_append_c (out, '}');
 }
@@ -446,6 +467,14 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   call->token = self->next_call_token++;
   call->caller = ep;
   call->callee = target->endpoint;
+  /* the federation may send it to another instance (spread) */
+  if (G_UNLIKELY (self->route_func != NULL))
+    {
+      JunoEndpoint *other = self->route_func (self->route_data, ep, target->id);
+
+      if (other != NULL)
+        call->callee = other;
+    }
   memcpy (call->caller_request_id, rid->text, rid->len);
   call->caller_request_id_len = rid->len;
   call->caller_link.data = call;

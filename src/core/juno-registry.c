@@ -140,6 +140,19 @@ juno_registry_append_module_json (JunoBroker *self, GString *out, JunoModule *mo
   append_string_array (out, module->functions);
   g_string_append (out, ",\"registeredHooks\":");
   append_string_array (out, module->listens);
+  if (self->broker_name != NULL)
+    {
+      const char *const *brokers = juno_broker_get_module_brokers (self, module->id);
+
+      g_string_append (out, ",\"brokers\":[");
+      for (guint i = 0; brokers[i] != NULL; i++)
+        {
+          if (i > 0)
+            g_string_append_c (out, ',');
+          juno_json_append_string (out, brokers[i]);
+        }
+      g_string_append_c (out, ']');
+    }
   if (module->endpoint != NULL)
     juno_identity_append_json (module->endpoint, out);
   g_string_append_c (out, '}');
@@ -665,6 +678,9 @@ module_info_base_bytes (JunoBroker *self, JunoModule *module)
   juno_registry_append_module_json (self, self->key, module);
   len = self->key->len;
   module->active = active;
+  /* the longest "brokers" a federation may set later */
+  if (self->broker_name != NULL)
+    len += JUNO_BROKER_MAX_MODULE_BROKERS * (JUNO_BROKER_NAME_MAX_LENGTH + 3);
   return len;
 }
 
@@ -700,6 +716,82 @@ take_name (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg, gsize len
   return FALSE;
 }
 
+/* Standing by (federation: juno_endpoint_set_yields_name) */
+
+static void
+put_on_standby (JunoBroker *self, JunoModule *module)
+{
+  if (self->standby == NULL)
+    self->standby = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_insert (self->standby, module->id, module);
+}
+
+static void
+add_listens (JunoBroker *self, JunoModule *module)
+{
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, module->listens);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      JunoListen *listen = value;
+      GPtrArray *listeners = g_hash_table_lookup (self->listeners, listen->hook);
+
+      if (listeners == NULL)
+        {
+          listeners = g_ptr_array_new ();
+          g_hash_table_insert (self->listeners, g_strdup (listen->hook), listeners);
+        }
+      listen->index = listeners->len;
+      g_ptr_array_add (listeners, listen);
+    }
+}
+
+/* Takes @module out of the registry (its listens, its activity, its name)
+ * without recomputing its dependents: the caller does. */
+static void
+take_name_away (JunoBroker *self, JunoModule *module, const char *why)
+{
+  if (module->listens != NULL)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, module->listens);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        remove_listen (self, value);
+    }
+
+  if (module->active)
+    {
+      module->active = FALSE;
+      self->stats.active_modules--;
+      log_module (module, NULL, "Module '%s' deactivated: %s", module->id, why);
+      broadcast_module_state (self, module, FALSE);
+      juno_broker_queue_signal (self, SIGNAL_MODULE_DEACTIVATED, 0, module->id, NULL);
+    }
+
+  g_hash_table_remove (self->modules, module->id);
+  index_dependencies (self, module, FALSE);
+  self->stats.modules--;
+}
+
+gboolean
+juno_endpoint_holds_name (JunoEndpoint *endpoint)
+{
+  g_return_val_if_fail (endpoint != NULL, FALSE);
+  return endpoint->module != NULL &&
+         g_hash_table_lookup (endpoint->broker->modules, endpoint->module->id) == endpoint->module;
+}
+
+void
+juno_endpoint_set_yields_name (JunoEndpoint *endpoint, gboolean yields)
+{
+  g_return_if_fail (endpoint != NULL && endpoint->module == NULL);
+  endpoint->yields_name = yields;
+}
+
 /* Handlers */
 
 void
@@ -712,7 +804,8 @@ juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMes
   g_auto(JunoVersion) version = { 0 };
   g_autoptr(GPtrArray) deps = NULL;
   g_autoptr(GError) error = NULL;
-  JunoModule *module;
+  JunoModule *module, *holder, *displaced = NULL;
+  gboolean stand_by = FALSE;
 
   if (ep->module != NULL)
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE, "this connection already registered a module");
@@ -724,8 +817,20 @@ juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMes
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_INVALID_MODULE_ID, "invalid moduleId");
   if (!juno_broker_check_access (self, ep, JUNO_POLICY_OWN, id, &msg->keys[JUNO_KEY_REQUEST_ID]))
     return;
-  if (g_hash_table_contains (self->modules, id))
-    return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE, "the moduleId is taken");
+  holder = g_hash_table_lookup (self->modules, id);
+  if (holder != NULL)
+    {
+      gboolean standby_taken = self->standby != NULL && g_hash_table_contains (self->standby, id);
+
+      /* a proxy of the federation yields to a local module, and stands by
+       * behind it (docs/federation.md) */
+      if (ep->yields_name && !standby_taken)
+        stand_by = TRUE;
+      else if (!ep->yields_name && holder->endpoint != NULL && holder->endpoint->yields_name && !standby_taken)
+        displaced = holder;
+      else
+        return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_DUPLICATE_MODULE, "the moduleId is taken");
+    }
   if (version_value->kind != JUNO_JSON_STRING)
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "version is missing or not a string");
   version_text = juno_json_value_dup_string (version_value);
@@ -750,6 +855,26 @@ juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMes
       return refuse_over_limit (self, ep, msg, "its module object would not fit in a discovery answer");
     }
   ep->module = module;
+  if (stand_by)
+    {
+      put_on_standby (self, module);
+      juno_broker_begin_reply (self, &msg->keys[JUNO_KEY_REQUEST_ID], JUNO_MSG_MODULE_REGISTERED);
+      juno_broker_send (self, ep);
+      log_module (module, NULL, "Module '%s' %s of connection %s stands by behind the local one",
+                  module->id, module->version_text, ep->id_str);
+      return;
+    }
+  if (displaced != NULL)
+    {
+      /* out of the registry without resolving: the new module's resolution
+       * below recomputes the dependents once, against the new holder */
+      take_name_away (self, displaced, "a local module takes the name");
+      /* its object goes: the new module's comes with its registration */
+      juno_broker_queue_signal (self, SIGNAL_MODULE_DISCONNECTED, displaced->endpoint->id, displaced->id, NULL);
+      put_on_standby (self, displaced);
+      log_module (displaced, NULL, "Module '%s' of connection %s stands by: a local module takes the name",
+                  displaced->id, displaced->endpoint->id_str);
+    }
   g_hash_table_insert (self->modules, module->id, module);
   index_dependencies (self, module, TRUE);
   self->stats.modules++;
@@ -784,7 +909,8 @@ juno_registry_handle_declare (JunoBroker *self, JunoEndpoint *ep, const JunoMess
 
   if (value->kind != JUNO_JSON_STRING)
     return juno_broker_reject (self, ep, msg, JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST, "function is missing or not a string");
-  if (!juno_broker_require_active (self, ep, msg))
+  /* a proxy declares the functions of its instances while it stands by */
+  if (!(ep->yields_name && ep->module != NULL) && !juno_broker_require_active (self, ep, msg))
     return;
   name = juno_json_value_dup_string (value);
   if (name == NULL || !juno_function_name_is_valid (name, -1))
@@ -798,7 +924,8 @@ juno_registry_handle_declare (JunoBroker *self, JunoEndpoint *ep, const JunoMess
   g_string_append (self->out, ",\"function\":");
   juno_json_append_string (self->out, name);
   juno_broker_send (self, ep);
-  juno_broker_queue_signal (self, SIGNAL_FUNCTION_DECLARED, 0, ep->module->id, name);
+  if (juno_endpoint_holds_name (ep))
+    juno_broker_queue_signal (self, SIGNAL_FUNCTION_DECLARED, 0, ep->module->id, name);
 }
 
 void
@@ -920,33 +1047,41 @@ juno_registry_deliver_hook (JunoBroker *self, const char *module_id, const char 
   return delivered;
 }
 
-void
+gboolean
 juno_registry_remove_module (JunoBroker *self, JunoEndpoint *ep)
 {
   JunoModule *module = ep->module;
 
-  if (module->listens != NULL)
+  if (self->standby != NULL && g_hash_table_lookup (self->standby, module->id) == module)
     {
-      GHashTableIter iter;
-      gpointer value;
-
-      g_hash_table_iter_init (&iter, module->listens);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        remove_listen (self, value);
+      /* it never held the name: nothing to tell anyone */
+      g_hash_table_remove (self->standby, module->id);
+      return FALSE;
     }
-
-  if (module->active)
-    {
-      module->active = FALSE;
-      self->stats.active_modules--;
-      log_module (module, NULL, "Module '%s' deactivated: its connection closed", module->id);
-      broadcast_module_state (self, module, FALSE);
-      juno_broker_queue_signal (self, SIGNAL_MODULE_DEACTIVATED, 0, module->id, NULL);
-    }
-
-  g_hash_table_remove (self->modules, module->id);
-  index_dependencies (self, module, FALSE);
-  self->stats.modules--;
+  take_name_away (self, module, "its connection closed");
   log_module (module, NULL, "Module '%s' left", module->id);
+  if (self->standby != NULL && g_hash_table_contains (self->standby, module->id))
+    return TRUE; /* juno_registry_promote_standby resolves */
+  update_activity (self, module);
+  return FALSE;
+}
+
+/* The module standing by for @module_id takes the name back, and its
+ * dependents are recomputed once, against it. */
+void
+juno_registry_promote_standby (JunoBroker *self, const char *module_id)
+{
+  JunoModule *module = NULL;
+
+  if (self->standby == NULL || !g_hash_table_steal_extended (self->standby, module_id, NULL, (gpointer *) &module))
+    return;
+  g_hash_table_insert (self->modules, module->id, module);
+  index_dependencies (self, module, TRUE);
+  if (module->listens != NULL)
+    add_listens (self, module);
+  self->stats.modules++;
+  log_module (module, NULL, "Module '%s' %s of connection %s takes its name back", module->id,
+              module->version_text, module->endpoint->id_str);
+  juno_broker_queue_signal (self, SIGNAL_MODULE_REGISTERED, module->endpoint->id, module->id, NULL);
   update_activity (self, module);
 }

@@ -10,7 +10,9 @@
 # libdbus-1-dev, gnuplot-nox and juno's build deps), builds juno and
 # tests/bench in a release build (build-bench/), then runs every workload
 # for every system, interleaved (juno, nats, dbus, floor, juno, ...), for
-# N rounds (3; --quick: 1 round, short durations). Results:
+# N rounds (3; --quick: 1 round, short durations). The federation workload
+# runs its own generator once per round: two juno brokers through one
+# nats-server, NATS request-reply and a local juno call beside it. Results:
 #   build-bench/bench-raw.txt      every RESULT line, tagged with its round
 #   build-bench/bench-results.csv  median, min, max per figure and system
 #   build-bench/bench-results.txt  the table, ratios to each anchor, targets
@@ -25,7 +27,7 @@ quick=0
 duration=""
 warmup=""
 payload=0
-workloads="call hook idle scale fanin"
+workloads="call hook idle scale fanin federation"
 systems="juno nats dbus floor"
 dir=build-bench
 install=1
@@ -108,6 +110,9 @@ command_for () {
     nats)
       [ -x "$dir/tests/bench/juno-bench-nats" ] && command -v nats-server >/dev/null &&
         echo "$dir/tests/bench/juno-bench-nats --server $(command -v nats-server)" ;;
+    federation)
+      [ -x "$dir/tests/bench/juno-bench-federation" ] && command -v nats-server >/dev/null &&
+        echo "$dir/tests/bench/juno-bench-federation --server $juno --nats-server $(command -v nats-server)" ;;
     dbus)
       [ -x "$dir/tests/bench/juno-bench-dbus" ] && command -v dbus-daemon >/dev/null &&
         echo "$dir/tests/bench/juno-bench-dbus --server $(command -v dbus-daemon)" ;;
@@ -138,7 +143,10 @@ cat "$machine" >&2
 failures=0
 for round in $(seq 1 "$rounds"); do
   for w in $workloads; do
-    for s in $systems; do
+    run_systems=$systems
+    # federation measures its three systems (nats, juno, federation) itself
+    [ "$w" = federation ] && run_systems=federation
+    for s in $run_systems; do
       cmd=$(command_for "$s") || true
       if [ -z "$cmd" ]; then
         echo "bench.sh: round $round: $s not available, skipped" >&2
@@ -164,6 +172,7 @@ raw, machine, out = sys.argv[1], sys.argv[2], sys.argv[3]
 systems = ["juno", "nats", "dbus", "floor"]
 anchors = ["nats", "dbus", "floor"]
 vals = collections.defaultdict(list)          # (workload, param, metric, system) -> values
+fed = collections.defaultdict(list)           # federation: (param, metric, system) -> values
 order = []
 for line in open(raw):
     f = line.split()
@@ -172,6 +181,9 @@ for line in open(raw):
     _, rnd, system, workload, param, metric, value = f
     # One run has one payload size; it is stated in the header instead.
     param = ",".join(x for x in param.split(",") if not x.startswith("payload="))
+    if workload == "federation":
+        fed[(param, metric, system)].append(float(value))
+        continue
     key = (workload, param, metric)
     if key not in order:
         order.append(key)
@@ -278,6 +290,37 @@ lines.append("")
 lines.append("targets (juno)")
 for name, shown, ok in targets:
     lines.append("  %-50s %-14s %s" % (name, ok, shown))
+
+# Federation: juno-bench-federation's three systems, same nats-server.
+def fmed(param, metric, system):
+    v = fed.get((param, metric, system))
+    return statistics.median(v) if v else None
+
+def fcell(param, metric, system):
+    v = fed.get((param, metric, system))
+    return "%s [%s-%s]" % (fmt(statistics.median(v)), fmt(min(v)), fmt(max(v))) if v else "-"
+
+if fed:
+    with open(out + "/bench-results.csv", "a", newline="") as fh:
+        wr = csv.writer(fh)
+        for (p, m, s), v in sorted(fed.items()):
+            wr.writerow(["federation", p, m, s, "%.6g" % statistics.median(v), "%.6g" % min(v), "%.6g" % max(v), len(v)])
+    fsys = (("federation", "cross-broker juno"), ("nats", "NATS request-reply"), ("juno", "local juno hop"))
+    lines.append("")
+    lines.append("federation: a call from broker bench-1 to a module on bench-2 through one nats-server")
+    lines.append("%-12s %-12s" % ("param", "metric") + "".join("%-26s" % label for _, label in fsys))
+    for param, metric in sorted({(p, m) for (p, m, s) in fed}, key=lambda k: (int(k[0].split("=")[1]) if k[0].split("=")[-1].isdigit() else 0, k[1])):
+        lines.append("%-12s %-12s" % (param, metric) + "".join("%-26s" % fcell(param, metric, s) for s, _ in fsys))
+    x, nr, lo = fmed("inflight=1", "p50_us", "federation"), fmed("inflight=1", "p50_us", "nats"), fmed("inflight=1", "p50_us", "juno")
+    ok = (x <= 1.3 * (nr + lo)) if x and nr and lo else None
+    lines.append("  %-50s %-14s %s" % ("cross-broker RTT p50 <= 1.3x (NATS + local hop)",
+                 "yes" if ok else ("NO" if ok is not None else "not measured"),
+                 "%s us vs %s + %s us (%.2fx)" % (fmt(x), fmt(nr), fmt(lo), x / (nr + lo)) if ok is not None else "-"))
+    x, nr = fmed("inflight=64", "calls_per_s", "federation"), fmed("inflight=64", "calls_per_s", "nats")
+    ok = (x >= 0.8 * nr) if x and nr else None
+    lines.append("  %-50s %-14s %s" % ("cross-broker calls/s >= 0.8x NATS, 64 in flight",
+                 "yes" if ok else ("NO" if ok is not None else "not measured"),
+                 "%s vs %s calls/s (%.2fx)" % (fmt(x), fmt(nr), x / nr) if ok is not None else "-"))
 open(out + "/bench-results.txt", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 

@@ -6,6 +6,8 @@
  *   idle   M registered idle modules: server RSS and the cost per module
  *   scale  call latency and throughput with N idle modules connected
  *   fanin  100 callers, one call in flight each, one callee
+ *   federation  calls between two juno brokers through nats-server, beside
+ *          NATS request-reply and a local juno call (sys-federation.c)
  *
  * Each measurement: fork the roles, wait until all are set up, let them run
  * for the warm-up, open the measured window for the duration, stop them.
@@ -163,6 +165,19 @@ measure_pinned (BenchCtx *ctx, pid_t callee)
   bench_pin (callee, -1);
   bench_pin (ctx->server_pid, -1);
   return ok;
+}
+
+/* For a system's own workload (sys-federation.c). */
+pid_t
+bench_start_callee (BenchCtx *ctx)
+{
+  return start_callee (ctx);
+}
+
+bool
+bench_measure_calls (BenchCtx *ctx, const char *param, int callers, int inflight, bool latency, bool rate)
+{
+  return measure_calls (ctx, param, callers, inflight, latency, rate);
 }
 
 static bool
@@ -381,6 +396,11 @@ bench_run_one (BenchCtx *ctx, const BenchLists *lists)
     }
   else if (strcmp (ctx->workload, "fanin") == 0)
     ok = run_fanin (ctx);
+  else if (strcmp (ctx->workload, "federation") == 0 && ctx->sys->federation)
+    {
+      n = bench_parse_list (lists->inflight, list, 16);
+      ok = ctx->sys->federation (ctx, list, n);
+    }
   else
     {
       bench_fail (ctx, "unknown workload '%s'", ctx->workload);

@@ -68,6 +68,9 @@ typedef struct
   int (*listeners) (BenchCtx *ctx, int count);
   int (*trigger) (BenchCtx *ctx, int listeners);
   int (*idle) (BenchCtx *ctx, long first, long count);
+  /* Optional, in the driver process: the federation workload, which only
+   * juno-bench-federation's system runs (sys-federation.c). */
+  bool (*federation) (BenchCtx *ctx, const long *inflight, int n);
 } BenchSystem;
 
 struct BenchCtx
@@ -137,6 +140,9 @@ typedef struct
 
 int bench_parse_list (const char *s, long *out, int max);
 int bench_run_one (BenchCtx *ctx, const BenchLists *lists);
+pid_t bench_start_callee (BenchCtx *ctx);
+bool bench_measure_calls (BenchCtx *ctx, const char *param, int callers, int inflight,
+                          bool latency, bool rate);
 
 /* bench-main.c */
 int bench_main (int argc, char **argv, const BenchSystem *const *systems);

@@ -5,3 +5,6 @@
 #include "bench.h"
 
 int nats_idle_hold (BenchCtx *ctx, int port, long first, long count);
+
+/* sys-federation.c: the nats-server the federation workload starts. */
+void federation_set_nats_server (const char *path);

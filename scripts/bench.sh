@@ -27,7 +27,7 @@ quick=0
 duration=""
 warmup=""
 payload=0
-workloads="call hook idle scale fanin federation"
+workloads="call hook tcpcall tcphook idle scale fanin federation"
 systems="juno nats dbus floor"
 dir=build-bench
 install=1
@@ -202,7 +202,7 @@ def fmt(x):
     if a >= 100: return "%.0f" % x
     return "%.3g" % x
 
-workload_rank = {w: i for i, w in enumerate(["call", "hook", "idle", "scale", "fanin"])}
+workload_rank = {w: i for i, w in enumerate(["call", "hook", "tcpcall", "tcphook", "idle", "scale", "storm", "fair", "bulk", "fanin"])}
 def sort_key(k):
     w, p, m = k
     num = 0
@@ -226,11 +226,11 @@ lines = []
 lines.append("juno benchmark results (median [min-max] over rounds; ratio = juno / anchor)")
 lines += ["  " + l.rstrip() for l in open(machine)]
 lines.append("")
-hdr = "%-6s %-16s %-21s" % ("work", "param", "metric") + "".join("%-24s" % s for s in systems) + "".join("%-10s" % ("/" + a) for a in anchors)
+hdr = "%-7s %-22s %-26s" % ("work", "param", "metric") + "".join("%-24s" % s for s in systems) + "".join("%-10s" % ("/" + a) for a in anchors)
 lines.append(hdr)
 lines.append("-" * len(hdr))
 for k in order:
-    row = "%-6s %-16s %-21s" % k
+    row = "%-7s %-22s %-26s" % k
     for s in systems:
         st = stat(k, s)
         row += "%-24s" % ("-" if not st else "%s [%s-%s]" % (fmt(st[0]), fmt(st[1]), fmt(st[2])))
@@ -270,6 +270,24 @@ target("broker RSS idle, D-Bus connected <= 3 MB", rss0, 3072, (rss0 <= 3072) if
        "%s kB VmRSS (of which RssAnon %s kB)%s" % (fmt(rss0), fmt(anon0),
        "; the smallest GIO service on the same bus: %s kB (juno = %.2fx, +%s kB)" % (
            fmt(gio0), rss0 / gio0, fmt(rss0 - gio0)) if rss0 and gio0 else ""))
+priv0, nbanon, nbpriv = med("idle", "modules=0", "private_kb"), med("idle", "modules=0", "nobus_rss_anon_kb"), med("idle", "modules=0", "nobus_private_kb")
+target("juno idle, D-Bus connected: private <= 1 MB", priv0, 1024, (priv0 <= 1024) if priv0 else None,
+       "%s kB Private_Dirty (RssAnon %s kB, Pss %s kB, VmRSS %s kB)" % (
+           fmt(priv0), fmt(anon0), fmt(med("idle", "modules=0", "pss_kb")), fmt(rss0)) if priv0 else "-")
+target("juno idle, no D-Bus: RssAnon <= 368 kB", nbanon, 368, (nbanon <= 368) if nbanon else None,
+       "%s kB RssAnon (Private_Dirty %s kB, Pss %s kB, VmRSS %s kB)" % (
+           fmt(nbanon), fmt(nbpriv), fmt(med("idle", "modules=0", "nobus_pss_kb")),
+           fmt(med("idle", "modules=0", "nobus_rss_kb"))) if nbanon else "-")
+pb = med("idle", "modules=10000", "private_bytes_per_module")
+target("private per idle module <= 1 KB at 10 000", pb, 1024, (pb <= 1024) if pb else None,
+       "%s bytes Private_Dirty per module (VmRSS: %s)" % (
+           fmt(pb), fmt(med("idle", "modules=10000", "bytes_per_module"))) if pb else "-")
+for w, p, m, what in (("tcpcall", "inflight=64", "calls_per_s", "calls/s, 64 in flight"),
+                      ("tcphook", "listeners=10", "deliveries_per_s", "deliveries/s, 10 listeners")):
+    j, nv = med(w, p, m), med(w, p, m, "nats")
+    target("TCP: >= NATS, %s" % what, j, nv, (j >= nv) if j and nv else None,
+           "%s vs NATS %s (%.2fx); floor over TCP %s" % (fmt(j), fmt(nv), j / nv, fmt(med(w, p, m, "floor")))
+           if j and nv else "-")
 n = largest("idle", "bytes_per_module")
 bpm = med("idle", "modules=%d" % n, "bytes_per_module") if n else None
 target("RSS per idle module <= 4 KB", bpm, 4096, (bpm <= 4096) if bpm else None,

@@ -11,43 +11,84 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #define READ_CHUNK (256 * 1024)
 
-int
-line_connect_unix (const char *path)
+/* A socket for @addr (a Unix socket path, or tcp:PORT for 127.0.0.1:PORT)
+ * and its address in @sa. */
+static int
+socket_for (const char *addr, struct sockaddr_storage *sa, socklen_t *len, int flags)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  memset (sa, 0, sizeof *sa);
+  if (strncmp (addr, "tcp:", 4) == 0)
+    {
+      struct sockaddr_in *in = (struct sockaddr_in *) sa;
+
+      in->sin_family = AF_INET;
+      in->sin_port = htons ((uint16_t) atoi (addr + 4));
+      in->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+      *len = sizeof *in;
+      return socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    }
+  else
+    {
+      struct sockaddr_un *un = (struct sockaddr_un *) sa;
+
+      un->sun_family = AF_UNIX;
+      snprintf (un->sun_path, sizeof un->sun_path, "%s", addr);
+      *len = sizeof *un;
+      return socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    }
+}
+
+int
+line_connect (const char *addr)
+{
+  struct sockaddr_storage sa;
+  socklen_t len;
+  int fd = socket_for (addr, &sa, &len, 0), one = 1;
 
   if (fd < 0)
     return -1;
-  snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
   /* Blocking connect: a Unix listener with a full backlog makes us wait
    * instead of failing, which is what a burst of idle modules needs. */
-  while (connect (fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+  while (connect (fd, (struct sockaddr *) &sa, len) < 0)
     {
       if (errno == EINTR)
         continue;
       close (fd);
       return -1;
     }
+  if (sa.ss_family == AF_INET)
+    setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   fcntl (fd, F_SETFL, O_NONBLOCK);
   return fd;
 }
 
 int
-line_listen_unix (const char *path)
+line_connect_unix (const char *path)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  return line_connect (path);
+}
+
+int
+line_listen (const char *addr)
+{
+  struct sockaddr_storage sa;
+  socklen_t len;
+  int fd = socket_for (addr, &sa, &len, SOCK_NONBLOCK), one = 1;
 
   if (fd < 0)
     return -1;
-  snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
-  unlink (path);
-  if (bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (fd, 4096) < 0)
+  if (sa.ss_family == AF_UNIX)
+    unlink (addr);
+  else
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind (fd, (struct sockaddr *) &sa, len) < 0 || listen (fd, 4096) < 0)
     {
       close (fd);
       return -1;

@@ -24,8 +24,11 @@ typedef struct
 /* Queues a string literal, newline included. */
 #define LINE_QUEUE_LITERAL(c, s) line_queue ((c), (s), sizeof (s) - 1)
 
+/* @addr: a Unix socket path, or tcp:PORT for 127.0.0.1:PORT. */
+int line_connect (const char *addr);
+int line_listen (const char *addr);
+/* The same, for a path only. */
 int line_connect_unix (const char *path);
-int line_listen_unix (const char *path);
 void line_init (LineConn *c, int fd);
 void line_clear (LineConn *c);
 void line_queue (LineConn *c, const char *data, size_t len);

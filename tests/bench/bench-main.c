@@ -28,7 +28,8 @@ static void
 usage (const char *prog, const BenchSystem *const *systems)
 {
   fprintf (stderr,
-           "usage: %s [--system NAME] [--server PATH] [--workload call|hook|idle|scale|fanin|federation|all]\n"
+           "usage: %s [--system NAME] [--server PATH] [--workload W|all]\n"
+           "       W: call hook idle scale fanin federation tcpcall tcphook\n"
            "       [--duration S] [--warmup S] [--payload BYTES] [--quick]\n"
            "       [--inflight LIST] [--listeners LIST] [--modules LIST] [--scale LIST]\n"
            "       [--callers N] [--max-modules N] [--no-bus]\n"
@@ -100,8 +101,10 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  /* "all" is the first five: federation needs juno-bench-federation. */
-  static const char *const all[] = { "call", "hook", "idle", "scale", "fanin", "federation", NULL };
+  /* "all" leaves out federation, which needs juno-bench-federation.
+   * tcpcall and tcphook are call and hook with every role on TCP. */
+  static const char *const all[] = { "call", "hook", "idle", "scale", "fanin", "federation",
+                                     "tcpcall", "tcphook", NULL };
   BenchLists lists = { "1,64", "1,10,100", "1000,10000,100000", "10,100,1000,10000,100000" };
   BenchCtx ctx = { .sys = systems[0], .workload = "all", .duration = 2.0, .warmup = 0.5,
                    .fanin_callers = 100, .max_modules = 1000000 };
@@ -187,18 +190,22 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
         BenchCtx one = ctx;
 
         one.workload = all[i];
+        one.tcp = strncmp (all[i], "tcp", 3) == 0;
         if (bench_run_one (&one, &lists) != 0)
           status = 1;
       }
     }
-  if (strcmp (ctx.workload, "all") != 0 && strcmp (ctx.workload, "call") != 0 &&
-      strcmp (ctx.workload, "hook") != 0 && strcmp (ctx.workload, "idle") != 0 &&
-      strcmp (ctx.workload, "scale") != 0 && strcmp (ctx.workload, "fanin") != 0 &&
-      strcmp (ctx.workload, "federation") != 0)
+  {
+    bool known = strcmp (ctx.workload, "all") == 0;
+
+    for (int i = 0; all[i]; i++)
+      known |= strcmp (ctx.workload, all[i]) == 0;
+    if (!known)
     {
       fprintf (stderr, "%s: unknown workload '%s'\n", argv[0], ctx.workload);
       status = 2;
     }
+  }
   nftw (ctx.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
   munmap (ctx.sh, sizeof (BenchShared));
   free (ctx.args);

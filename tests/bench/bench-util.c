@@ -123,6 +123,61 @@ bench_rss_kb (pid_t pid)
   return bench_status_kb (pid, "VmRSS");
 }
 
+/* A "Name: N kB" field of /proc/PID/smaps_rollup, -1 if absent. */
+long
+bench_smaps_kb (pid_t pid, const char *field)
+{
+  char path[64], line[256];
+  size_t flen = strlen (field);
+  long kb = -1;
+  FILE *f;
+
+  snprintf (path, sizeof path, "/proc/%d/smaps_rollup", (int) pid);
+  f = fopen (path, "r");
+  if (!f)
+    return -1;
+  while (fgets (line, sizeof line, f))
+    if (strncmp (line, field, flen) == 0 && line[flen] == ':')
+      {
+        kb = strtol (line + flen + 1, NULL, 10);
+        break;
+      }
+  fclose (f);
+  return kb;
+}
+
+void
+bench_memory (pid_t pid, BenchMemory *m)
+{
+  m->rss_kb = bench_status_kb (pid, "VmRSS");
+  m->anon_kb = bench_status_kb (pid, "RssAnon");
+  m->pss_kb = bench_smaps_kb (pid, "Pss");
+  m->dirty_kb = bench_smaps_kb (pid, "Private_Dirty");
+}
+
+/* Reports @m under @param as PREFIXrss_kb (VmRSS), PREFIXrss_anon_kb
+ * (RssAnon), PREFIXpss_kb (Pss) and PREFIXprivate_kb (Private_Dirty). */
+void
+bench_memory_results (BenchCtx *ctx, const char *param, const char *prefix, const BenchMemory *m)
+{
+  char metric[64];
+
+  snprintf (metric, sizeof metric, "%srss_kb", prefix);
+  bench_result (ctx, param, metric, (double) m->rss_kb);
+  snprintf (metric, sizeof metric, "%srss_anon_kb", prefix);
+  bench_result (ctx, param, metric, (double) m->anon_kb);
+  if (m->pss_kb >= 0)
+    {
+      snprintf (metric, sizeof metric, "%spss_kb", prefix);
+      bench_result (ctx, param, metric, (double) m->pss_kb);
+    }
+  if (m->dirty_kb >= 0)
+    {
+      snprintf (metric, sizeof metric, "%sprivate_kb", prefix);
+      bench_result (ctx, param, metric, (double) m->dirty_kb);
+    }
+}
+
 bool
 bench_wait_ready (BenchCtx *ctx, int count, double timeout)
 {
@@ -288,6 +343,23 @@ bench_wait_connect_tcp (int port, pid_t pid, double timeout)
       bench_sleep (0.01);
     }
   return false;
+}
+
+/* A TCP port of 127.0.0.1 that was free a moment ago, or -1. */
+int
+bench_free_port (void)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET };
+  socklen_t len = sizeof sa;
+  int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+  sa.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  if (fd >= 0 && bind (fd, (struct sockaddr *) &sa, sizeof sa) == 0 &&
+      getsockname (fd, (struct sockaddr *) &sa, &len) == 0)
+    port = ntohs (sa.sin_port);
+  if (fd >= 0)
+    close (fd);
+  return port;
 }
 
 void

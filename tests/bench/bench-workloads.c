@@ -3,11 +3,13 @@
  *
  *   call   one caller, 1 and 64 calls in flight: p50/p99 latency, calls/s
  *   hook   one trigger, K listeners: deliveries/s
- *   idle   M registered idle modules: server RSS and the cost per module
+ *   idle   M registered idle modules: server memory (private, anonymous,
+ *          proportional, resident) and the cost per module
  *   scale  call latency and throughput with N idle modules connected
  *   fanin  100 callers, one call in flight each, one callee
  *   federation  calls between two juno brokers through nats-server, beside
  *          NATS request-reply and a local juno call (sys-federation.c)
+ *   tcpcall, tcphook  call and hook with every role on TCP (ctx->tcp)
  *
  * Each measurement: fork the roles, wait until all are set up, let them run
  * for the warm-up, open the measured window for the duration, stop them.
@@ -291,18 +293,20 @@ grow_idle (BenchCtx *ctx, long *have, long target, double *rate)
 static bool
 run_idle (BenchCtx *ctx, const long *list, int n)
 {
-  long have = 0, rss0;
+  BenchMemory m0;
+  long have = 0;
   char param[48];
 
   bench_sleep (0.3);
-  rss0 = bench_rss_kb (ctx->server_pid);
-  bench_result (ctx, "modules=0", "rss_kb", (double) rss0);
-  /* VmRSS counts the shared libraries' pages too; RssAnon is the heap. */
-  bench_result (ctx, "modules=0", "rss_anon_kb", (double) bench_status_kb (ctx->server_pid, "RssAnon"));
+  /* VmRSS counts the shared libraries' pages too; RssAnon is the heap and
+   * stacks, Pss shares each page among its users, Private_Dirty is what
+   * only this process wrote. */
+  bench_memory (ctx->server_pid, &m0);
+  bench_memory_results (ctx, "modules=0", "", &m0);
   for (int i = 0; i < n; i++)
     {
+      BenchMemory mm;
       double rate = 0;
-      long rss;
 
       long m = capped (ctx, list[i], have);
 
@@ -312,10 +316,12 @@ run_idle (BenchCtx *ctx, const long *list, int n)
       if (!grow_idle (ctx, &have, m, &rate))
         return false;
       bench_sleep (0.5);
-      rss = bench_rss_kb (ctx->server_pid);
-      bench_result (ctx, param, "rss_kb", (double) rss);
-      bench_result (ctx, param, "rss_anon_kb", (double) bench_status_kb (ctx->server_pid, "RssAnon"));
-      bench_result (ctx, param, "bytes_per_module", (double) (rss - rss0) * 1024.0 / (double) m);
+      bench_memory (ctx->server_pid, &mm);
+      bench_memory_results (ctx, param, "", &mm);
+      bench_result (ctx, param, "bytes_per_module", (double) (mm.rss_kb - m0.rss_kb) * 1024.0 / (double) m);
+      if (mm.dirty_kb >= 0 && m0.dirty_kb >= 0)
+        bench_result (ctx, param, "private_bytes_per_module",
+                      (double) (mm.dirty_kb - m0.dirty_kb) * 1024.0 / (double) m);
       bench_result (ctx, param, "registrations_per_s", rate);
     }
   return true;
@@ -344,7 +350,12 @@ run_scale (BenchCtx *ctx, const long *list, int n)
       if (!measure_calls (ctx, param, 1, 1, true, false) ||
           !measure_calls (ctx, param, 1, 64, false, true))
         return false;
-      bench_result (ctx, param, "rss_kb", (double) bench_rss_kb (ctx->server_pid));
+      {
+        BenchMemory mm;
+
+        bench_memory (ctx->server_pid, &mm);
+        bench_memory_results (ctx, param, "", &mm);
+      }
     }
   return true;
 }
@@ -374,12 +385,12 @@ bench_run_one (BenchCtx *ctx, const BenchLists *lists)
 
   if (!ctx->sys->server_start (ctx))
     goto failed;
-  if (strcmp (ctx->workload, "call") == 0)
+  if (strcmp (ctx->workload, "call") == 0 || strcmp (ctx->workload, "tcpcall") == 0)
     {
       n = bench_parse_list (lists->inflight, list, 16);
       ok = run_call (ctx, list, n);
     }
-  else if (strcmp (ctx->workload, "hook") == 0)
+  else if (strcmp (ctx->workload, "hook") == 0 || strcmp (ctx->workload, "tcphook") == 0)
     {
       n = bench_parse_list (lists->listeners, list, 16);
       ok = run_hook (ctx, list, n);

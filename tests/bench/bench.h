@@ -93,9 +93,19 @@ struct BenchCtx
   int fanin_callers;
   bool quick;
   bool no_bus;                /* juno: no private D-Bus bus beside it */
+  bool tcp;                   /* roles reach the server over TCP on 127.0.0.1 */
   const char *only;           /* comma list of params to run, or NULL */
   void *priv;                 /* system private data */
 };
+
+/* The memory of a server, in kB (-1: not available). */
+typedef struct
+{
+  long rss_kb;    /* VmRSS: every resident page, shared libraries included */
+  long anon_kb;   /* RssAnon: resident anonymous pages (heap, stacks) */
+  long pss_kb;    /* Pss: shared pages divided among the processes using them */
+  long dirty_kb;  /* Private_Dirty: pages only this process has written */
+} BenchMemory;
 
 /* bench-util.c */
 double bench_now (void);
@@ -104,6 +114,9 @@ void bench_fail (BenchCtx *ctx, const char *fmt, ...) __attribute__ ((format (pr
 long bench_raise_nofile (long wanted);
 long bench_rss_kb (pid_t pid);
 long bench_status_kb (pid_t pid, const char *field);
+long bench_smaps_kb (pid_t pid, const char *field);
+void bench_memory (pid_t pid, BenchMemory *m);
+void bench_memory_results (BenchCtx *ctx, const char *param, const char *prefix, const BenchMemory *m);
 bool bench_wait_ready (BenchCtx *ctx, int count, double timeout);
 pid_t bench_fork_role (BenchCtx *ctx, int (*fn) (BenchCtx *, long, long), long a, long b);
 void bench_reap (pid_t pid);
@@ -112,6 +125,7 @@ bool bench_stopped (BenchCtx *ctx, int group);
 pid_t bench_spawn (BenchCtx *ctx, char *const argv[], const char *log_name, char *const envp_extra[]);
 bool bench_wait_connect_unix (const char *path, pid_t pid, double timeout);
 bool bench_wait_connect_tcp (int port, pid_t pid, double timeout);
+int bench_free_port (void);
 void bench_stop_process (pid_t pid);
 void bench_print_log (BenchCtx *ctx, const char *log_name);
 void bench_pin (pid_t pid, int cpu);

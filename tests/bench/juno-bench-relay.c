@@ -3,6 +3,8 @@
  *
  *   juno-bench-relay --front F --back B --trig T --fan N
  *
+ * Each address is a Unix socket path, or tcp:PORT for 127.0.0.1:PORT (the
+ * TCP workloads; Nagle is off on every TCP connection, as juno does).
  * A connection accepted on F is paired with a new connection to B (where the
  * echo callee listens) and bytes are copied both ways. Bytes read from a
  * connection accepted on T are copied to every connection accepted on N.
@@ -22,6 +24,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 enum { KIND_FRONT, KIND_BACK, KIND_TRIG, KIND_FAN };
@@ -50,15 +55,53 @@ typedef struct
   char buf[256 * 1024];
 } Relay;
 
+/* A socket for @spec (a path or tcp:PORT) and its address in @sa. */
+static int
+socket_for (const char *spec, struct sockaddr_storage *sa, socklen_t *len, int flags)
+{
+  memset (sa, 0, sizeof *sa);
+  if (strncmp (spec, "tcp:", 4) == 0)
+    {
+      struct sockaddr_in *in = (struct sockaddr_in *) sa;
+
+      in->sin_family = AF_INET;
+      in->sin_port = htons ((uint16_t) atoi (spec + 4));
+      in->sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+      *len = sizeof *in;
+      return socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    }
+  else
+    {
+      struct sockaddr_un *un = (struct sockaddr_un *) sa;
+
+      un->sun_family = AF_UNIX;
+      snprintf (un->sun_path, sizeof un->sun_path, "%s", spec);
+      *len = sizeof *un;
+      return socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
+    }
+}
+
+static void
+no_delay (int fd)
+{
+  int one = 1;
+
+  /* Fails harmlessly (ENOTSUP) on Unix sockets. */
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 static int
 listen_on (const char *path)
 {
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  struct sockaddr_storage sa;
+  socklen_t len;
+  int fd = socket_for (path, &sa, &len, SOCK_NONBLOCK), one = 1;
 
-  snprintf (sa.sun_path, sizeof sa.sun_path, "%s", path);
-  unlink (path);
-  if (fd < 0 || bind (fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen (fd, 4096) < 0)
+  if (sa.ss_family == AF_UNIX)
+    unlink (path);
+  else if (fd >= 0)
+    setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind (fd, (struct sockaddr *) &sa, len) < 0 || listen (fd, 4096) < 0)
     {
       fprintf (stderr, "juno-bench-relay: listen %s: %s\n", path, strerror (errno));
       exit (1);
@@ -189,12 +232,12 @@ accept_on (Relay *r, int which)
         return;
       if (which == LISTEN_FRONT)
         {
-          struct sockaddr_un sa = { .sun_family = AF_UNIX };
-          int bfd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+          struct sockaddr_storage sa;
+          socklen_t len;
+          int bfd = socket_for (r->back_path, &sa, &len, 0);
           Conn *front, *back;
 
-          snprintf (sa.sun_path, sizeof sa.sun_path, "%s", r->back_path);
-          if (bfd < 0 || connect (bfd, (struct sockaddr *) &sa, sizeof sa) < 0)
+          if (bfd < 0 || connect (bfd, (struct sockaddr *) &sa, len) < 0)
             {
               fprintf (stderr, "juno-bench-relay: connect %s: %s\n", r->back_path, strerror (errno));
               close (fd);
@@ -203,13 +246,18 @@ accept_on (Relay *r, int which)
               continue;
             }
           fcntl (bfd, F_SETFL, O_NONBLOCK);
+          no_delay (fd);
+          no_delay (bfd);
           front = add_conn (r, fd, KIND_FRONT);
           back = add_conn (r, bfd, KIND_BACK);
           front->peer = back;
           back->peer = front;
         }
       else
-        add_conn (r, fd, which == LISTEN_TRIG ? KIND_TRIG : KIND_FAN);
+        {
+          no_delay (fd);
+          add_conn (r, fd, which == LISTEN_TRIG ? KIND_TRIG : KIND_FAN);
+        }
     }
 }
 

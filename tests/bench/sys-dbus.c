@@ -32,8 +32,8 @@ static const char dbus_conf[] =
   " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
   "<busconfig>\n"
   "  <type>session</type>\n"
-  "  <listen>unix:path=%s/bus</listen>\n"
-  "  <auth>EXTERNAL</auth>\n"
+  "  <listen>%s</listen>\n"
+  "%s"
   "  <policy context=\"default\">\n"
   "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
   "    <allow eavesdrop=\"true\"/>\n"
@@ -53,29 +53,45 @@ static const char dbus_conf[] =
 static bool
 dbus_start (BenchCtx *ctx)
 {
-  char conf[300], sock[300], arg[320];
+  char conf[300], sock[300], arg[320], listen[320];
+  int port = 0;
   FILE *f;
 
   snprintf (conf, sizeof conf, "%s/bus.conf", ctx->dir);
   snprintf (sock, sizeof sock, "%s/bus", ctx->dir);
   snprintf (arg, sizeof arg, "--config-file=%s", conf);
+  if (ctx->tcp)
+    {
+      /* EXTERNAL needs a Unix socket's credentials: over TCP the peers
+       * authenticate as ANONYMOUS, which the bus then allows. */
+      port = bench_free_port ();
+      snprintf (listen, sizeof listen, "tcp:host=127.0.0.1,bind=127.0.0.1,port=%d", port);
+    }
+  else
+    snprintf (listen, sizeof listen, "unix:path=%s", sock);
   f = fopen (conf, "w");
   if (!f)
     return false;
-  fprintf (f, dbus_conf, ctx->dir);
+  fprintf (f, dbus_conf, listen,
+           ctx->tcp ? "  <auth>ANONYMOUS</auth>\n  <allow_anonymous/>\n" : "  <auth>EXTERNAL</auth>\n");
   fclose (f);
   {
     char *argv[] = { (char *) ctx->server_path, arg, "--nofork", "--nopidfile", NULL };
 
     ctx->server_pid = bench_spawn (ctx, argv, "dbus.log", NULL);
   }
-  if (ctx->server_pid <= 0 || !bench_wait_connect_unix (sock, ctx->server_pid, 15))
+  if (ctx->server_pid <= 0 ||
+      !(ctx->tcp ? bench_wait_connect_tcp (port, ctx->server_pid, 15)
+                 : bench_wait_connect_unix (sock, ctx->server_pid, 15)))
     {
       bench_fail (ctx, "dbus-daemon (%s) did not start", ctx->server_path);
       bench_print_log (ctx, "dbus.log");
       return false;
     }
-  snprintf (ctx->address, sizeof ctx->address, "unix:path=%s", sock);
+  if (ctx->tcp)
+    snprintf (ctx->address, sizeof ctx->address, "tcp:host=127.0.0.1,port=%d", port);
+  else
+    snprintf (ctx->address, sizeof ctx->address, "unix:path=%s", sock);
   return true;
 }
 

@@ -5,7 +5,8 @@
  * socket is paired with a fresh connection to the echo callee's socket and
  * bytes are copied both ways; bytes from its trig socket are copied to every
  * connection on its fan socket. No broker can forward a message for less, so
- * this is the cost of one extra hop through a user-space process.
+ * this is the cost of one extra hop through a user-space process. In the
+ * TCP workloads every socket of the floor is TCP on 127.0.0.1.
  */
 #include "sys-line.h"
 
@@ -20,12 +21,28 @@ floor_start (BenchCtx *ctx)
   char *argv[] = { (char *) ctx->server_path, "--front", front, "--back", back,
                    "--trig", trig, "--fan", fan, NULL };
 
-  snprintf (front, sizeof front, "%s/front.sock", ctx->dir);
-  snprintf (back, sizeof back, "%s/back.sock", ctx->dir);
-  snprintf (trig, sizeof trig, "%s/trig.sock", ctx->dir);
-  snprintf (fan, sizeof fan, "%s/fan.sock", ctx->dir);
+  int fan_port = 0;
+
+  if (ctx->tcp)
+    {
+      /* Every hop over TCP on 127.0.0.1, as juno's and NATS's. */
+      fan_port = bench_free_port ();
+      snprintf (front, sizeof front, "tcp:%d", bench_free_port ());
+      snprintf (back, sizeof back, "tcp:%d", bench_free_port ());
+      snprintf (trig, sizeof trig, "tcp:%d", bench_free_port ());
+      snprintf (fan, sizeof fan, "tcp:%d", fan_port);
+    }
+  else
+    {
+      snprintf (front, sizeof front, "%s/front.sock", ctx->dir);
+      snprintf (back, sizeof back, "%s/back.sock", ctx->dir);
+      snprintf (trig, sizeof trig, "%s/trig.sock", ctx->dir);
+      snprintf (fan, sizeof fan, "%s/fan.sock", ctx->dir);
+    }
   ctx->server_pid = bench_spawn (ctx, argv, "relay.log", NULL);
-  if (ctx->server_pid <= 0 || !bench_wait_connect_unix (fan, ctx->server_pid, 10))
+  if (ctx->server_pid <= 0 ||
+      !(ctx->tcp ? bench_wait_connect_tcp (fan_port, ctx->server_pid, 10)
+                 : bench_wait_connect_unix (fan, ctx->server_pid, 10)))
     {
       bench_fail (ctx, "relay (%s) did not start", ctx->server_path);
       bench_print_log (ctx, "relay.log");

@@ -10,7 +10,9 @@
  * started beside it (unless --no-bus) and juno owns its name there before
  * READY=1. The idle workload also reports the VmRSS of the smallest GIO
  * service on the same bus (juno-bench-gio-floor), the floor of any
- * GLib-based broker.
+ * GLib-based broker, and the memory of a second juno without D-Bus
+ * (--bus=none). In the TCP workloads juno also listens on a TCP port of
+ * 127.0.0.1 and every role connects there.
  */
 #include "sys-line.h"
 
@@ -26,6 +28,10 @@
 
 static LineFlavor juno_flavor;
 static char bus_env[600];
+static char tcp_addr[32];
+static int tcp_port;
+
+static void juno_stop (BenchCtx *ctx);
 
 /* A session-type dbus-daemon on DIR/bus; sets bus_env. */
 static bool
@@ -47,44 +53,71 @@ start_bus (BenchCtx *ctx)
   return true;
 }
 
-/* VmRSS of juno-bench-gio-floor on the same bus, in kB; 0 if unavailable. */
-static long
-gio_floor_rss (BenchCtx *ctx)
+/* The memory of juno-bench-gio-floor on the same bus; false if unavailable. */
+static bool
+gio_floor_memory (BenchCtx *ctx, BenchMemory *m)
 {
   char self[4096], path[4200], ready[300];
   char *envp[] = { bus_env, NULL };
   ssize_t n = readlink ("/proc/self/exe", self, sizeof self - 1);
   double deadline = bench_now () + 15;
-  long rss = 0;
+  bool ok = false;
   pid_t pid;
 
   if (n < 0)
-    return 0;
+    return false;
   self[n] = '\0';
   *strrchr (self, '/') = '\0';
   snprintf (path, sizeof path, "%s/juno-bench-gio-floor", self);
   snprintf (ready, sizeof ready, "%s/gio-floor.ready", ctx->dir);
   if (access (path, X_OK) != 0)
-    return 0;
+    return false;
   {
     char *argv[] = { path, ready, NULL };
 
     pid = bench_spawn (ctx, argv, "gio-floor.log", envp);
   }
   if (pid <= 0)
-    return 0;
+    return false;
   while (access (ready, F_OK) != 0 && bench_now () < deadline)
     bench_sleep (0.01);
   if (access (ready, F_OK) == 0)
     {
       bench_sleep (0.3); /* as juno is measured: settled, after start-up */
-      rss = bench_rss_kb (pid);
+      bench_memory (pid, m);
+      ok = true;
     }
   else
     bench_print_log (ctx, "gio-floor.log");
   bench_stop_process (pid);
   unlink (ready);
-  return rss;
+  return ok;
+}
+
+/* The memory of juno without D-Bus (--bus=none), started beside the one
+ * under test on a socket of its own, settled as that one is measured. */
+static bool
+nobus_memory (BenchCtx *ctx, BenchMemory *m)
+{
+  char sock[300];
+  char *argv[] = { (char *) ctx->server_path, "-s", sock, "--bus=none", NULL };
+  bool ok;
+  pid_t pid;
+
+  snprintf (sock, sizeof sock, "%s/nobus.sock", ctx->dir);
+  pid = bench_spawn (ctx, argv, "juno-nobus.log", NULL);
+  if (pid <= 0)
+    return false;
+  ok = bench_wait_connect_unix (sock, pid, 15);
+  if (ok)
+    {
+      bench_sleep (0.3);
+      bench_memory (pid, m);
+    }
+  else
+    bench_print_log (ctx, "juno-nobus.log");
+  bench_stop_process (pid);
+  return ok;
 }
 
 bool
@@ -222,8 +255,18 @@ juno_start (BenchCtx *ctx)
     /* juno's defaults, as its users run it: a 30 s call timeout, and as
      * many connections as the descriptor limit (raised by the generator)
      * allows */
-    char *argv[] = { (char *) ctx->server_path, "-s", ctx->address, NULL };
+    char *argv[] = { (char *) ctx->server_path, "-s", ctx->address, NULL, NULL, NULL };
+    char port_arg[32];
 
+    /* TCP workloads: a TCP listener beside the Unix one, which only the
+     * readiness check uses. */
+    tcp_port = ctx->tcp ? bench_free_port () : 0;
+    if (ctx->tcp)
+      {
+        snprintf (port_arg, sizeof port_arg, "%d", tcp_port);
+        argv[3] = "-p";
+        argv[4] = port_arg;
+      }
     ctx->server_pid = bench_spawn (ctx, argv, "juno.log", envp);
   }
   ok = ctx->server_pid > 0 && wait_notify (nfd, ctx->server_pid, ctx->address, 15);
@@ -240,16 +283,34 @@ juno_start (BenchCtx *ctx)
     }
   if (!ctx->no_bus && strcmp (ctx->workload, "idle") == 0)
     {
-      long floor = gio_floor_rss (ctx);
+      BenchMemory m;
 
-      if (floor > 0)
-        bench_result (ctx, "modules=0", "gio_floor_rss_kb", (double) floor);
+      if (gio_floor_memory (ctx, &m))
+        bench_memory_results (ctx, "modules=0", "gio_floor_", &m);
+    }
+  if (!ctx->no_bus && strcmp (ctx->workload, "idle") == 0)
+    {
+      BenchMemory m;
+
+      if (nobus_memory (ctx, &m))
+        bench_memory_results (ctx, "modules=0", "nobus_", &m);
+    }
+  if (ctx->tcp)
+    {
+      if (!bench_wait_connect_tcp (tcp_port, ctx->server_pid, 5))
+        {
+          bench_fail (ctx, "juno: no TCP listener on 127.0.0.1:%d", tcp_port);
+          bench_print_log (ctx, "juno.log");
+          juno_stop (ctx);
+          return false;
+        }
+      snprintf (tcp_addr, sizeof tcp_addr, "tcp:%d", tcp_port);
     }
   juno_flavor = (LineFlavor){
     .handshake = true,
-    .call_addr = ctx->address,
-    .trig_addr = ctx->address,
-    .listen_addr = ctx->address,
+    .call_addr = ctx->tcp ? tcp_addr : ctx->address,
+    .trig_addr = ctx->tcp ? tcp_addr : ctx->address,
+    .listen_addr = ctx->tcp ? tcp_addr : ctx->address,
     .idle_addr = ctx->address,
   };
   ctx->priv = &juno_flavor;

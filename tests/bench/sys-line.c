@@ -72,7 +72,7 @@ line_role_callee (BenchCtx *ctx)
 
   if (fl->echo_listen)
     {
-      lfd = line_listen_unix (fl->echo_listen);
+      lfd = line_listen (fl->echo_listen);
       if (lfd < 0)
         {
           bench_fail (ctx, "callee: cannot listen on %s: %s", fl->echo_listen, strerror (errno));
@@ -82,7 +82,7 @@ line_role_callee (BenchCtx *ctx)
     }
   else
     {
-      int fd = line_connect_unix (fl->call_addr);
+      int fd = line_connect (fl->call_addr);
 
       if (fd < 0)
         {
@@ -224,7 +224,7 @@ line_role_caller (BenchCtx *ctx, int id, int inflight)
   const LineFlavor *fl = flavor (ctx);
   CallerState *st = calloc (1, sizeof *st);
   LineConn c;
-  int fd = line_connect_unix (fl->call_addr);
+  int fd = line_connect (fl->call_addr);
   char name[32];
 
   if (fd < 0)
@@ -282,7 +282,7 @@ static bool
 connect_listener (BenchCtx *ctx, LineConn *c, int i)
 {
   const LineFlavor *fl = flavor (ctx);
-  int fd = line_connect_unix (fl->listen_addr);
+  int fd = line_connect (fl->listen_addr);
   char name[32];
 
   if (fd < 0)
@@ -345,7 +345,7 @@ int
 line_role_trigger (BenchCtx *ctx, int listeners)
 {
   const LineFlavor *fl = flavor (ctx);
-  int fd = line_connect_unix (fl->trig_addr);
+  int fd = line_connect (fl->trig_addr);
   uint64_t sent = 0;
   /* At most ~4 MB or 256 hooks queued per listener. */
   uint64_t window = 4u * 1024 * 1024 / (ctx->args_len + 100);
@@ -431,7 +431,7 @@ line_role_idle (BenchCtx *ctx, long first, long count)
         {
           char name[32];
           char reg[160];
-          int fd = line_connect_unix (fl->idle_addr);
+          int fd = line_connect (fl->idle_addr);
 
           if (fd < 0)
             {

@@ -70,6 +70,14 @@ def test_system_service_is_hardened():
         assert re.search("^%s" % re.escape(setting), text, re.M), setting
 
 
+def test_system_service_reads_the_system_settings():
+    # juno runs as the user juno, not root: the default path of juno.conf(5)
+    # would be that user's; the unit points it at /etc/juno/juno.conf
+    text = (DATA / "system" / "juno.service.in").read_text()
+    assert re.search(r"^Environment=XDG_CONFIG_HOME=@sysconfdir@$", text, re.M)
+    assert "unit_conf.set('sysconfdir'" in (DATA / "meson.build").read_text()
+
+
 def test_sockets_are_named():
     assert "FileDescriptorName=unix" in (DATA / "system" / "juno.socket").read_text()
     tcp = (DATA / "system" / "juno-tcp.socket").read_text()

@@ -9,7 +9,7 @@
  *   User=root;alice;1000             subject keys: lists, any item matches
  *   Group=juno
  *   Unit=juno-module@*.service
- *   Transport=unix;tcp;dbus
+ *   Transport=unix;tcp;dbus;nats
  *   Own=auth;auth-*                  action keys: lists of globs (* and ?)
  *   Call=auth.*
  *   Listen=auth.changed
@@ -218,7 +218,7 @@ parse_transports (Parser *p, GStrv items, GError **error)
       guint bit = juno_policy_transport_from_string (items[i]);
 
       if (bit == 0)
-        return fail (p, error, "Transport=: '%s' is not unix, tcp or dbus", items[i]);
+        return fail (p, error, "Transport=: '%s' is not unix, tcp, dbus or nats", items[i]);
       p->rule->transports |= bit;
     }
   return TRUE;
@@ -395,6 +395,9 @@ juno_policy_add_text (JunoPolicy *self, const char *origin, const char *text, gs
 /* Defaults */
 
 #define ALL_ACTIONS "Own=*\nCall=*\nListen=*\nTrigger=*\n"
+/* The brokers of a federation vouch for their modules: NATS's
+ * authentication is the door (docs/federation.md, docs/security.md). */
+#define FEDERATION "[Allow federation]\nTransport=nats\n" ALL_ACTIONS "\n"
 #define DISCOVERY \
   "[Allow discovery]\n" \
   "Call=" JUNO_BUILTIN_MODULE_ID "." JUNO_FUNCTION_LIST_MODULES ";" \
@@ -407,12 +410,14 @@ juno_policy_defaults_text (JunoPolicyDefaults defaults, uid_t owner)
   if (defaults == JUNO_POLICY_DEFAULTS_USER)
     return g_strdup_printf ("[Allow owner]\nUser=%u\n" ALL_ACTIONS "\n"
                             "[Allow tcp]\nTransport=tcp\n" ALL_ACTIONS "\n"
+                            FEDERATION
                             DISCOVERY,
                             (unsigned) owner);
   return g_strdup ("[Allow root]\nUser=0\n" ALL_ACTIONS "\n"
                    "[Allow juno group]\nGroup=juno\n" ALL_ACTIONS "\n"
                    "[Allow juno-module units]\nUnit=juno-module@*.service\n"
                    "Own=%i\nCall=*\nListen=*\nTrigger=%i.*\n\n"
+                   FEDERATION
                    DISCOVERY);
 }
 

@@ -54,6 +54,8 @@ juno_policy_transport_from_string (const char *transport)
     return JUNO_POLICY_TRANSPORT_TCP;
   if (strcmp (transport, "dbus") == 0)
     return JUNO_POLICY_TRANSPORT_DBUS;
+  if (strcmp (transport, "nats") == 0)
+    return JUNO_POLICY_TRANSPORT_NATS;
   return 0;
 }
 

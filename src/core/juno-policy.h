@@ -46,6 +46,8 @@ typedef enum
   JUNO_POLICY_TRANSPORT_UNIX = 1 << 0,
   JUNO_POLICY_TRANSPORT_TCP = 1 << 1,
   JUNO_POLICY_TRANSPORT_DBUS = 1 << 2,
+  /* modules and callers of other brokers of the federation (docs/federation.md) */
+  JUNO_POLICY_TRANSPORT_NATS = 1 << 3,
 } JunoPolicyTransport;
 
 /* Which built-in rules come first: a per-user broker's or the system's. */

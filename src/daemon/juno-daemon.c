@@ -64,6 +64,7 @@ struct _JunoDaemon
   JunoPolicyDefaults policy_defaults;
   char **policy_dirs;
   JunoDBusService *dbus;    /* NULL with --bus=none */
+  JunoFederation *federation; /* NULL without --nats */
   GBusType bus_type;
   gboolean ready;
   guint bus_timeout_id;
@@ -100,6 +101,18 @@ juno_daemon_options_clear (JunoDaemonOptions *options)
   g_clear_pointer (&options->bus, g_free);
   g_clear_pointer (&options->policy, g_free);
   g_clear_pointer (&options->policy_dirs, g_strfreev);
+  g_clear_pointer (&options->nats, g_free);
+  g_clear_pointer (&options->balance, g_free);
+  g_clear_pointer (&options->federation.servers, g_strfreev);
+  g_clear_pointer (&options->federation.federation, g_free);
+  g_clear_pointer (&options->federation.broker_name, g_free);
+  g_clear_pointer (&options->federation.creds_file, g_free);
+  g_clear_pointer (&options->federation.user, g_free);
+  g_clear_pointer (&options->federation.password, g_free);
+  g_clear_pointer (&options->federation.token, g_free);
+  g_clear_pointer (&options->federation.tls_ca, g_free);
+  g_clear_pointer (&options->federation.tls_cert, g_free);
+  g_clear_pointer (&options->federation.tls_key, g_free);
 }
 
 gboolean
@@ -634,6 +647,13 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
           limits.max_total_buffer);
   if (!setup_sockets (self, options, error))
     return NULL;
+  /* before any module registers: module objects carry where they run */
+  if (options->federation.servers != NULL)
+    {
+      self->federation = juno_federation_new (self->broker, &options->federation, error);
+      if (self->federation == NULL)
+        return NULL;
+    }
   setup_dbus (self, options);
 
   g_signal_connect_swapped (self->broker, "module-connected", G_CALLBACK (on_broker_lifecycle), self);
@@ -677,6 +697,10 @@ juno_daemon_free (JunoDaemon *self)
   g_clear_handle_id (&self->status_id, g_source_remove);
   if (self->broker != NULL)
     g_signal_handlers_disconnect_by_data (self->broker, self);
+  /* the other brokers hear goodbye; calls waiting on them get error 8 */
+  if (self->federation != NULL)
+    juno_federation_stop (self->federation);
+  g_clear_object (&self->federation);
   /* answers every call in flight, D-Bus callers' too, while the bus is up */
   if (self->listener != NULL)
     juno_listener_close (self->listener);

@@ -9,6 +9,8 @@
 
 #include <glib.h>
 
+#include "juno-federation.h"
+
 G_BEGIN_DECLS
 
 typedef struct
@@ -34,6 +36,10 @@ typedef struct
   char *bus;                /* "session", "system", "none"; NULL: session if reachable */
   char *policy;             /* "user", "system"; NULL: system with --bus=system, else user */
   char **policy_dirs;       /* NULL: the directories of juno.policy(5) */
+  /* federation over NATS (docs/federation.md) */
+  char *nats;               /* --nats: URLs, comma-separated; NULL: no federation */
+  char *balance;            /* --federation-balance: "local" or "spread"; NULL: local */
+  JunoFederationOptions federation; /* servers filled from nats */
 } JunoDaemonOptions;
 
 typedef struct _JunoDaemon JunoDaemon;

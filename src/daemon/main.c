@@ -143,11 +143,40 @@ check_options (JunoDaemonOptions *options, GError **error)
     bad = _("--bus must be session, system or none");
   else if (!juno_daemon_policy_name_valid (options->policy))
     bad = _("--policy must be user or system");
+  else if (options->balance != NULL && !g_str_equal (options->balance, "local") && !g_str_equal (options->balance, "spread"))
+    bad = _("--federation-balance must be local or spread");
+  else if (options->nats == NULL &&
+           (options->federation.federation != NULL || options->federation.broker_name != NULL ||
+            options->federation.creds_file != NULL || options->federation.user != NULL ||
+            options->federation.password != NULL || options->federation.token != NULL ||
+            options->federation.tls_ca != NULL || options->federation.tls_cert != NULL ||
+            options->federation.tls_key != NULL || options->federation.heartbeat != 0 ||
+            options->federation.timeout != 0 || options->balance != NULL))
+    bad = _("the federation options need --nats");
+  else if (options->nats != NULL && !juno_federation_supported ())
+    bad = _("juno was built without NATS support: --nats is not available");
 
   if (bad != NULL)
     {
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, bad);
       return FALSE;
+    }
+  if (options->nats != NULL)
+    {
+      g_auto(GStrv) urls = g_strsplit (options->nats, ",", -1);
+      g_autoptr(GPtrArray) servers = g_ptr_array_new ();
+
+      for (guint i = 0; urls[i] != NULL; i++)
+        {
+          g_strstrip (urls[i]);
+          if (urls[i][0] != '\0')
+            g_ptr_array_add (servers, g_strdup (urls[i]));
+        }
+      g_ptr_array_add (servers, NULL);
+      options->federation.servers = (char **) g_ptr_array_free (g_steal_pointer (&servers), FALSE);
+      options->federation.spread = g_strcmp0 (options->balance, "spread") == 0;
+      if (!juno_federation_options_check (&options->federation, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -227,6 +256,35 @@ main (int argc, char **argv)
         N_("Built-in access rules and policy directories of a per-user or the system broker "
            "(default: system with --bus=system, else user); see juno.policy(5)"),
         N_("user|system") },
+      { "nats", 0, 0, G_OPTION_ARG_STRING, &options.nats,
+        N_("Join a federation of brokers through these NATS servers (comma-separated URLs); see "
+           "docs/federation.md"), N_("URL[,URL...]") },
+      { "federation", 0, 0, G_OPTION_ARG_STRING, &options.federation.federation,
+        N_("Name of the federation to join: brokers of other federations on the same NATS are not seen "
+           "(default juno)"), N_("NAME") },
+      { "broker-name", 0, 0, G_OPTION_ARG_STRING, &options.federation.broker_name,
+        N_("This broker's name in the federation (default: the host name)"), N_("NAME") },
+      { "nats-creds", 0, 0, G_OPTION_ARG_FILENAME, &options.federation.creds_file,
+        N_("NATS credentials file (user JWT and seed)"), N_("FILE") },
+      { "nats-user", 0, 0, G_OPTION_ARG_STRING, &options.federation.user,
+        N_("NATS user name"), N_("USER") },
+      { "nats-password", 0, 0, G_OPTION_ARG_STRING, &options.federation.password,
+        N_("NATS password (better in juno.conf, readable by the broker only)"), N_("PASSWORD") },
+      { "nats-token", 0, 0, G_OPTION_ARG_STRING, &options.federation.token,
+        N_("NATS authentication token (better in juno.conf, readable by the broker only)"), N_("TOKEN") },
+      { "nats-tls-ca", 0, 0, G_OPTION_ARG_FILENAME, &options.federation.tls_ca,
+        N_("Connect to NATS over TLS, trusting the CA certificates in FILE"), N_("FILE") },
+      { "nats-tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &options.federation.tls_cert,
+        N_("Client certificate for NATS over TLS (with --nats-tls-key)"), N_("FILE") },
+      { "nats-tls-key", 0, 0, G_OPTION_ARG_FILENAME, &options.federation.tls_key,
+        N_("Private key of --nats-tls-cert"), N_("FILE") },
+      { "federation-heartbeat", 0, 0, G_OPTION_ARG_DOUBLE, &options.federation.heartbeat,
+        N_("Seconds between this broker's heartbeats (default 2)"), N_("SECONDS") },
+      { "federation-timeout", 0, 0, G_OPTION_ARG_DOUBLE, &options.federation.timeout,
+        N_("A broker not heard from for SECONDS is gone, and its modules with it (default 6)"), N_("SECONDS") },
+      { "federation-balance", 0, 0, G_OPTION_ARG_STRING, &options.balance,
+        N_("Calls to a module with a local instance go to it (local), or are spread over all its instances "
+           "(spread) (default local)"), N_("local|spread") },
       { "policy-dir", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &options.policy_dirs,
         N_("Read the policy files from DIR instead of the default directories; repeat for more, "
            "a later one's file replacing an earlier one's of the same name"), N_("DIR") },

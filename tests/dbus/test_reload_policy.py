@@ -19,8 +19,8 @@ def test_reload_policy(bus, broker_factory, tmp_path):
 
     (tmp_path / "50-good.conf").write_text("[Allow x]\nUser=nobody\nOwn=x\n")
     proxy.call("ReloadPolicy")
-    # the 3 built-in rules of a per-user broker, and the file's
-    assert "Access policy reloaded: 4 rules" in b.read_log()
+    # the 4 built-in rules of a per-user broker, and the file's
+    assert "Access policy reloaded: 5 rules" in b.read_log()
 
     (tmp_path / "60-bad.conf").write_text("[Allow y]\n\nCall=a b\n")
     try:

@@ -304,8 +304,8 @@ test_load_dirs (void)
   g_assert_true (g_str_has_suffix (files[0], "admin/05-c.conf"));
   g_assert_true (g_str_has_suffix (files[1], "vendor/10-a.conf"));
   g_assert_true (g_str_has_suffix (files[2], "admin/20-b.conf"));
-  /* 4 built-in rules, then c, a, b2, b3 */
-  g_assert_cmpuint (juno_policy_get_n_rules (policy), ==, 4 + 4);
+  /* 5 built-in rules, then c, a, b2, b3 */
+  g_assert_cmpuint (juno_policy_get_n_rules (policy), ==, 5 + 4);
 
   /* a broken file: the whole load fails, naming file and line */
   {

@@ -1,0 +1,2267 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* juno-federation.c: brokers on many hosts, federated over NATS
+ *
+ * Subjects, all under P = "juno.<federation>" (docs/federation.md):
+ *
+ *   P.hb                      heartbeat: name, instance, generation, count
+ *   P.state                   one change of a broker's modules (generation + 1)
+ *   P.sync.<instance>         ask that broker for all its modules; pages come
+ *                             back on the request's reply subject P.page.<asker>
+ *   P.discover                a broker (re)joins: everyone beats at once
+ *   P.bye                     a broker leaves cleanly
+ *   P.call.<module>.<major>   a call, queue group "juno"; reply subject
+ *                             P.reply.<instance>.<proxy connection id>
+ *   P.hook.<module>.<hook>    a hook's data (hook name %XX-encoded)
+ *
+ * What the other brokers say is state, applied in batches
+ * (APPLY_DELAY_MS) to the proxies: one endpoint per remote moduleId, which
+ * yields its name to a local module of the same moduleId
+ * (juno_endpoint_set_yields_name) and takes it back when that one leaves.
+ *
+ * Everything a remote broker sends is untrusted: each message is bounded
+ * (size, counts, names), checked with the protocol's grammar
+ * (juno_json_normalize, juno_message_parse) before json-glib reads it, and
+ * dropped, counted and logged (rate limited) when wrong.
+ */
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "juno-common.h"
+#include "juno-federation.h"
+#include "juno-protocol.h"
+#include "juno-semver.h"
+
+#if JUNO_HAVE_NATS
+#include <nats/nats.h>
+#endif
+
+#define PROTOCOL_VERSION 1
+#define QUEUE_GROUP "juno"
+/* remote changes are applied in batches: no flapping */
+#define APPLY_DELAY_MS 50
+/* bounds on what other brokers may make this one hold */
+#define MAX_BROKERS 256
+#define MAX_MODULES_PER_BROKER 65536
+#define MAX_INBOUND_MESSAGES 16384
+#define MAX_INBOUND_BYTES (64 * 1024 * 1024)
+#define MAX_DRAIN_PER_TURN 256
+#define MAX_SYNC_ANSWERS_PER_SECOND 20
+#define SYNC_PAGE_BYTES (256 * 1024)
+#define SYNC_RETRY_USEC (1 * G_USEC_PER_SEC)
+#define LOG_WINDOW_USEC (10 * G_USEC_PER_SEC)
+#define LOG_LINES_PER_WINDOW 10
+#define MAX_REQUEST_ID_LENGTH 32
+#define MAX_CALLER_LENGTH 256
+
+gboolean
+juno_federation_supported (void)
+{
+  return JUNO_HAVE_NATS;
+}
+
+char *
+juno_federation_default_broker_name (void)
+{
+  const char *host = g_get_host_name ();
+  GString *name = g_string_new (NULL);
+
+  for (const char *p = host; *p != '\0' && name->len < JUNO_BROKER_NAME_MAX_LENGTH; p++)
+    g_string_append_c (name, g_ascii_isalnum (*p) || *p == '_' || *p == '-' ? *p : '-');
+  if (name->len == 0)
+    g_string_assign (name, "broker");
+  return g_string_free (name, FALSE);
+}
+
+gboolean
+juno_federation_options_check (const JunoFederationOptions *options, GError **error)
+{
+  double heartbeat = options->heartbeat > 0 ? options->heartbeat : JUNO_FEDERATION_HEARTBEAT_DEFAULT_SEC;
+  double timeout = options->timeout > 0 ? options->timeout : JUNO_FEDERATION_TIMEOUT_DEFAULT_SEC;
+
+  if (options->servers == NULL || options->servers[0] == NULL)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("--nats needs at least one server URL"));
+      return FALSE;
+    }
+  for (guint i = 0; options->servers[i] != NULL; i++)
+    if (options->servers[i][0] == '\0' || strchr (options->servers[i], ' ') != NULL)
+      {
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("'%s' is not a NATS server URL"),
+                     options->servers[i]);
+        return FALSE;
+      }
+  if (options->federation != NULL && !juno_broker_name_is_valid (options->federation))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("'%s' is not a federation name: 1 to %d letters, digits, '-' or '_'"), options->federation,
+                   JUNO_BROKER_NAME_MAX_LENGTH);
+      return FALSE;
+    }
+  if (options->broker_name != NULL && !juno_broker_name_is_valid (options->broker_name))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("'%s' is not a broker name: 1 to %d letters, digits, '-' or '_'"), options->broker_name,
+                   JUNO_BROKER_NAME_MAX_LENGTH);
+      return FALSE;
+    }
+  if (heartbeat < JUNO_FEDERATION_HEARTBEAT_MIN_SEC || timeout <= heartbeat || timeout > 3600)
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("--federation-heartbeat must be at least %.1f s and --federation-timeout longer than it "
+                     "(and at most an hour)"),
+                   JUNO_FEDERATION_HEARTBEAT_MIN_SEC);
+      return FALSE;
+    }
+  if ((options->tls_cert != NULL) != (options->tls_key != NULL))
+    {
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("--nats-tls-cert and --nats-tls-key go together"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+enum
+{
+  PROP_0,
+  PROP_BROKER_NAME,
+  PROP_STATE,
+  PROP_BROKERS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+#if !JUNO_HAVE_NATS
+
+struct _JunoFederation
+{
+  GObject parent_instance;
+};
+
+G_DEFINE_FINAL_TYPE (JunoFederation, juno_federation, G_TYPE_OBJECT)
+
+static void
+juno_federation_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  switch (prop_id)
+    {
+    case PROP_BROKER_NAME:
+      g_value_set_string (value, "");
+      break;
+    case PROP_STATE:
+      g_value_set_string (value, "closed");
+      break;
+    case PROP_BROKERS:
+      g_value_set_boxed (value, NULL);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+juno_federation_init (JunoFederation *self)
+{
+}
+
+JunoFederation *
+juno_federation_new (JunoBroker *broker, const JunoFederationOptions *options, GError **error)
+{
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, _("juno was built without NATS support"));
+  return NULL;
+}
+
+void
+juno_federation_stop (JunoFederation *self)
+{
+}
+
+const char *
+juno_federation_get_state (JunoFederation *self)
+{
+  return "closed";
+}
+
+#else /* JUNO_HAVE_NATS */
+
+typedef enum
+{
+  KIND_HEARTBEAT,
+  KIND_STATE,
+  KIND_SYNC,
+  KIND_PAGE,
+  KIND_DISCOVER,
+  KIND_BYE,
+  KIND_CALL,
+  KIND_REPLY,
+  KIND_HOOK,
+  KIND_CONNECTED,
+  KIND_DISCONNECTED,
+  KIND_RECONNECTED,
+  KIND_CLOSED,
+  KIND_ASYNC_ERROR,
+  N_KINDS
+} Kind;
+
+/* closures of cnats callbacks: static, so a late callback never reads
+ * freed memory */
+static const int kinds[N_KINDS] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13 };
+#define KIND_CLOSURE(k) ((void *) &kinds[(k)])
+
+typedef struct
+{
+  Kind kind;
+  natsMsg *msg; /* NULL for connection events */
+  natsStatus status;
+} Inbound;
+
+/* Where cnats threads leave what they receive, for the main thread. One
+ * per process, never freed: a callback that comes after the federation is
+ * gone finds no owner and drops what it holds. */
+static struct
+{
+  GMutex lock;
+  JunoFederation *owner;
+  GMainContext *context;
+  GQueue queue;          /* Inbound */
+  gsize bytes;
+  gboolean wake_pending;
+  guint64 overflow;      /* dropped for the bounds */
+} inbox;
+
+typedef struct
+{
+  char *id;
+  char *version_text;
+  JunoVersion version;
+  char **functions;
+  char **hooks;
+} RemoteModule;
+
+typedef struct
+{
+  char *instance;
+  char *name;
+  guint64 gen;
+  gint64 last_seen;
+  gboolean synced;
+  gint64 sync_asked;       /* monotonic time of the last sync request; 0: none */
+  GHashTable *modules;     /* moduleId -> RemoteModule */
+  /* the snapshot being received */
+  GHashTable *snapshot;    /* moduleId -> RemoteModule; NULL when none */
+  guint64 snapshot_gen;
+  guint next_page;
+  JunoEndpoint *client;    /* its calls come from here; NULL until it calls */
+} RemoteBroker;
+
+typedef struct
+{
+  JunoFederation *fed;
+  JunoEndpoint *ep;        /* NULL once gone, or when the broker refused it */
+  char *id;
+  char *version_text;
+  JunoVersion version;
+  char *call_subject;
+  char *reply_subject;
+  GHashTable *functions;   /* declared so far (a set) */
+  guint instances;         /* remote instances of its major */
+  guint64 round;           /* --federation-balance=spread */
+  gboolean spread_ok;      /* a local holder of the same major exists */
+} Proxy;
+
+typedef struct
+{
+  natsSubscription *sub;
+  char *target;            /* moduleId (calls) or "module.hook" (hooks) */
+} Sub;
+
+typedef struct
+{
+  JunoFederation *fed;
+  char *reply;
+  char *token;             /* the caller broker's requestId, JSON literal */
+} RemoteCall;
+
+typedef struct
+{
+  guint64 reconnects;
+  guint64 calls_out;
+  guint64 calls_in;
+  guint64 calls_failed;
+  guint64 hooks_out;
+  guint64 hooks_in;
+  guint64 dropped;
+} FederationStats;
+
+struct _JunoFederation
+{
+  GObject parent_instance;
+
+  JunoBroker *broker;
+  char *prefix;            /* "juno.<federation>" */
+  char *name;
+  char instance[17];
+  gint64 heartbeat_usec;
+  gint64 timeout_usec;
+  gboolean spread;
+  const char *state;
+  char *server;            /* the URL connected to; "" when none */
+
+  natsOptions *opts;
+  natsConnection *nc;
+  GPtrArray *fixed_subs;   /* natsSubscription: heartbeats, state, sync, pages, ... */
+  GHashTable *call_subs;   /* subject -> Sub */
+  GHashTable *hook_subs;   /* subject -> Sub */
+  char *page_subject;      /* P.page.<instance> */
+  char *reply_prefix;      /* P.reply.<instance>. */
+
+  /* this broker's modules, as announced */
+  GHashTable *announced;   /* moduleId -> module JSON (owned) */
+  guint64 gen;
+  GHashTable *local_ids;   /* moduleId -> major (GUINT_TO_POINTER (major + 1)): local active holders */
+
+  /* the others */
+  GHashTable *brokers;     /* instance -> RemoteBroker */
+  GHashTable *proxies;     /* moduleId -> Proxy */
+  GHashTable *proxy_eps;   /* connection id (guint64 *) -> Proxy, for replies */
+  GHashTable *client_eps;  /* JunoEndpoint * (set): the clients remote calls come from */
+  GHashTable *remote_listens; /* "module.hook" -> count of remote modules listening */
+  GHashTable *dirty;       /* moduleIds whose proxy or instances must be recomputed */
+  JunoEndpoint *stranger;  /* calls from brokers not yet known */
+  guint apply_id;
+  guint local_id;
+  guint heartbeat_id;
+  guint failed_id;
+  GQueue failed;           /* char *: "<proxy id> <token>" calls that could not be sent */
+  gboolean stopped;
+
+  gint64 sync_window_start;
+  guint sync_answers;
+  gint64 log_window_start;
+  guint log_lines;
+  guint log_suppressed;
+
+  FederationStats stats;
+  gulong handlers[6];
+};
+
+G_DEFINE_FINAL_TYPE (JunoFederation, juno_federation, G_TYPE_OBJECT)
+
+static void schedule_apply (JunoFederation *self);
+static void schedule_local (JunoFederation *self);
+
+/* ------------------------------------------------------------------ */
+/* Small things                                                        */
+/* ------------------------------------------------------------------ */
+
+static void
+log_dropped (JunoFederation *self, const char *subject, const char *why)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  self->stats.dropped++;
+  if (now - self->log_window_start >= LOG_WINDOW_USEC)
+    {
+      if (self->log_suppressed > 0)
+        g_message ("%u more dropped NATS messages not logged", self->log_suppressed);
+      self->log_window_start = now;
+      self->log_lines = 0;
+      self->log_suppressed = 0;
+    }
+  if (self->log_lines >= LOG_LINES_PER_WINDOW)
+    {
+      self->log_suppressed++;
+      return;
+    }
+  self->log_lines++;
+  g_warning ("Dropped a NATS message on %s: %s", subject ? subject : "?", why);
+}
+
+/* A hook name as one subject token: [A-Za-z0-9_-] as they are, every
+ * other byte as %XX. */
+static void
+append_token (GString *out, const char *name)
+{
+  for (const guchar *p = (const guchar *) name; *p != '\0'; p++)
+    {
+      if (g_ascii_isalnum (*p) || *p == '_' || *p == '-')
+        g_string_append_c (out, (char) *p);
+      else
+        g_string_append_printf (out, "%%%02X", *p);
+    }
+}
+
+static char *
+hook_subject (JunoFederation *self, const char *address)
+{
+  const char *dot = strchr (address, '.');
+  GString *s = g_string_new (self->prefix);
+
+  g_string_append (s, ".hook.");
+  g_string_append_len (s, address, dot - address);
+  g_string_append_c (s, '.');
+  append_token (s, dot + 1);
+  return g_string_free (s, FALSE);
+}
+
+static char *
+call_subject (JunoFederation *self, const char *module_id, guint64 major)
+{
+  return g_strdup_printf ("%s.call.%s.%" G_GUINT64_FORMAT, self->prefix, module_id, major);
+}
+
+static void
+publish (JunoFederation *self, const char *subject, const char *reply, const char *data, gsize len)
+{
+  if (self->nc == NULL)
+    return;
+  if (reply != NULL)
+    natsConnection_PublishRequest (self->nc, subject, reply, data, (int) len);
+  else
+    natsConnection_Publish (self->nc, subject, data, (int) len);
+}
+
+static void
+publish_string (JunoFederation *self, const char *suffix, GString *text)
+{
+  g_autofree char *subject = g_strconcat (self->prefix, ".", suffix, NULL);
+
+  publish (self, subject, NULL, text->str, text->len);
+}
+
+static GString *
+begin_control (JunoFederation *self)
+{
+  GString *s = g_string_new ("{\"v\":1,\"broker\":");
+
+  juno_json_append_string (s, self->name);
+  g_string_append (s, ",\"instance\":\"");
+  g_string_append (s, self->instance);
+  g_string_append_c (s, '"');
+  return s;
+}
+
+static void
+remote_module_free (gpointer data)
+{
+  RemoteModule *m = data;
+
+  g_free (m->id);
+  g_free (m->version_text);
+  juno_version_clear (&m->version);
+  g_strfreev (m->functions);
+  g_strfreev (m->hooks);
+  g_free (m);
+}
+
+static void
+sub_free (gpointer data)
+{
+  Sub *sub = data;
+
+  if (sub->sub != NULL)
+    {
+      natsSubscription_Unsubscribe (sub->sub);
+      natsSubscription_Destroy (sub->sub);
+    }
+  g_free (sub->target);
+  g_free (sub);
+}
+
+/* ------------------------------------------------------------------ */
+/* From cnats threads to the main thread                               */
+/* ------------------------------------------------------------------ */
+
+static gboolean drain (gpointer data);
+
+static void
+inbox_push (Kind kind, natsMsg *msg, natsStatus status)
+{
+  gboolean wake = FALSE;
+  gsize len = msg != NULL ? (gsize) natsMsg_GetDataLength (msg) : 0;
+
+  g_mutex_lock (&inbox.lock);
+  if (inbox.owner == NULL ||
+      (msg != NULL && (inbox.queue.length >= MAX_INBOUND_MESSAGES || inbox.bytes + len > MAX_INBOUND_BYTES)))
+    {
+      if (inbox.owner != NULL)
+        inbox.overflow++;
+      g_mutex_unlock (&inbox.lock);
+      if (msg != NULL)
+        natsMsg_Destroy (msg);
+      return;
+    }
+  {
+    Inbound *in = g_new (Inbound, 1);
+
+    in->kind = kind;
+    in->msg = msg;
+    in->status = status;
+    g_queue_push_tail (&inbox.queue, in);
+    inbox.bytes += len;
+  }
+  if (!inbox.wake_pending)
+    {
+      inbox.wake_pending = TRUE;
+      wake = TRUE;
+    }
+  if (wake)
+    {
+      GSource *source = g_idle_source_new ();
+
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (source, drain, NULL, NULL);
+      g_source_set_static_name (source, "juno-federation-inbox");
+      g_source_attach (source, inbox.context);
+      g_source_unref (source);
+    }
+  g_mutex_unlock (&inbox.lock);
+}
+
+static void
+on_nats_message (natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
+{
+  inbox_push ((Kind) *(const int *) closure, msg, NATS_OK);
+}
+
+static void
+on_nats_event (natsConnection *nc, void *closure)
+{
+  inbox_push ((Kind) *(const int *) closure, NULL, NATS_OK);
+}
+
+static void
+on_nats_error (natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure)
+{
+  inbox_push (KIND_ASYNC_ERROR, NULL, err);
+}
+
+static void handle_inbound (JunoFederation *self, Inbound *in);
+
+static gboolean
+drain (gpointer data)
+{
+  JunoFederation *self;
+  GQueue batch = G_QUEUE_INIT;
+  guint64 overflow;
+  gboolean more;
+
+  g_mutex_lock (&inbox.lock);
+  self = inbox.owner;
+  for (guint i = 0; i < MAX_DRAIN_PER_TURN && inbox.queue.length > 0; i++)
+    {
+      Inbound *in = g_queue_pop_head (&inbox.queue);
+
+      if (in->msg != NULL)
+        inbox.bytes -= (gsize) natsMsg_GetDataLength (in->msg);
+      g_queue_push_tail (&batch, in);
+    }
+  overflow = inbox.overflow;
+  inbox.overflow = 0;
+  more = inbox.queue.length > 0;
+  if (!more)
+    inbox.wake_pending = FALSE;
+  if (self != NULL)
+    g_object_ref (self);
+  g_mutex_unlock (&inbox.lock);
+
+  if (self != NULL && overflow > 0)
+    {
+      self->stats.dropped += overflow;
+      g_warning ("Dropped %" G_GUINT64_FORMAT " NATS messages: more were waiting than the broker holds", overflow);
+    }
+  while (batch.length > 0)
+    {
+      Inbound *in = g_queue_pop_head (&batch);
+
+      if (self != NULL && !self->stopped)
+        handle_inbound (self, in);
+      if (in->msg != NULL)
+        natsMsg_Destroy (in->msg);
+      g_free (in);
+    }
+  g_clear_object (&self);
+  return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing what other brokers send                                     */
+/* ------------------------------------------------------------------ */
+
+/* The payload as a json-glib object, after the protocol's grammar said it
+ * is one (json-glib alone is lenient). */
+static JsonObject *
+parse_control (JunoFederation *self, natsMsg *msg, JsonParser **parser_out)
+{
+  const char *data = natsMsg_GetData (msg);
+  int len = natsMsg_GetDataLength (msg);
+  g_autoptr(GString) compact = NULL;
+  g_autoptr(JsonParser) parser = NULL;
+  JunoJsonKind kind;
+  JsonNode *root;
+  JsonObject *object;
+  gint64 v;
+
+  if (len <= 0 || (gsize) len > juno_broker_get_max_message_size (self->broker))
+    {
+      log_dropped (self, natsMsg_GetSubject (msg), "empty or larger than --max-message-size");
+      return NULL;
+    }
+  compact = g_string_sized_new ((gsize) len);
+  if (juno_json_normalize (data, (gsize) len, compact, &kind) != JUNO_PARSE_OK || kind != JUNO_JSON_OBJECT)
+    {
+      log_dropped (self, natsMsg_GetSubject (msg), "not a JSON object");
+      return NULL;
+    }
+  parser = json_parser_new_immutable ();
+  if (!json_parser_load_from_data (parser, compact->str, (gssize) compact->len, NULL) ||
+      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
+    {
+      log_dropped (self, natsMsg_GetSubject (msg), "not a JSON object");
+      return NULL;
+    }
+  object = json_node_get_object (root);
+  if (!json_object_has_member (object, "v") ||
+      json_node_get_value_type (json_object_get_member (object, "v")) != G_TYPE_INT64 ||
+      (v = json_object_get_int_member (object, "v")) != PROTOCOL_VERSION)
+    {
+      log_dropped (self, natsMsg_GetSubject (msg), "not version 1 of the federation's messages");
+      return NULL;
+    }
+  *parser_out = g_steal_pointer (&parser);
+  return object;
+}
+
+static const char *
+get_string (JsonObject *object, const char *name)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  return json_node_get_string (node);
+}
+
+static gboolean
+get_uint (JsonObject *object, const char *name, guint64 *out)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  gint64 v;
+
+  if (node == NULL || json_node_get_value_type (node) != G_TYPE_INT64 || (v = json_node_get_int (node)) < 0)
+    return FALSE;
+  *out = (guint64) v;
+  return TRUE;
+}
+
+static gboolean
+instance_is_valid (const char *instance)
+{
+  return instance != NULL && strlen (instance) == 16 && strspn (instance, "0123456789abcdef") == 16;
+}
+
+/* A list of names checked one by one; NULL when wrong. */
+static char **
+parse_names (JsonObject *object, const char *member, guint max, gboolean (*valid) (const char *))
+{
+  JsonNode *node = json_object_get_member (object, member);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  JsonArray *array;
+  guint n;
+
+  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
+    return NULL;
+  array = json_node_get_array (node);
+  n = json_array_get_length (array);
+  if (n > max)
+    return NULL;
+  for (guint i = 0; i < n; i++)
+    {
+      JsonNode *item = json_array_get_element (array, i);
+      const char *name;
+
+      if (json_node_get_value_type (item) != G_TYPE_STRING || (name = json_node_get_string (item)) == NULL ||
+          !valid (name))
+        return NULL;
+      g_ptr_array_add (names, g_strdup (name));
+    }
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+static gboolean
+function_name_ok (const char *name)
+{
+  return juno_function_name_is_valid (name, -1) && strlen (name) <= JUNO_MODULE_ID_MAX_LENGTH * 2;
+}
+
+static gboolean
+hook_address_ok (const char *address)
+{
+  return juno_hook_address_is_valid (address, NULL) && strlen (address) <= JUNO_MODULE_ID_MAX_LENGTH * 3;
+}
+
+static RemoteModule *
+parse_module (JsonNode *node)
+{
+  g_autoptr(GError) error = NULL;
+  RemoteModule *m;
+  JsonObject *object;
+  const char *id, *version;
+
+  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
+    return NULL;
+  object = json_node_get_object (node);
+  id = get_string (object, "moduleId");
+  version = get_string (object, "version");
+  if (id == NULL || !juno_module_id_is_valid (id, -1) || g_str_equal (id, JUNO_BUILTIN_MODULE_ID) || version == NULL)
+    return NULL;
+  m = g_new0 (RemoteModule, 1);
+  if (!juno_version_parse (version, &m->version, &error) ||
+      (m->functions = parse_names (object, "functions", 4096, function_name_ok)) == NULL ||
+      (m->hooks = parse_names (object, "hooks", 4096, hook_address_ok)) == NULL)
+    {
+      remote_module_free (m);
+      return NULL;
+    }
+  m->id = g_strdup (id);
+  m->version_text = g_strdup (version);
+  return m;
+}
+
+/* ------------------------------------------------------------------ */
+/* Other brokers                                                       */
+/* ------------------------------------------------------------------ */
+
+static void
+listens_update (JunoFederation *self, RemoteModule *m, int delta)
+{
+  for (guint i = 0; m->hooks[i] != NULL; i++)
+    {
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->remote_listens, m->hooks[i]));
+
+      if (delta > 0)
+        g_hash_table_insert (self->remote_listens, g_strdup (m->hooks[i]), GUINT_TO_POINTER (n + 1));
+      else if (n <= 1)
+        g_hash_table_remove (self->remote_listens, m->hooks[i]);
+      else
+        g_hash_table_insert (self->remote_listens, g_strdup (m->hooks[i]), GUINT_TO_POINTER (n - 1));
+    }
+}
+
+/* Puts @m (owned) in @rb's modules, or takes @id out when @m is NULL. */
+static void
+set_remote_module (JunoFederation *self, RemoteBroker *rb, const char *id, RemoteModule *m)
+{
+  RemoteModule *old = g_hash_table_lookup (rb->modules, id);
+
+  if (old != NULL)
+    listens_update (self, old, -1);
+  if (m != NULL)
+    {
+      listens_update (self, m, +1);
+      g_hash_table_insert (rb->modules, m->id, m);
+    }
+  else
+    g_hash_table_remove (rb->modules, id);
+  g_hash_table_add (self->dirty, g_strdup (id));
+  schedule_apply (self);
+}
+
+static void
+remote_broker_free (gpointer data)
+{
+  RemoteBroker *rb = data;
+
+  g_free (rb->instance);
+  g_free (rb->name);
+  g_hash_table_unref (rb->modules);
+  g_clear_pointer (&rb->snapshot, g_hash_table_unref);
+  g_free (rb);
+}
+
+static void
+notify_brokers (JunoFederation *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BROKERS]);
+}
+
+static void
+forget_broker (JunoFederation *self, RemoteBroker *rb, const char *why)
+{
+  GHashTableIter iter;
+  gpointer key;
+  JunoEndpoint *client = rb->client;
+
+  g_message ("Broker '%s' (%s) is gone from federation %s: %s; its %u modules leave", rb->name, rb->instance,
+             self->prefix + strlen ("juno."), why, g_hash_table_size (rb->modules));
+  g_hash_table_iter_init (&iter, rb->modules);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_hash_table_add (self->dirty, g_strdup (key));
+  {
+    GList *values = g_hash_table_get_values (rb->modules);
+
+    for (GList *l = values; l != NULL; l = l->next)
+      listens_update (self, l->data, -1);
+    g_list_free (values);
+  }
+  g_hash_table_remove (self->brokers, rb->instance);
+  if (client != NULL)
+    {
+      /* its calls still running here end: the answers go nowhere */
+      g_hash_table_remove (self->client_eps, client);
+      juno_broker_remove_endpoint (self->broker, client);
+    }
+  schedule_apply (self);
+  notify_brokers (self);
+}
+
+static void
+ask_sync (JunoFederation *self, RemoteBroker *rb)
+{
+  gint64 now = g_get_monotonic_time ();
+  g_autofree char *subject = NULL;
+
+  if (rb->sync_asked != 0 && now - rb->sync_asked < SYNC_RETRY_USEC)
+    return;
+  rb->sync_asked = now;
+  g_clear_pointer (&rb->snapshot, g_hash_table_unref);
+  subject = g_strdup_printf ("%s.sync.%s", self->prefix, rb->instance);
+  publish (self, subject, self->page_subject, "{}", 2);
+}
+
+static RemoteBroker *
+lookup_sender (JunoFederation *self, JsonObject *object, gboolean create, natsMsg *msg)
+{
+  const char *name = get_string (object, "broker");
+  const char *instance = get_string (object, "instance");
+  RemoteBroker *rb;
+
+  if (name == NULL || !juno_broker_name_is_valid (name) || !instance_is_valid (instance))
+    {
+      log_dropped (self, natsMsg_GetSubject (msg), "no valid broker name and instance");
+      return NULL;
+    }
+  if (g_str_equal (instance, self->instance))
+    return NULL; /* our own, through a server that echoes */
+  rb = g_hash_table_lookup (self->brokers, instance);
+  if (rb != NULL)
+    {
+      if (!g_str_equal (rb->name, name))
+        {
+          log_dropped (self, natsMsg_GetSubject (msg), "a known instance under another name");
+          return NULL;
+        }
+      return rb;
+    }
+  if (!create)
+    return NULL;
+  if (g_hash_table_size (self->brokers) >= MAX_BROKERS)
+    {
+      log_dropped (self, natsMsg_GetSubject (msg), "too many brokers in the federation");
+      return NULL;
+    }
+  if (g_str_equal (name, self->name))
+    g_warning ("Another broker of federation %s is named '%s' too: listings cannot tell them apart",
+               self->prefix + strlen ("juno."), name);
+  rb = g_new0 (RemoteBroker, 1);
+  rb->instance = g_strdup (instance);
+  rb->name = g_strdup (name);
+  rb->modules = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, remote_module_free);
+  rb->last_seen = g_get_monotonic_time ();
+  g_hash_table_insert (self->brokers, rb->instance, rb);
+  g_message ("Broker '%s' (%s) joined federation %s", name, instance, self->prefix + strlen ("juno."));
+  notify_brokers (self);
+  return rb;
+}
+
+static void
+handle_heartbeat (JunoFederation *self, natsMsg *msg)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *object = parse_control (self, msg, &parser);
+  RemoteBroker *rb;
+  guint64 gen, n;
+
+  if (object == NULL)
+    return;
+  if (!get_uint (object, "gen", &gen) || !get_uint (object, "modules", &n))
+    return log_dropped (self, natsMsg_GetSubject (msg), "a heartbeat without gen and modules");
+  rb = lookup_sender (self, object, TRUE, msg);
+  if (rb == NULL)
+    return;
+  rb->last_seen = g_get_monotonic_time ();
+  if (!rb->synced || rb->gen != gen)
+    ask_sync (self, rb);
+}
+
+static void
+handle_state (JunoFederation *self, natsMsg *msg)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *object = parse_control (self, msg, &parser);
+  RemoteBroker *rb;
+  const char *op;
+  guint64 gen;
+
+  if (object == NULL)
+    return;
+  op = get_string (object, "op");
+  if (!get_uint (object, "gen", &gen) || op == NULL || (!g_str_equal (op, "up") && !g_str_equal (op, "down")))
+    return log_dropped (self, natsMsg_GetSubject (msg), "a change without gen and op");
+  rb = lookup_sender (self, object, TRUE, msg);
+  if (rb == NULL)
+    return;
+  rb->last_seen = g_get_monotonic_time ();
+  if (!rb->synced || gen != rb->gen + 1)
+    {
+      /* a change missed, or not synced yet: the whole picture again */
+      if (!rb->synced || gen > rb->gen)
+        ask_sync (self, rb);
+      return;
+    }
+  if (g_str_equal (op, "up"))
+    {
+      RemoteModule *m = parse_module (json_object_get_member (object, "module"));
+
+      if (m == NULL)
+        return log_dropped (self, natsMsg_GetSubject (msg), "an invalid module");
+      if (!g_hash_table_contains (rb->modules, m->id) && g_hash_table_size (rb->modules) >= MAX_MODULES_PER_BROKER)
+        {
+          remote_module_free (m);
+          return log_dropped (self, natsMsg_GetSubject (msg), "too many modules on one broker");
+        }
+      set_remote_module (self, rb, m->id, m);
+    }
+  else
+    {
+      const char *id = get_string (object, "moduleId");
+
+      if (id == NULL || !juno_module_id_is_valid (id, -1))
+        return log_dropped (self, natsMsg_GetSubject (msg), "an invalid moduleId");
+      if (g_hash_table_contains (rb->modules, id))
+        set_remote_module (self, rb, id, NULL);
+    }
+  rb->gen = gen;
+}
+
+static void
+handle_page (JunoFederation *self, natsMsg *msg)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *object = parse_control (self, msg, &parser);
+  RemoteBroker *rb;
+  JsonNode *modules, *last;
+  guint64 gen, page;
+  JsonArray *array;
+
+  if (object == NULL)
+    return;
+  modules = json_object_get_member (object, "modules");
+  last = json_object_get_member (object, "last");
+  if (!get_uint (object, "gen", &gen) || !get_uint (object, "page", &page) || modules == NULL ||
+      !JSON_NODE_HOLDS_ARRAY (modules) || last == NULL || json_node_get_value_type (last) != G_TYPE_BOOLEAN)
+    return log_dropped (self, natsMsg_GetSubject (msg), "a page without gen, page, modules and last");
+  rb = lookup_sender (self, object, TRUE, msg);
+  if (rb == NULL)
+    return;
+  rb->last_seen = g_get_monotonic_time ();
+  if (page == 0)
+    {
+      g_clear_pointer (&rb->snapshot, g_hash_table_unref);
+      rb->snapshot = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, remote_module_free);
+      rb->snapshot_gen = gen;
+      rb->next_page = 0;
+    }
+  if (rb->snapshot == NULL || page != rb->next_page || gen != rb->snapshot_gen)
+    {
+      g_clear_pointer (&rb->snapshot, g_hash_table_unref);
+      return; /* out of order: the next heartbeat asks again */
+    }
+  rb->next_page++;
+  array = json_node_get_array (modules);
+  for (guint i = 0; i < json_array_get_length (array); i++)
+    {
+      RemoteModule *m = parse_module (json_array_get_element (array, i));
+
+      if (m == NULL || g_hash_table_size (rb->snapshot) >= MAX_MODULES_PER_BROKER)
+        {
+          if (m != NULL)
+            remote_module_free (m);
+          g_clear_pointer (&rb->snapshot, g_hash_table_unref);
+          return log_dropped (self, natsMsg_GetSubject (msg), "an invalid module, or too many");
+        }
+      g_hash_table_replace (rb->snapshot, m->id, m);
+    }
+  if (json_node_get_boolean (last))
+    {
+      g_autoptr(GHashTable) snapshot = g_steal_pointer (&rb->snapshot);
+      GHashTableIter iter;
+      gpointer key, value;
+      g_autoptr(GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
+
+      /* the differences only: what did not change stays untouched */
+      g_hash_table_iter_init (&iter, rb->modules);
+      while (g_hash_table_iter_next (&iter, &key, NULL))
+        if (!g_hash_table_contains (snapshot, key))
+          g_ptr_array_add (gone, g_strdup (key));
+      for (guint i = 0; i < gone->len; i++)
+        set_remote_module (self, rb, g_ptr_array_index (gone, i), NULL);
+      g_hash_table_iter_init (&iter, snapshot);
+      while (g_hash_table_iter_next (&iter, &key, &value))
+        {
+          g_hash_table_iter_steal (&iter);
+          set_remote_module (self, rb, key, value);
+        }
+      rb->gen = rb->snapshot_gen;
+      rb->synced = TRUE;
+      rb->sync_asked = 0;
+    }
+}
+
+static void
+handle_bye (JunoFederation *self, natsMsg *msg)
+{
+  g_autoptr(JsonParser) parser = NULL;
+  JsonObject *object = parse_control (self, msg, &parser);
+  RemoteBroker *rb;
+
+  if (object == NULL)
+    return;
+  rb = lookup_sender (self, object, FALSE, msg);
+  if (rb != NULL)
+    forget_broker (self, rb, "it said goodbye");
+}
+
+static void send_heartbeat (JunoFederation *self);
+
+/* Someone asks for all our modules: pages on its reply subject, each
+ * within what a broker takes as one message. */
+static void
+handle_sync (JunoFederation *self, natsMsg *msg)
+{
+  const char *reply = natsMsg_GetReply (msg);
+  gint64 now = g_get_monotonic_time ();
+  gsize page_bytes = MIN (SYNC_PAGE_BYTES, juno_broker_get_max_message_size (self->broker) / 2);
+  g_autoptr(GList) values = NULL;
+  GList *l;
+  guint64 n = 0;
+
+  if (reply == NULL || !g_str_has_prefix (reply, self->prefix) || strlen (reply) > 256)
+    return log_dropped (self, natsMsg_GetSubject (msg), "a sync request without a reply subject of the federation");
+  if (now - self->sync_window_start >= G_USEC_PER_SEC)
+    {
+      self->sync_window_start = now;
+      self->sync_answers = 0;
+    }
+  if (self->sync_answers++ >= MAX_SYNC_ANSWERS_PER_SECOND)
+    return log_dropped (self, natsMsg_GetSubject (msg), "too many sync requests");
+
+  values = g_hash_table_get_values (self->announced);
+  l = values;
+  do
+    {
+      g_autoptr(GString) page = begin_control (self);
+      gboolean first = TRUE;
+
+      g_string_append_printf (page, ",\"gen\":%" G_GUINT64_FORMAT ",\"page\":%" G_GUINT64_FORMAT ",\"modules\":[",
+                              self->gen, n++);
+      while (l != NULL && (first || page->len + strlen (l->data) + 32 < page_bytes))
+        {
+          if (!first)
+            g_string_append_c (page, ',');
+          g_string_append (page, l->data);
+          first = FALSE;
+          l = l->next;
+        }
+      g_string_append_printf (page, "],\"last\":%s}", l == NULL ? "true" : "false");
+      publish (self, reply, NULL, page->str, page->len);
+    }
+  while (l != NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Calls                                                               */
+/* ------------------------------------------------------------------ */
+
+static void
+remote_call_free (RemoteCall *rc)
+{
+  g_clear_object (&rc->fed);
+  g_free (rc->reply);
+  g_free (rc->token);
+  g_free (rc);
+}
+
+static void
+answer_remote (JunoFederation *self, const char *reply, const char *token, const char *result, int code)
+{
+  g_autoptr(GString) line = g_string_new ("{\"requestId\":");
+
+  g_string_append (line, token);
+  if (result != NULL)
+    {
+      g_string_append (line, ",\"type\":4,\"data\":");
+      g_string_append (line, result);
+    }
+  else
+    {
+      g_string_append_printf (line, ",\"type\":0,\"error\":%d", code);
+      self->stats.calls_failed++;
+    }
+  g_string_append_c (line, '}');
+  publish (self, reply, NULL, line->str, line->len);
+}
+
+static void
+on_remote_call_done (JunoBroker *broker, const char *result_json, int error_code, gpointer user_data)
+{
+  RemoteCall *rc = user_data;
+
+  if (!rc->fed->stopped)
+    answer_remote (rc->fed, rc->reply, rc->token, result_json,
+                   error_code == JUNO_BROKER_CALL_DROPPED ? JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED : error_code);
+  remote_call_free (rc);
+}
+
+/* The client remote calls from @instance come from. */
+static JunoEndpoint *
+client_for (JunoFederation *self, const char *instance)
+{
+  RemoteBroker *rb = g_hash_table_lookup (self->brokers, instance);
+
+  if (rb == NULL)
+    {
+      if (self->stranger == NULL)
+        {
+          self->stranger = juno_broker_add_client (self->broker, "nats", "nats:unknown");
+          g_hash_table_add (self->client_eps, self->stranger);
+        }
+      return self->stranger;
+    }
+  if (rb->client == NULL)
+    {
+      g_autofree char *caller = g_strconcat ("nats:", rb->name, NULL);
+
+      rb->client = juno_broker_add_client (self->broker, "nats", caller);
+      g_hash_table_add (self->client_eps, rb->client);
+    }
+  return rb->client;
+}
+
+static gboolean
+caller_is_valid (const char *caller)
+{
+  gsize n = strlen (caller);
+
+  if (n == 0 || n > MAX_CALLER_LENGTH || !g_utf8_validate (caller, (gssize) n, NULL))
+    return FALSE;
+  for (const char *p = caller; *p != '\0'; p++)
+    if ((guchar) *p < 0x20)
+      return FALSE;
+  return TRUE;
+}
+
+/* A call for one of our modules, from another broker. */
+static void
+handle_call (JunoFederation *self, natsMsg *msg)
+{
+  const char *subject = natsMsg_GetSubject (msg);
+  const char *reply = natsMsg_GetReply (msg);
+  const char *data = natsMsg_GetData (msg);
+  gsize len = (gsize) natsMsg_GetDataLength (msg);
+  Sub *sub = g_hash_table_lookup (self->call_subs, subject);
+  g_autofree char *token = NULL;
+  g_autofree char *function = NULL;
+  g_autofree char *caller = NULL;
+  g_autofree char *address = NULL;
+  g_autoptr(GError) error = NULL;
+  char instance[17];
+  JunoMessage parsed;
+  JunoJsonValue caller_value;
+  const JunoJsonValue *rid, *args;
+  gint64 type;
+  RemoteCall *rc;
+
+  if (sub == NULL)
+    return; /* unsubscribed meanwhile: NATS gives it to another instance next time */
+  if (reply == NULL || !g_str_has_prefix (reply, self->prefix) || strlen (reply) > 256 ||
+      sscanf (reply + strlen (self->prefix), ".reply.%16[0-9a-f].", instance) != 1)
+    return log_dropped (self, subject, "a call without a reply subject of the federation");
+  self->stats.calls_in++;
+  if (len > juno_broker_get_max_message_size (self->broker))
+    return log_dropped (self, subject, "a call larger than --max-message-size");
+  if (juno_message_parse (data, len, &parsed) != JUNO_PARSE_OK ||
+      !juno_json_value_get_int64 (&parsed.keys[JUNO_KEY_TYPE], &type) || type != JUNO_MSG_FUNCTION_CALL)
+    return log_dropped (self, subject, "not a call");
+  rid = &parsed.keys[JUNO_KEY_REQUEST_ID];
+  args = &parsed.keys[JUNO_KEY_ARGUMENTS];
+  if (rid->kind != JUNO_JSON_STRING || rid->len > MAX_REQUEST_ID_LENGTH || rid->escaped ||
+      parsed.keys[JUNO_KEY_FUNCTION].kind != JUNO_JSON_STRING ||
+      (function = juno_json_value_dup_string (&parsed.keys[JUNO_KEY_FUNCTION])) == NULL ||
+      !juno_function_name_is_valid (function, -1) ||
+      !juno_json_object_lookup (data, len, "caller", &caller_value) || caller_value.kind != JUNO_JSON_STRING ||
+      (caller = juno_json_value_dup_string (&caller_value)) == NULL || !caller_is_valid (caller) ||
+      (args->kind != JUNO_JSON_ABSENT && args->kind != JUNO_JSON_OBJECT))
+    return log_dropped (self, subject, "a call without a valid requestId, function and caller");
+
+  token = g_strndup (rid->text, rid->len);
+  address = g_strconcat (sub->target, ".", function, NULL);
+  rc = g_new0 (RemoteCall, 1);
+  rc->fed = g_object_ref (self);
+  rc->reply = g_strdup (reply);
+  rc->token = g_strdup (token);
+  if (!juno_broker_client_call_as (self->broker, client_for (self, instance), caller, address,
+                                   args->kind == JUNO_JSON_OBJECT ? args->text : NULL,
+                                   args->kind == JUNO_JSON_OBJECT ? (gssize) args->len : 0, on_remote_call_done, rc,
+                                   &error))
+    {
+      answer_remote (self, reply, token, NULL,
+                     g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE)
+                       ? JUNO_PROTOCOL_ERROR_MESSAGE_TOO_LARGE
+                       : JUNO_PROTOCOL_ERROR_MALFORMED_REQUEST);
+      remote_call_free (rc);
+    }
+}
+
+/* The answer to a call one of our proxies sent. */
+static void
+handle_reply (JunoFederation *self, natsMsg *msg)
+{
+  const char *subject = natsMsg_GetSubject (msg);
+  const char *data = natsMsg_GetData (msg);
+  gsize len = (gsize) natsMsg_GetDataLength (msg);
+  guint64 id;
+  char *end;
+  Proxy *proxy;
+  JunoMessage parsed;
+  gint64 type;
+
+  id = g_ascii_strtoull (subject + strlen (self->reply_prefix), &end, 10);
+  if (*end != '\0' || (proxy = g_hash_table_lookup (self->proxy_eps, &id)) == NULL || proxy->ep == NULL)
+    return log_dropped (self, subject, "an answer for no proxy of this broker");
+  if (len > juno_broker_get_max_message_size (self->broker))
+    return log_dropped (self, subject, "an answer larger than --max-message-size");
+  /* only answers reach the core through a proxy: never a request */
+  if (juno_message_parse (data, len, &parsed) != JUNO_PARSE_OK ||
+      !juno_json_value_get_int64 (&parsed.keys[JUNO_KEY_TYPE], &type) ||
+      (type != JUNO_MSG_FUNCTION_RESPONSE && type != JUNO_MSG_ERROR) ||
+      parsed.keys[JUNO_KEY_REQUEST_ID].kind != JUNO_JSON_STRING ||
+      parsed.keys[JUNO_KEY_REQUEST_ID].len < 3 || parsed.keys[JUNO_KEY_REQUEST_ID].text[1] != 'j')
+    return log_dropped (self, subject, "not an answer to a call");
+  if (type == JUNO_MSG_ERROR)
+    self->stats.calls_failed++;
+  juno_broker_handle_line (self->broker, proxy->ep, data, len);
+}
+
+static gboolean
+fail_unsent (gpointer data)
+{
+  JunoFederation *self = data;
+
+  self->failed_id = 0;
+  while (self->failed.length > 0)
+    {
+      g_autofree char *item = g_queue_pop_head (&self->failed);
+      char *space = strchr (item, ' ');
+      guint64 id = g_ascii_strtoull (item, NULL, 10);
+      Proxy *proxy = g_hash_table_lookup (self->proxy_eps, &id);
+      g_autofree char *line = NULL;
+
+      if (proxy == NULL || proxy->ep == NULL || space == NULL)
+        continue;
+      line = g_strdup_printf ("{\"requestId\":%s,\"type\":0,\"error\":%d}", space + 1,
+                              JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED);
+      self->stats.calls_failed++;
+      juno_broker_handle_line (self->broker, proxy->ep, line, strlen (line));
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* What the core sends a proxy: calls go out on NATS; the answers to its
+ * registration and the hooks it is sent are not for anyone. Must not
+ * re-enter the broker. */
+static void
+proxy_send (gpointer user_data, const char *line, gsize len)
+{
+  Proxy *proxy = user_data;
+  JunoFederation *self = proxy->fed;
+  JunoMessage parsed;
+  gint64 type;
+  natsStatus status;
+
+  if (len > 0 && line[len - 1] == '\n')
+    len--;
+  if (len < 16 || memcmp (line, "{\"requestId\":\"j", 15) != 0 || juno_message_parse (line, len, &parsed) != JUNO_PARSE_OK ||
+      !juno_json_value_get_int64 (&parsed.keys[JUNO_KEY_TYPE], &type) || type != JUNO_MSG_FUNCTION_CALL)
+    return;
+  self->stats.calls_out++;
+  status = self->nc != NULL ? natsConnection_PublishRequest (self->nc, proxy->call_subject, proxy->reply_subject, line,
+                                                             (int) len)
+                            : NATS_CONNECTION_CLOSED;
+  if (status != NATS_OK)
+    {
+      const JunoJsonValue *rid = &parsed.keys[JUNO_KEY_REQUEST_ID];
+
+      /* answered from the main loop: no re-entry from here */
+      g_queue_push_tail (&self->failed, g_strdup_printf ("%" G_GUINT64_FORMAT " %.*s", juno_endpoint_get_id (proxy->ep),
+                                                         (int) rid->len, rid->text));
+      if (self->failed_id == 0)
+        self->failed_id = g_idle_add (fail_unsent, self);
+    }
+}
+
+static const JunoEndpointFuncs proxy_funcs = {
+  .send = proxy_send,
+};
+
+/* --federation-balance=spread: some of a local instance's calls go to the
+ * other instances. */
+static JunoEndpoint *
+route_call (gpointer user_data, JunoEndpoint *caller, const char *module_id)
+{
+  JunoFederation *self = user_data;
+  Proxy *proxy;
+
+  if (g_hash_table_contains (self->client_eps, caller))
+    return NULL; /* it came from another broker: served here */
+  proxy = g_hash_table_lookup (self->proxies, module_id);
+  if (proxy == NULL || proxy->ep == NULL || !proxy->spread_ok || proxy->instances == 0 ||
+      juno_endpoint_holds_name (proxy->ep))
+    return NULL;
+  return proxy->round++ % (proxy->instances + 1) == 0 ? NULL : proxy->ep;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hooks                                                               */
+/* ------------------------------------------------------------------ */
+
+static void
+handle_hook (JunoFederation *self, natsMsg *msg)
+{
+  const char *subject = natsMsg_GetSubject (msg);
+  Sub *sub = g_hash_table_lookup (self->hook_subs, subject);
+  g_autoptr(GError) error = NULL;
+
+  if (sub == NULL)
+    return;
+  self->stats.hooks_in++;
+  if ((gsize) natsMsg_GetDataLength (msg) > juno_broker_get_max_message_size (self->broker) ||
+      !juno_broker_relay_hook (self->broker, sub->target, natsMsg_GetData (msg), natsMsg_GetDataLength (msg), NULL,
+                               &error))
+    log_dropped (self, subject, error != NULL ? error->message : "larger than --max-message-size");
+}
+
+static void
+on_hook_triggered (JunoBroker *broker, const char *hook, const char *data, JunoFederation *self)
+{
+  g_autofree char *subject = NULL;
+
+  if (self->stopped || juno_broker_get_emitting_relayed (broker) ||
+      g_str_has_prefix (hook, JUNO_BUILTIN_MODULE_ID ".") || !g_hash_table_contains (self->remote_listens, hook))
+    return;
+  subject = hook_subject (self, hook);
+  self->stats.hooks_out++;
+  publish (self, subject, NULL, data, strlen (data));
+}
+
+/* ------------------------------------------------------------------ */
+/* Proxies: remote modules in the local registry                       */
+/* ------------------------------------------------------------------ */
+
+static void
+proxy_free (gpointer data)
+{
+  Proxy *proxy = data;
+
+  g_free (proxy->id);
+  g_free (proxy->version_text);
+  juno_version_clear (&proxy->version);
+  g_free (proxy->call_subject);
+  g_free (proxy->reply_subject);
+  g_clear_pointer (&proxy->functions, g_hash_table_unref);
+  g_free (proxy);
+}
+
+static void
+proxy_remove_endpoint (JunoFederation *self, Proxy *proxy)
+{
+  JunoEndpoint *ep = proxy->ep;
+  guint64 id;
+
+  if (ep == NULL)
+    return;
+  id = juno_endpoint_get_id (ep);
+  g_hash_table_remove (self->proxy_eps, &id);
+  proxy->ep = NULL;
+  /* its callers get error 8 */
+  juno_broker_remove_endpoint (self->broker, ep);
+}
+
+static void
+feed (JunoFederation *self, Proxy *proxy, GString *line)
+{
+  if (proxy->ep != NULL)
+    juno_broker_handle_line (self->broker, proxy->ep, line->str, line->len);
+}
+
+static void
+proxy_declare (JunoFederation *self, Proxy *proxy, const char *function)
+{
+  g_autoptr(GString) line = NULL;
+
+  if (g_hash_table_contains (proxy->functions, function))
+    return;
+  g_hash_table_add (proxy->functions, g_strdup (function));
+  line = g_string_new ("{\"requestId\":\"f\",\"type\":9,\"function\":");
+  juno_json_append_string (line, function);
+  g_string_append_c (line, '}');
+  feed (self, proxy, line);
+}
+
+static Proxy *
+proxy_create (JunoFederation *self, const char *id, RemoteModule *best, const char *broker_name)
+{
+  Proxy *proxy = g_new0 (Proxy, 1);
+  g_autoptr(GString) line = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 *key;
+
+  proxy->fed = self;
+  proxy->id = g_strdup (id);
+  proxy->version_text = g_strdup (best->version_text);
+  juno_version_parse (best->version_text, &proxy->version, &error);
+  proxy->call_subject = call_subject (self, id, best->version.major);
+  proxy->functions = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  proxy->ep = juno_broker_add_endpoint (self->broker, &proxy_funcs, proxy, "nats");
+  proxy->reply_subject = g_strdup_printf ("%s%" G_GUINT64_FORMAT, self->reply_prefix, juno_endpoint_get_id (proxy->ep));
+  juno_endpoint_set_yields_name (proxy->ep, TRUE);
+  key = g_new (guint64, 1);
+  *key = juno_endpoint_get_id (proxy->ep);
+  g_hash_table_insert (self->proxy_eps, key, proxy);
+
+  line = g_string_new ("{\"requestId\":\"r\",\"type\":1,\"moduleId\":");
+  juno_json_append_string (line, id);
+  g_string_append (line, ",\"version\":");
+  juno_json_append_string (line, best->version_text);
+  g_string_append_c (line, '}');
+  feed (self, proxy, line);
+  if (juno_endpoint_get_module_id (proxy->ep) == NULL)
+    {
+      /* refused (the policy's Own, a limit): logged by the broker */
+      g_warning ("Module '%s' of broker '%s' could not be registered here", id, broker_name);
+      proxy_remove_endpoint (self, proxy);
+    }
+  return proxy;
+}
+
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Recomputes the proxy of @id and where its instances run. */
+static void
+apply_module (JunoFederation *self, const char *id)
+{
+  g_autoptr(GPtrArray) instances = g_ptr_array_new (); /* RemoteModule */
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  RemoteModule *best = NULL;
+  const char *best_broker = NULL;
+  gpointer local_major = g_hash_table_lookup (self->local_ids, id);
+  Proxy *proxy = g_hash_table_lookup (self->proxies, id);
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->brokers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      RemoteBroker *rb = value;
+      RemoteModule *m = g_hash_table_lookup (rb->modules, id);
+
+      if (m == NULL)
+        continue;
+      g_ptr_array_add (instances, m);
+      if (best == NULL || juno_version_compare (&m->version, &best->version) > 0)
+        {
+          best = m;
+          best_broker = rb->name;
+        }
+      if (names->len < JUNO_BROKER_MAX_MODULE_BROKERS &&
+          !g_ptr_array_find_with_equal_func (names, rb->name, g_str_equal, NULL))
+        g_ptr_array_add (names, rb->name);
+    }
+
+  if (best == NULL)
+    {
+      if (proxy != NULL)
+        {
+          proxy_remove_endpoint (self, proxy);
+          g_hash_table_remove (self->proxies, id);
+        }
+      juno_broker_set_module_brokers (self->broker, id, NULL);
+      return;
+    }
+
+  /* a new major: a new proxy (its dependents are recomputed) */
+  if (proxy != NULL && (proxy->ep == NULL || proxy->version.major != best->version.major ||
+                        juno_version_compare (&proxy->version, &best->version) != 0))
+    {
+      proxy_remove_endpoint (self, proxy);
+      g_hash_table_remove (self->proxies, id);
+      proxy = NULL;
+    }
+  if (proxy == NULL)
+    {
+      proxy = proxy_create (self, id, best, best_broker);
+      g_hash_table_insert (self->proxies, proxy->id, proxy);
+    }
+  proxy->instances = 0;
+  for (guint i = 0; i < instances->len; i++)
+    {
+      RemoteModule *m = g_ptr_array_index (instances, i);
+
+      if (m->version.major != best->version.major)
+        continue;
+      proxy->instances++;
+      for (guint j = 0; m->functions[j] != NULL; j++)
+        proxy_declare (self, proxy, m->functions[j]);
+    }
+  proxy->spread_ok = local_major != NULL && GPOINTER_TO_UINT (local_major) - 1 == best->version.major;
+
+  if (local_major != NULL && names->len < JUNO_BROKER_MAX_MODULE_BROKERS &&
+      !g_ptr_array_find_with_equal_func (names, self->name, g_str_equal, NULL))
+    g_ptr_array_add (names, self->name);
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  juno_broker_set_module_brokers (self->broker, id, (const char *const *) names->pdata);
+}
+
+static gboolean
+apply (gpointer data)
+{
+  JunoFederation *self = data;
+  g_autoptr(GHashTable) dirty = g_steal_pointer (&self->dirty);
+  GHashTableIter iter;
+  gpointer key;
+
+  self->apply_id = 0;
+  self->dirty = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_iter_init (&iter, dirty);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    apply_module (self, key);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_apply (JunoFederation *self)
+{
+  if (self->apply_id == 0 && !self->stopped)
+    self->apply_id = g_timeout_add (APPLY_DELAY_MS, apply, self);
+}
+
+/* ------------------------------------------------------------------ */
+/* This broker's modules                                               */
+/* ------------------------------------------------------------------ */
+
+static gboolean
+is_proxy_endpoint (JunoFederation *self, JunoEndpoint *ep)
+{
+  guint64 id = juno_endpoint_get_id (ep);
+
+  return g_hash_table_contains (self->proxy_eps, &id);
+}
+
+static char *
+module_json (JunoModule *module)
+{
+  GString *s = g_string_new ("{\"moduleId\":");
+  guint n;
+  g_autofree const char **functions = juno_module_dup_functions (module, &n);
+  g_autofree const char **hooks = juno_module_dup_hooks (module, NULL);
+
+  juno_json_append_string (s, juno_module_get_id (module));
+  g_string_append (s, ",\"version\":");
+  juno_json_append_string (s, juno_module_get_version (module));
+  g_string_append (s, ",\"functions\":[");
+  for (guint i = 0; functions[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append_c (s, ',');
+      juno_json_append_string (s, functions[i]);
+    }
+  g_string_append (s, "],\"hooks\":[");
+  for (guint i = 0; hooks[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append_c (s, ',');
+      juno_json_append_string (s, hooks[i]);
+    }
+  g_string_append (s, "]}");
+  return g_string_free (s, FALSE);
+}
+
+static void
+announce (JunoFederation *self, const char *id, const char *json)
+{
+  g_autoptr(GString) s = begin_control (self);
+
+  self->gen++;
+  g_string_append_printf (s, ",\"gen\":%" G_GUINT64_FORMAT, self->gen);
+  if (json != NULL)
+    {
+      g_string_append (s, ",\"op\":\"up\",\"module\":");
+      g_string_append (s, json);
+    }
+  else
+    {
+      g_string_append (s, ",\"op\":\"down\",\"moduleId\":");
+      juno_json_append_string (s, id);
+    }
+  g_string_append_c (s, '}');
+  publish_string (self, "state", s);
+}
+
+static void
+subscribe_set (JunoFederation *self, GHashTable *subs, GHashTable *wanted, Kind kind, gboolean queue)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+
+  g_hash_table_iter_init (&iter, subs);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (wanted, key))
+      g_hash_table_iter_remove (&iter);
+  g_hash_table_iter_init (&iter, wanted);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      Sub *sub;
+      natsStatus status;
+
+      if (g_hash_table_contains (subs, key))
+        continue;
+      sub = g_new0 (Sub, 1);
+      sub->target = g_strdup (value);
+      status = queue ? natsConnection_QueueSubscribe (&sub->sub, self->nc, key, QUEUE_GROUP, on_nats_message,
+                                                      KIND_CLOSURE (kind))
+                     : natsConnection_Subscribe (&sub->sub, self->nc, key, on_nats_message, KIND_CLOSURE (kind));
+      if (status != NATS_OK)
+        {
+          g_warning ("Cannot subscribe to %s: %s", (const char *) key, natsStatus_GetText (status));
+          sub->sub = NULL;
+          sub_free (sub);
+          continue;
+        }
+      g_hash_table_insert (subs, g_strdup (key), sub);
+    }
+}
+
+/* The subjects @m's calls and hooks come on. */
+static void
+subscriptions_of (JunoFederation *self, JunoModule *m, guint64 major, GHashTable *calls, GHashTable *hooks)
+{
+  guint nf;
+  g_autofree const char **functions = juno_module_dup_functions (m, &nf);
+  g_autofree const char **listens = juno_module_dup_hooks (m, NULL);
+  const char *id = juno_module_get_id (m);
+
+  if (nf > 0)
+    g_hash_table_insert (calls, call_subject (self, id, major), g_strdup (id));
+  for (guint j = 0; listens[j] != NULL; j++)
+    if (!g_str_has_prefix (listens[j], JUNO_BUILTIN_MODULE_ID "."))
+      g_hash_table_insert (hooks, hook_subject (self, listens[j]), g_strdup (listens[j]));
+}
+
+/* Announces what changed among this broker's active modules, and follows
+ * them with the subscriptions of their calls and hooks. */
+static gboolean
+reconcile_local (gpointer data)
+{
+  JunoFederation *self = data;
+  guint n;
+  g_autofree JunoModule **modules = juno_broker_dup_modules (self->broker, &n);
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr(GHashTable) calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) hooks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) old_ids = g_steal_pointer (&self->local_ids);
+  GHashTableIter iter;
+  gpointer key, value;
+
+  self->local_id = 0;
+  self->local_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  for (guint i = 0; i < n; i++)
+    {
+      JunoModule *m = modules[i];
+      JunoEndpoint *ep = juno_module_get_endpoint (m);
+      const char *id = juno_module_get_id (m);
+      g_auto(JunoVersion) version = { 0 };
+      char *json;
+      const char *old;
+
+      if (ep == NULL || is_proxy_endpoint (self, ep) || !juno_module_get_active (m))
+        continue;
+      juno_version_parse (juno_module_get_version (m), &version, NULL);
+      g_hash_table_add (seen, (gpointer) id);
+      g_hash_table_insert (self->local_ids, g_strdup (id), GUINT_TO_POINTER ((guint) version.major + 1));
+      json = module_json (m);
+      old = g_hash_table_lookup (self->announced, id);
+      if (old == NULL || !g_str_equal (old, json))
+        {
+          announce (self, id, json);
+          g_hash_table_insert (self->announced, g_strdup (id), json);
+        }
+      else
+        g_free (json);
+      subscriptions_of (self, m, version.major, calls, hooks);
+    }
+  g_hash_table_iter_init (&iter, self->announced);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (seen, key))
+      {
+        announce (self, key, NULL);
+        g_hash_table_iter_remove (&iter);
+      }
+  /* where instances run changes with the local ones too */
+  g_hash_table_iter_init (&iter, old_ids);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    if (g_hash_table_lookup (self->local_ids, key) != value)
+      g_hash_table_add (self->dirty, g_strdup (key));
+  g_hash_table_iter_init (&iter, self->local_ids);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (old_ids, key))
+      g_hash_table_add (self->dirty, g_strdup (key));
+  if (g_hash_table_size (self->dirty) > 0)
+    schedule_apply (self);
+
+  subscribe_set (self, self->call_subs, calls, KIND_CALL, TRUE);
+  subscribe_set (self, self->hook_subs, hooks, KIND_HOOK, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+schedule_local (JunoFederation *self)
+{
+  if (self->local_id == 0 && !self->stopped)
+    self->local_id = g_timeout_add (APPLY_DELAY_MS, reconcile_local, self);
+}
+
+static void
+on_registry_changed (JunoFederation *self)
+{
+  schedule_local (self);
+}
+
+/* ------------------------------------------------------------------ */
+/* Heartbeats and the connection                                       */
+/* ------------------------------------------------------------------ */
+
+static void
+send_heartbeat (JunoFederation *self)
+{
+  g_autoptr(GString) s = begin_control (self);
+
+  g_string_append_printf (s, ",\"gen\":%" G_GUINT64_FORMAT ",\"modules\":%u}", self->gen,
+                          g_hash_table_size (self->announced));
+  publish_string (self, "hb", s);
+}
+
+static gboolean
+on_heartbeat (gpointer data)
+{
+  JunoFederation *self = data;
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter iter;
+  gpointer value;
+  g_autoptr(GPtrArray) gone = g_ptr_array_new ();
+
+  send_heartbeat (self);
+  g_hash_table_iter_init (&iter, self->brokers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      RemoteBroker *rb = value;
+
+      if (now - rb->last_seen > self->timeout_usec)
+        g_ptr_array_add (gone, rb);
+      else if (!rb->synced)
+        ask_sync (self, rb);
+    }
+  for (guint i = 0; i < gone->len; i++)
+    forget_broker (self, g_ptr_array_index (gone, i), "no heartbeat within --federation-timeout");
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+set_state (JunoFederation *self, const char *state)
+{
+  char url[512] = "";
+
+  if (self->nc != NULL && g_str_equal (state, "connected"))
+    natsConnection_GetConnectedUrl (self->nc, url, sizeof url);
+  g_free (self->server);
+  self->server = g_strdup (url);
+  if (self->state != state)
+    {
+      self->state = state;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+    }
+}
+
+static void
+joined (JunoFederation *self, gboolean again)
+{
+  g_autoptr(GString) s = begin_control (self);
+
+  set_state (self, "connected");
+  if (again)
+    self->stats.reconnects++;
+  g_message ("%s federation %s through NATS server %s as broker '%s'", again ? "Rejoined" : "Joined",
+             self->prefix + strlen ("juno."), self->server, self->name);
+  g_string_append_c (s, '}');
+  publish_string (self, "discover", s);
+  send_heartbeat (self);
+}
+
+static void
+handle_inbound (JunoFederation *self, Inbound *in)
+{
+  switch (in->kind)
+    {
+    case KIND_HEARTBEAT:
+      handle_heartbeat (self, in->msg);
+      break;
+    case KIND_STATE:
+      handle_state (self, in->msg);
+      break;
+    case KIND_SYNC:
+      handle_sync (self, in->msg);
+      break;
+    case KIND_PAGE:
+      handle_page (self, in->msg);
+      break;
+    case KIND_DISCOVER:
+      {
+        g_autoptr(JsonParser) parser = NULL;
+
+        if (parse_control (self, in->msg, &parser) != NULL)
+          send_heartbeat (self);
+      }
+      break;
+    case KIND_BYE:
+      handle_bye (self, in->msg);
+      break;
+    case KIND_CALL:
+      handle_call (self, in->msg);
+      break;
+    case KIND_REPLY:
+      handle_reply (self, in->msg);
+      break;
+    case KIND_HOOK:
+      handle_hook (self, in->msg);
+      break;
+    case KIND_CONNECTED:
+      joined (self, FALSE);
+      break;
+    case KIND_RECONNECTED:
+      joined (self, TRUE);
+      break;
+    case KIND_DISCONNECTED:
+      if (!g_str_equal (self->state, "connecting"))
+        {
+          g_warning ("Lost NATS server %s: local modules keep working, reconnecting", self->server);
+          set_state (self, "reconnecting");
+        }
+      break;
+    case KIND_CLOSED:
+      set_state (self, "closed");
+      break;
+    case KIND_ASYNC_ERROR:
+      self->stats.dropped++;
+      g_warning ("NATS: %s", natsStatus_GetText (in->status));
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* GObject, start and stop                                             */
+/* ------------------------------------------------------------------ */
+
+static GVariant *
+extra_stats (gpointer user_data)
+{
+  JunoFederation *self = user_data;
+  GVariantBuilder b;
+  guint remote = 0;
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->proxies);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (((Proxy *) value)->ep != NULL)
+      remote++;
+  g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&b, "{sv}", "federation", g_variant_new_string (self->state));
+  g_variant_builder_add (&b, "{sv}", "brokerName", g_variant_new_string (self->name));
+  g_variant_builder_add (&b, "{sv}", "natsServer", g_variant_new_string (self->server ? self->server : ""));
+  g_variant_builder_add (&b, "{sv}", "natsReconnects", g_variant_new_uint64 (self->stats.reconnects));
+  g_variant_builder_add (&b, "{sv}", "federationBrokers", g_variant_new_uint64 (g_hash_table_size (self->brokers)));
+  g_variant_builder_add (&b, "{sv}", "remoteModules", g_variant_new_uint64 (remote));
+  g_variant_builder_add (&b, "{sv}", "remoteCallsOut", g_variant_new_uint64 (self->stats.calls_out));
+  g_variant_builder_add (&b, "{sv}", "remoteCallsIn", g_variant_new_uint64 (self->stats.calls_in));
+  g_variant_builder_add (&b, "{sv}", "remoteCallsFailed", g_variant_new_uint64 (self->stats.calls_failed));
+  g_variant_builder_add (&b, "{sv}", "remoteHooksOut", g_variant_new_uint64 (self->stats.hooks_out));
+  g_variant_builder_add (&b, "{sv}", "remoteHooksIn", g_variant_new_uint64 (self->stats.hooks_in));
+  g_variant_builder_add (&b, "{sv}", "federationDropped", g_variant_new_uint64 (self->stats.dropped));
+  return g_variant_builder_end (&b);
+}
+
+static char **
+dup_broker_names (JunoFederation *self)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+
+  g_hash_table_iter_init (&iter, self->brokers);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (names, g_strdup (((RemoteBroker *) value)->name));
+  g_ptr_array_sort (names, compare_names);
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
+static void
+juno_federation_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  JunoFederation *self = JUNO_FEDERATION (object);
+
+  switch (prop_id)
+    {
+    case PROP_BROKER_NAME:
+      g_value_set_string (value, self->name);
+      break;
+    case PROP_STATE:
+      g_value_set_string (value, self->state);
+      break;
+    case PROP_BROKERS:
+      g_value_take_boxed (value, dup_broker_names (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+juno_federation_finalize (GObject *object)
+{
+  JunoFederation *self = JUNO_FEDERATION (object);
+
+  juno_federation_stop (self);
+  g_hash_table_unref (self->brokers);
+  g_hash_table_unref (self->proxies);
+  g_hash_table_unref (self->proxy_eps);
+  g_hash_table_unref (self->client_eps);
+  g_hash_table_unref (self->remote_listens);
+  g_hash_table_unref (self->dirty);
+  g_hash_table_unref (self->announced);
+  g_hash_table_unref (self->local_ids);
+  g_hash_table_unref (self->call_subs);
+  g_hash_table_unref (self->hook_subs);
+  g_queue_clear_full (&self->failed, g_free);
+  g_clear_object (&self->broker);
+  g_free (self->prefix);
+  g_free (self->name);
+  g_free (self->server);
+  g_free (self->page_subject);
+  g_free (self->reply_prefix);
+  G_OBJECT_CLASS (juno_federation_parent_class)->finalize (object);
+}
+
+#endif /* JUNO_HAVE_NATS */
+
+static void
+juno_federation_class_init (JunoFederationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = juno_federation_get_property;
+#if JUNO_HAVE_NATS
+  object_class->finalize = juno_federation_finalize;
+#endif
+  properties[PROP_BROKER_NAME] = g_param_spec_string ("broker-name", NULL, NULL, "",
+                                                      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATE] = g_param_spec_string ("state", NULL, NULL, "connecting",
+                                                G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_BROKERS] = g_param_spec_boxed ("brokers", NULL, NULL, G_TYPE_STRV,
+                                                 G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+#if JUNO_HAVE_NATS
+
+static void
+juno_federation_init (JunoFederation *self)
+{
+  self->state = "connecting";
+  self->brokers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, remote_broker_free);
+  self->proxies = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, proxy_free);
+  self->proxy_eps = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  self->client_eps = g_hash_table_new (NULL, NULL);
+  self->remote_listens = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->dirty = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->announced = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  self->local_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->call_subs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, sub_free);
+  self->hook_subs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, sub_free);
+  self->server = g_strdup ("");
+}
+
+static gboolean
+check_status (natsStatus status, const char *what, GError **error)
+{
+  if (status == NATS_OK)
+    return TRUE;
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("NATS: %s: %s"), what, natsStatus_GetText (status));
+  return FALSE;
+}
+
+static gboolean
+setup_options (JunoFederation *self, const JunoFederationOptions *options, GError **error)
+{
+  guint n = g_strv_length (options->servers);
+  g_autofree char *client_name = g_strdup_printf ("juno %s (%s)", self->name, self->prefix);
+
+  if (!check_status (natsOptions_Create (&self->opts), "options", error) ||
+      !check_status (natsOptions_SetServers (self->opts, (const char **) options->servers, (int) n), "--nats", error) ||
+      !check_status (natsOptions_SetName (self->opts, client_name), "name", error) ||
+      !check_status (natsOptions_SetNoEcho (self->opts, true), "no echo", error) ||
+      !check_status (natsOptions_UseGlobalMessageDelivery (self->opts, true), "delivery", error) ||
+      !check_status (natsOptions_SetAllowReconnect (self->opts, true), "reconnect", error) ||
+      !check_status (natsOptions_SetMaxReconnect (self->opts, -1), "reconnect", error) ||
+      !check_status (natsOptions_SetReconnectWait (self->opts, 250), "reconnect wait", error) ||
+      !check_status (natsOptions_SetTimeout (self->opts, 2000), "timeout", error) ||
+      !check_status (natsOptions_SetPingInterval (self->opts, MAX (1000, self->heartbeat_usec / 1000)), "ping", error) ||
+      !check_status (natsOptions_SetRetryOnFailedConnect (self->opts, true, on_nats_event, KIND_CLOSURE (KIND_CONNECTED)),
+                     "retry", error) ||
+      !check_status (natsOptions_SetDisconnectedCB (self->opts, on_nats_event, KIND_CLOSURE (KIND_DISCONNECTED)),
+                     "callbacks", error) ||
+      !check_status (natsOptions_SetReconnectedCB (self->opts, on_nats_event, KIND_CLOSURE (KIND_RECONNECTED)),
+                     "callbacks", error) ||
+      !check_status (natsOptions_SetClosedCB (self->opts, on_nats_event, KIND_CLOSURE (KIND_CLOSED)), "callbacks",
+                     error) ||
+      !check_status (natsOptions_SetErrorHandler (self->opts, on_nats_error, NULL), "callbacks", error))
+    return FALSE;
+  if (options->user != NULL &&
+      !check_status (natsOptions_SetUserInfo (self->opts, options->user, options->password), "--nats-user", error))
+    return FALSE;
+  if (options->token != NULL && !check_status (natsOptions_SetToken (self->opts, options->token), "--nats-token", error))
+    return FALSE;
+  if (options->creds_file != NULL &&
+      !check_status (natsOptions_SetUserCredentialsFromFiles (self->opts, options->creds_file, NULL), "--nats-creds",
+                     error))
+    return FALSE;
+  if (options->tls_ca != NULL || options->tls_cert != NULL)
+    {
+      if (!check_status (natsOptions_SetSecure (self->opts, true), "TLS", error))
+        return FALSE;
+      if (options->tls_ca != NULL &&
+          !check_status (natsOptions_LoadCATrustedCertificates (self->opts, options->tls_ca), "--nats-tls-ca", error))
+        return FALSE;
+      if (options->tls_cert != NULL &&
+          !check_status (natsOptions_LoadCertificatesChain (self->opts, options->tls_cert, options->tls_key),
+                         "--nats-tls-cert", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+subscribe_fixed (JunoFederation *self, const char *suffix, Kind kind, GError **error)
+{
+  g_autofree char *subject = g_strconcat (self->prefix, ".", suffix, NULL);
+  natsSubscription *sub = NULL;
+
+  if (!check_status (natsConnection_Subscribe (&sub, self->nc, subject, on_nats_message, KIND_CLOSURE (kind)),
+                     subject, error))
+    return FALSE;
+  g_ptr_array_add (self->fixed_subs, sub);
+  return TRUE;
+}
+
+static void
+fixed_sub_free (gpointer data)
+{
+  natsSubscription_Unsubscribe (data);
+  natsSubscription_Destroy (data);
+}
+
+JunoFederation *
+juno_federation_new (JunoBroker *broker, const JunoFederationOptions *options, GError **error)
+{
+  g_autoptr(JunoFederation) self = NULL;
+  g_autofree char *sync = NULL;
+  g_autofree char *reply = NULL;
+  natsStatus status;
+  guint64 random;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (broker), NULL);
+  if (!juno_federation_options_check (options, error))
+    return NULL;
+  if (inbox.owner != NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS, "one federation per process");
+      return NULL;
+    }
+
+  self = g_object_new (JUNO_TYPE_FEDERATION, NULL);
+  self->broker = g_object_ref (broker);
+  self->prefix = g_strconcat ("juno.", options->federation ? options->federation : JUNO_FEDERATION_DEFAULT_NAME, NULL);
+  self->name = options->broker_name ? g_strdup (options->broker_name) : juno_federation_default_broker_name ();
+  random = ((guint64) g_random_int () << 32) | g_random_int ();
+  g_snprintf (self->instance, sizeof self->instance, "%016" G_GINT64_MODIFIER "x", random);
+  self->heartbeat_usec =
+    (gint64) ((options->heartbeat > 0 ? options->heartbeat : JUNO_FEDERATION_HEARTBEAT_DEFAULT_SEC) * G_USEC_PER_SEC);
+  self->timeout_usec =
+    (gint64) ((options->timeout > 0 ? options->timeout : JUNO_FEDERATION_TIMEOUT_DEFAULT_SEC) * G_USEC_PER_SEC);
+  self->spread = options->spread;
+  self->page_subject = g_strdup_printf ("%s.page.%s", self->prefix, self->instance);
+  self->reply_prefix = g_strdup_printf ("%s.reply.%s.", self->prefix, self->instance);
+  self->fixed_subs = g_ptr_array_new_with_free_func (fixed_sub_free);
+
+  if (!setup_options (self, options, error))
+    return NULL;
+
+  g_mutex_lock (&inbox.lock);
+  inbox.owner = self;
+  inbox.context = g_main_context_ref_thread_default ();
+  g_mutex_unlock (&inbox.lock);
+
+  status = natsConnection_Connect (&self->nc, self->opts);
+  if (status == NATS_NOT_YET_CONNECTED)
+    g_message ("No NATS server of %s reachable yet: serving local modules, joining federation %s when one is",
+               options->servers[0], self->prefix + strlen ("juno."));
+  else if (!check_status (status, "connect", error))
+    {
+      self->nc = NULL;
+      juno_federation_stop (self);
+      return NULL;
+    }
+
+  sync = g_strconcat ("sync.", self->instance, NULL);
+  reply = g_strconcat ("reply.", self->instance, ".>", NULL);
+  if (!subscribe_fixed (self, "hb", KIND_HEARTBEAT, error) || !subscribe_fixed (self, "state", KIND_STATE, error) ||
+      !subscribe_fixed (self, sync, KIND_SYNC, error) ||
+      !subscribe_fixed (self, self->page_subject + strlen (self->prefix) + 1, KIND_PAGE, error) ||
+      !subscribe_fixed (self, "discover", KIND_DISCOVER, error) || !subscribe_fixed (self, "bye", KIND_BYE, error) ||
+      !subscribe_fixed (self, reply, KIND_REPLY, error))
+    {
+      juno_federation_stop (self);
+      return NULL;
+    }
+
+  juno_broker_set_broker_name (broker, self->name);
+  juno_broker_set_extra_stats_func (broker, extra_stats, self);
+  if (self->spread)
+    juno_broker_set_route_func (broker, route_call, self);
+  self->handlers[0] = g_signal_connect_swapped (broker, "module-activated", G_CALLBACK (on_registry_changed), self);
+  self->handlers[1] = g_signal_connect_swapped (broker, "module-deactivated", G_CALLBACK (on_registry_changed), self);
+  self->handlers[2] = g_signal_connect_swapped (broker, "function-declared", G_CALLBACK (on_registry_changed), self);
+  self->handlers[3] = g_signal_connect_swapped (broker, "hook-registered", G_CALLBACK (on_registry_changed), self);
+  self->handlers[4] = g_signal_connect_swapped (broker, "module-disconnected", G_CALLBACK (on_registry_changed), self);
+  self->handlers[5] = g_signal_connect (broker, "hook-triggered", G_CALLBACK (on_hook_triggered), self);
+  self->heartbeat_id = g_timeout_add ((guint) (self->heartbeat_usec / 1000), on_heartbeat, self);
+  if (status == NATS_OK)
+    joined (self, FALSE);
+  return g_steal_pointer (&self);
+}
+
+void
+juno_federation_stop (JunoFederation *self)
+{
+  g_return_if_fail (JUNO_IS_FEDERATION (self));
+
+  if (self->stopped)
+    return;
+  self->stopped = TRUE;
+  for (guint i = 0; i < G_N_ELEMENTS (self->handlers); i++)
+    if (self->handlers[i] != 0)
+      g_clear_signal_handler (&self->handlers[i], self->broker);
+  g_clear_handle_id (&self->heartbeat_id, g_source_remove);
+  g_clear_handle_id (&self->apply_id, g_source_remove);
+  g_clear_handle_id (&self->local_id, g_source_remove);
+  g_clear_handle_id (&self->failed_id, g_source_remove);
+
+  if (self->nc != NULL)
+    {
+      g_autoptr(GString) s = begin_control (self);
+
+      g_string_append_c (s, '}');
+      publish_string (self, "bye", s);
+      natsConnection_FlushTimeout (self->nc, 500);
+    }
+  g_hash_table_remove_all (self->call_subs);
+  g_hash_table_remove_all (self->hook_subs);
+  g_clear_pointer (&self->fixed_subs, g_ptr_array_unref);
+  if (self->nc != NULL)
+    {
+      natsConnection_Close (self->nc);
+      natsConnection_Destroy (self->nc);
+      self->nc = NULL;
+    }
+  g_clear_pointer (&self->opts, natsOptions_Destroy);
+
+  g_mutex_lock (&inbox.lock);
+  if (inbox.owner == self)
+    {
+      inbox.owner = NULL;
+      while (inbox.queue.length > 0)
+        {
+          Inbound *in = g_queue_pop_head (&inbox.queue);
+
+          if (in->msg != NULL)
+            natsMsg_Destroy (in->msg);
+          g_free (in);
+        }
+      inbox.bytes = 0;
+      g_clear_pointer (&inbox.context, g_main_context_unref);
+    }
+  g_mutex_unlock (&inbox.lock);
+
+  /* the proxies go, and with them the modules of other brokers; calls
+   * waiting on them get error 8 */
+  if (self->broker != NULL)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      g_hash_table_iter_init (&iter, self->proxies);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        proxy_remove_endpoint (self, value);
+      g_hash_table_remove_all (self->proxies);
+      g_hash_table_iter_init (&iter, self->client_eps);
+      while (g_hash_table_iter_next (&iter, &value, NULL))
+        juno_broker_remove_endpoint (self->broker, value);
+      g_hash_table_remove_all (self->client_eps);
+      g_hash_table_remove_all (self->brokers);
+      self->stranger = NULL;
+      juno_broker_set_extra_stats_func (self->broker, NULL, NULL);
+      juno_broker_set_route_func (self->broker, NULL, NULL);
+    }
+  set_state (self, "closed");
+  /* cnats's own threads, so that nothing of it outlives the broker */
+  nats_CloseAndWait (2000);
+}
+
+const char *
+juno_federation_get_state (JunoFederation *self)
+{
+  g_return_val_if_fail (JUNO_IS_FEDERATION (self), NULL);
+  return self->state;
+}
+
+#endif /* JUNO_HAVE_NATS */

@@ -67,7 +67,7 @@ static const BadCase bad_cases[] = {
   { "no-equals", "[Allow x]\nOwn\n", "test.conf:2: expected KEY=VALUE" },
   { "no-action", "[Allow x]\nUser=root\n\n[Allow y]\nOwn=*\n", "test.conf:4: rule 'Allow x' (line 1) names no action" },
   { "no-action-last", "[Allow x]\nUser=root\n", "test.conf:2: rule 'Allow x' (line 1) names no action" },
-  { "transport", "[Allow x]\nTransport=udp\nOwn=*\n", "test.conf:2: Transport=: 'udp' is not unix, tcp or dbus" },
+  { "transport", "[Allow x]\nTransport=udp\nOwn=*\n", "test.conf:2: Transport=: 'udp' is not unix, tcp, dbus or nats" },
   { "user-glob", "[Allow x]\nUser=ro*\nOwn=*\n", "test.conf:2: User=: 'ro*' is not a user name or number" },
   { "space", "[Allow x]\nCall=a b\n", "test.conf:2: Call=: 'a b' holds a space" },
   { "backslash", "[Allow x]\nCall=a\\;b\n", "test.conf:2: Call=: 'a\\' holds" },

@@ -25,7 +25,7 @@ while getopts "t:b:h" opt; do
 done
 shift $((OPTIND - 1))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(message normalize semver dependencies broker)
+[ ${#targets[@]} -gt 0 ] || targets=(message normalize semver dependencies broker federation)
 
 if [ ! -d "$build" ]; then
   CC=clang meson setup "$build" -Dfuzzing=true -Dtests=false -Dwerror=true \

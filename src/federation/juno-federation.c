@@ -31,6 +31,7 @@
 
 #include "juno-common.h"
 #include "juno-federation.h"
+#include "juno-federation-wire.h"
 #include "juno-protocol.h"
 #include "juno-semver.h"
 
@@ -38,7 +39,6 @@
 #include <nats/nats.h>
 #endif
 
-#define PROTOCOL_VERSION 1
 #define QUEUE_GROUP "juno"
 /* remote changes are applied in batches: no flapping */
 #define APPLY_DELAY_MS 50
@@ -53,8 +53,6 @@
 #define SYNC_RETRY_USEC (1 * G_USEC_PER_SEC)
 #define LOG_WINDOW_USEC (10 * G_USEC_PER_SEC)
 #define LOG_LINES_PER_WINDOW 10
-#define MAX_REQUEST_ID_LENGTH 32
-#define MAX_CALLER_LENGTH 256
 
 gboolean
 juno_federation_supported (void)
@@ -234,24 +232,15 @@ static struct
 
 typedef struct
 {
-  char *id;
-  char *version_text;
-  JunoVersion version;
-  char **functions;
-  char **hooks;
-} RemoteModule;
-
-typedef struct
-{
   char *instance;
   char *name;
   guint64 gen;
   gint64 last_seen;
   gboolean synced;
   gint64 sync_asked;       /* monotonic time of the last sync request; 0: none */
-  GHashTable *modules;     /* moduleId -> RemoteModule */
+  GHashTable *modules;     /* moduleId -> JunoRemoteModule */
   /* the snapshot being received */
-  GHashTable *snapshot;    /* moduleId -> RemoteModule; NULL when none */
+  GHashTable *snapshot;    /* moduleId -> JunoRemoteModule; NULL when none */
   guint64 snapshot_gen;
   guint next_page;
   JunoEndpoint *client;    /* its calls come from here; NULL until it calls */
@@ -445,19 +434,6 @@ begin_control (JunoFederation *self)
 }
 
 static void
-remote_module_free (gpointer data)
-{
-  RemoteModule *m = data;
-
-  g_free (m->id);
-  g_free (m->version_text);
-  juno_version_clear (&m->version);
-  g_strfreev (m->functions);
-  g_strfreev (m->hooks);
-  g_free (m);
-}
-
-static void
 sub_free (gpointer data)
 {
   Sub *sub = data;
@@ -591,145 +567,18 @@ drain (gpointer data)
 /* Parsing what other brokers send                                     */
 /* ------------------------------------------------------------------ */
 
-/* The payload as a json-glib object, after the protocol's grammar said it
- * is one (json-glib alone is lenient). */
+/* A control message's object (kept alive by *@parser), or NULL after the
+ * message was counted and logged as dropped. */
 static JsonObject *
-parse_control (JunoFederation *self, natsMsg *msg, JsonParser **parser_out)
+parse_control (JunoFederation *self, natsMsg *msg, JsonParser **parser)
 {
-  const char *data = natsMsg_GetData (msg);
-  int len = natsMsg_GetDataLength (msg);
-  g_autoptr(GString) compact = NULL;
-  g_autoptr(JsonParser) parser = NULL;
-  JunoJsonKind kind;
-  JsonNode *root;
-  JsonObject *object;
-  gint64 v;
+  const char *why = NULL;
+  JsonObject *object = juno_federation_parse_control (natsMsg_GetData (msg), (gsize) MAX (natsMsg_GetDataLength (msg), 0),
+                                                      juno_broker_get_max_message_size (self->broker), parser, &why);
 
-  if (len <= 0 || (gsize) len > juno_broker_get_max_message_size (self->broker))
-    {
-      log_dropped (self, natsMsg_GetSubject (msg), "empty or larger than --max-message-size");
-      return NULL;
-    }
-  compact = g_string_sized_new ((gsize) len);
-  if (juno_json_normalize (data, (gsize) len, compact, &kind) != JUNO_PARSE_OK || kind != JUNO_JSON_OBJECT)
-    {
-      log_dropped (self, natsMsg_GetSubject (msg), "not a JSON object");
-      return NULL;
-    }
-  parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, compact->str, (gssize) compact->len, NULL) ||
-      (root = json_parser_get_root (parser)) == NULL || !JSON_NODE_HOLDS_OBJECT (root))
-    {
-      log_dropped (self, natsMsg_GetSubject (msg), "not a JSON object");
-      return NULL;
-    }
-  object = json_node_get_object (root);
-  if (!json_object_has_member (object, "v") ||
-      json_node_get_value_type (json_object_get_member (object, "v")) != G_TYPE_INT64 ||
-      (v = json_object_get_int_member (object, "v")) != PROTOCOL_VERSION)
-    {
-      log_dropped (self, natsMsg_GetSubject (msg), "not version 1 of the federation's messages");
-      return NULL;
-    }
-  *parser_out = g_steal_pointer (&parser);
+  if (object == NULL)
+    log_dropped (self, natsMsg_GetSubject (msg), why);
   return object;
-}
-
-static const char *
-get_string (JsonObject *object, const char *name)
-{
-  JsonNode *node = json_object_get_member (object, name);
-
-  if (node == NULL || json_node_get_value_type (node) != G_TYPE_STRING)
-    return NULL;
-  return json_node_get_string (node);
-}
-
-static gboolean
-get_uint (JsonObject *object, const char *name, guint64 *out)
-{
-  JsonNode *node = json_object_get_member (object, name);
-  gint64 v;
-
-  if (node == NULL || json_node_get_value_type (node) != G_TYPE_INT64 || (v = json_node_get_int (node)) < 0)
-    return FALSE;
-  *out = (guint64) v;
-  return TRUE;
-}
-
-static gboolean
-instance_is_valid (const char *instance)
-{
-  return instance != NULL && strlen (instance) == 16 && strspn (instance, "0123456789abcdef") == 16;
-}
-
-/* A list of names checked one by one; NULL when wrong. */
-static char **
-parse_names (JsonObject *object, const char *member, guint max, gboolean (*valid) (const char *))
-{
-  JsonNode *node = json_object_get_member (object, member);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  JsonArray *array;
-  guint n;
-
-  if (node == NULL || !JSON_NODE_HOLDS_ARRAY (node))
-    return NULL;
-  array = json_node_get_array (node);
-  n = json_array_get_length (array);
-  if (n > max)
-    return NULL;
-  for (guint i = 0; i < n; i++)
-    {
-      JsonNode *item = json_array_get_element (array, i);
-      const char *name;
-
-      if (json_node_get_value_type (item) != G_TYPE_STRING || (name = json_node_get_string (item)) == NULL ||
-          !valid (name))
-        return NULL;
-      g_ptr_array_add (names, g_strdup (name));
-    }
-  g_ptr_array_add (names, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
-}
-
-static gboolean
-function_name_ok (const char *name)
-{
-  return juno_function_name_is_valid (name, -1) && strlen (name) <= JUNO_MODULE_ID_MAX_LENGTH * 2;
-}
-
-static gboolean
-hook_address_ok (const char *address)
-{
-  return juno_hook_address_is_valid (address, NULL) && strlen (address) <= JUNO_MODULE_ID_MAX_LENGTH * 3;
-}
-
-static RemoteModule *
-parse_module (JsonNode *node)
-{
-  g_autoptr(GError) error = NULL;
-  RemoteModule *m;
-  JsonObject *object;
-  const char *id, *version;
-
-  if (node == NULL || !JSON_NODE_HOLDS_OBJECT (node))
-    return NULL;
-  object = json_node_get_object (node);
-  id = get_string (object, "moduleId");
-  version = get_string (object, "version");
-  if (id == NULL || !juno_module_id_is_valid (id, -1) || g_str_equal (id, JUNO_BUILTIN_MODULE_ID) || version == NULL)
-    return NULL;
-  m = g_new0 (RemoteModule, 1);
-  if (!juno_version_parse (version, &m->version, &error) ||
-      (m->functions = parse_names (object, "functions", 4096, function_name_ok)) == NULL ||
-      (m->hooks = parse_names (object, "hooks", 4096, hook_address_ok)) == NULL)
-    {
-      remote_module_free (m);
-      return NULL;
-    }
-  m->id = g_strdup (id);
-  m->version_text = g_strdup (version);
-  return m;
 }
 
 /* ------------------------------------------------------------------ */
@@ -737,7 +586,7 @@ parse_module (JsonNode *node)
 /* ------------------------------------------------------------------ */
 
 static void
-listens_update (JunoFederation *self, RemoteModule *m, int delta)
+listens_update (JunoFederation *self, JunoRemoteModule *m, int delta)
 {
   for (guint i = 0; m->hooks[i] != NULL; i++)
     {
@@ -754,9 +603,9 @@ listens_update (JunoFederation *self, RemoteModule *m, int delta)
 
 /* Puts @m (owned) in @rb's modules, or takes @id out when @m is NULL. */
 static void
-set_remote_module (JunoFederation *self, RemoteBroker *rb, const char *id, RemoteModule *m)
+set_remote_module (JunoFederation *self, RemoteBroker *rb, const char *id, JunoRemoteModule *m)
 {
-  RemoteModule *old = g_hash_table_lookup (rb->modules, id);
+  JunoRemoteModule *old = g_hash_table_lookup (rb->modules, id);
 
   if (old != NULL)
     listens_update (self, old, -1);
@@ -836,11 +685,11 @@ ask_sync (JunoFederation *self, RemoteBroker *rb)
 static RemoteBroker *
 lookup_sender (JunoFederation *self, JsonObject *object, gboolean create, natsMsg *msg)
 {
-  const char *name = get_string (object, "broker");
-  const char *instance = get_string (object, "instance");
+  const char *name = juno_federation_get_string (object, "broker");
+  const char *instance = juno_federation_get_string (object, "instance");
   RemoteBroker *rb;
 
-  if (name == NULL || !juno_broker_name_is_valid (name) || !instance_is_valid (instance))
+  if (name == NULL || !juno_broker_name_is_valid (name) || !juno_federation_instance_is_valid (instance))
     {
       log_dropped (self, natsMsg_GetSubject (msg), "no valid broker name and instance");
       return NULL;
@@ -870,7 +719,7 @@ lookup_sender (JunoFederation *self, JsonObject *object, gboolean create, natsMs
   rb = g_new0 (RemoteBroker, 1);
   rb->instance = g_strdup (instance);
   rb->name = g_strdup (name);
-  rb->modules = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, remote_module_free);
+  rb->modules = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) juno_remote_module_free);
   rb->last_seen = g_get_monotonic_time ();
   g_hash_table_insert (self->brokers, rb->instance, rb);
   g_message ("Broker '%s' (%s) joined federation %s", name, instance, self->prefix + strlen ("juno."));
@@ -888,7 +737,7 @@ handle_heartbeat (JunoFederation *self, natsMsg *msg)
 
   if (object == NULL)
     return;
-  if (!get_uint (object, "gen", &gen) || !get_uint (object, "modules", &n))
+  if (!juno_federation_get_uint (object, "gen", &gen) || !juno_federation_get_uint (object, "modules", &n))
     return log_dropped (self, natsMsg_GetSubject (msg), "a heartbeat without gen and modules");
   rb = lookup_sender (self, object, TRUE, msg);
   if (rb == NULL)
@@ -909,8 +758,8 @@ handle_state (JunoFederation *self, natsMsg *msg)
 
   if (object == NULL)
     return;
-  op = get_string (object, "op");
-  if (!get_uint (object, "gen", &gen) || op == NULL || (!g_str_equal (op, "up") && !g_str_equal (op, "down")))
+  op = juno_federation_get_string (object, "op");
+  if (!juno_federation_get_uint (object, "gen", &gen) || op == NULL || (!g_str_equal (op, "up") && !g_str_equal (op, "down")))
     return log_dropped (self, natsMsg_GetSubject (msg), "a change without gen and op");
   rb = lookup_sender (self, object, TRUE, msg);
   if (rb == NULL)
@@ -925,20 +774,20 @@ handle_state (JunoFederation *self, natsMsg *msg)
     }
   if (g_str_equal (op, "up"))
     {
-      RemoteModule *m = parse_module (json_object_get_member (object, "module"));
+      JunoRemoteModule *m = juno_federation_parse_module (json_object_get_member (object, "module"));
 
       if (m == NULL)
         return log_dropped (self, natsMsg_GetSubject (msg), "an invalid module");
       if (!g_hash_table_contains (rb->modules, m->id) && g_hash_table_size (rb->modules) >= MAX_MODULES_PER_BROKER)
         {
-          remote_module_free (m);
+          juno_remote_module_free (m);
           return log_dropped (self, natsMsg_GetSubject (msg), "too many modules on one broker");
         }
       set_remote_module (self, rb, m->id, m);
     }
   else
     {
-      const char *id = get_string (object, "moduleId");
+      const char *id = juno_federation_get_string (object, "moduleId");
 
       if (id == NULL || !juno_module_id_is_valid (id, -1))
         return log_dropped (self, natsMsg_GetSubject (msg), "an invalid moduleId");
@@ -962,7 +811,7 @@ handle_page (JunoFederation *self, natsMsg *msg)
     return;
   modules = json_object_get_member (object, "modules");
   last = json_object_get_member (object, "last");
-  if (!get_uint (object, "gen", &gen) || !get_uint (object, "page", &page) || modules == NULL ||
+  if (!juno_federation_get_uint (object, "gen", &gen) || !juno_federation_get_uint (object, "page", &page) || modules == NULL ||
       !JSON_NODE_HOLDS_ARRAY (modules) || last == NULL || json_node_get_value_type (last) != G_TYPE_BOOLEAN)
     return log_dropped (self, natsMsg_GetSubject (msg), "a page without gen, page, modules and last");
   rb = lookup_sender (self, object, TRUE, msg);
@@ -972,7 +821,7 @@ handle_page (JunoFederation *self, natsMsg *msg)
   if (page == 0)
     {
       g_clear_pointer (&rb->snapshot, g_hash_table_unref);
-      rb->snapshot = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, remote_module_free);
+      rb->snapshot = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, (GDestroyNotify) juno_remote_module_free);
       rb->snapshot_gen = gen;
       rb->next_page = 0;
     }
@@ -985,12 +834,12 @@ handle_page (JunoFederation *self, natsMsg *msg)
   array = json_node_get_array (modules);
   for (guint i = 0; i < json_array_get_length (array); i++)
     {
-      RemoteModule *m = parse_module (json_array_get_element (array, i));
+      JunoRemoteModule *m = juno_federation_parse_module (json_array_get_element (array, i));
 
       if (m == NULL || g_hash_table_size (rb->snapshot) >= MAX_MODULES_PER_BROKER)
         {
           if (m != NULL)
-            remote_module_free (m);
+            juno_remote_module_free (m);
           g_clear_pointer (&rb->snapshot, g_hash_table_unref);
           return log_dropped (self, natsMsg_GetSubject (msg), "an invalid module, or too many");
         }
@@ -1152,38 +1001,21 @@ client_for (JunoFederation *self, const char *instance)
   return rb->client;
 }
 
-static gboolean
-caller_is_valid (const char *caller)
-{
-  gsize n = strlen (caller);
-
-  if (n == 0 || n > MAX_CALLER_LENGTH || !g_utf8_validate (caller, (gssize) n, NULL))
-    return FALSE;
-  for (const char *p = caller; *p != '\0'; p++)
-    if ((guchar) *p < 0x20)
-      return FALSE;
-  return TRUE;
-}
-
 /* A call for one of our modules, from another broker. */
 static void
 handle_call (JunoFederation *self, natsMsg *msg)
 {
   const char *subject = natsMsg_GetSubject (msg);
   const char *reply = natsMsg_GetReply (msg);
-  const char *data = natsMsg_GetData (msg);
-  gsize len = (gsize) natsMsg_GetDataLength (msg);
   Sub *sub = g_hash_table_lookup (self->call_subs, subject);
   g_autofree char *token = NULL;
   g_autofree char *function = NULL;
   g_autofree char *caller = NULL;
   g_autofree char *address = NULL;
   g_autoptr(GError) error = NULL;
+  const char *arguments, *why = NULL;
+  gsize arguments_len;
   char instance[17];
-  JunoMessage parsed;
-  JunoJsonValue caller_value;
-  const JunoJsonValue *rid, *args;
-  gint64 type;
   RemoteCall *rc;
 
   if (sub == NULL)
@@ -1192,32 +1024,18 @@ handle_call (JunoFederation *self, natsMsg *msg)
       sscanf (reply + strlen (self->prefix), ".reply.%16[0-9a-f].", instance) != 1)
     return log_dropped (self, subject, "a call without a reply subject of the federation");
   self->stats.calls_in++;
-  if (len > juno_broker_get_max_message_size (self->broker))
-    return log_dropped (self, subject, "a call larger than --max-message-size");
-  if (juno_message_parse (data, len, &parsed) != JUNO_PARSE_OK ||
-      !juno_json_value_get_int64 (&parsed.keys[JUNO_KEY_TYPE], &type) || type != JUNO_MSG_FUNCTION_CALL)
-    return log_dropped (self, subject, "not a call");
-  rid = &parsed.keys[JUNO_KEY_REQUEST_ID];
-  args = &parsed.keys[JUNO_KEY_ARGUMENTS];
-  if (rid->kind != JUNO_JSON_STRING || rid->len > MAX_REQUEST_ID_LENGTH || rid->escaped ||
-      parsed.keys[JUNO_KEY_FUNCTION].kind != JUNO_JSON_STRING ||
-      (function = juno_json_value_dup_string (&parsed.keys[JUNO_KEY_FUNCTION])) == NULL ||
-      !juno_function_name_is_valid (function, -1) ||
-      !juno_json_object_lookup (data, len, "caller", &caller_value) || caller_value.kind != JUNO_JSON_STRING ||
-      (caller = juno_json_value_dup_string (&caller_value)) == NULL || !caller_is_valid (caller) ||
-      (args->kind != JUNO_JSON_ABSENT && args->kind != JUNO_JSON_OBJECT))
-    return log_dropped (self, subject, "a call without a valid requestId, function and caller");
+  if (!juno_federation_parse_call (natsMsg_GetData (msg), (gsize) MAX (natsMsg_GetDataLength (msg), 0),
+                                   juno_broker_get_max_message_size (self->broker), &token, &function, &caller,
+                                   &arguments, &arguments_len, &why))
+    return log_dropped (self, subject, why);
 
-  token = g_strndup (rid->text, rid->len);
   address = g_strconcat (sub->target, ".", function, NULL);
   rc = g_new0 (RemoteCall, 1);
   rc->fed = g_object_ref (self);
   rc->reply = g_strdup (reply);
   rc->token = g_strdup (token);
-  if (!juno_broker_client_call_as (self->broker, client_for (self, instance), caller, address,
-                                   args->kind == JUNO_JSON_OBJECT ? args->text : NULL,
-                                   args->kind == JUNO_JSON_OBJECT ? (gssize) args->len : 0, on_remote_call_done, rc,
-                                   &error))
+  if (!juno_broker_client_call_as (self->broker, client_for (self, instance), caller, address, arguments,
+                                   (gssize) arguments_len, on_remote_call_done, rc, &error))
     {
       answer_remote (self, reply, token, NULL,
                      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_MESSAGE_TOO_LARGE)
@@ -1233,26 +1051,20 @@ handle_reply (JunoFederation *self, natsMsg *msg)
 {
   const char *subject = natsMsg_GetSubject (msg);
   const char *data = natsMsg_GetData (msg);
-  gsize len = (gsize) natsMsg_GetDataLength (msg);
+  gsize len = (gsize) MAX (natsMsg_GetDataLength (msg), 0);
+  const char *why = NULL;
+  gboolean failed;
   guint64 id;
   char *end;
   Proxy *proxy;
-  JunoMessage parsed;
-  gint64 type;
 
   id = g_ascii_strtoull (subject + strlen (self->reply_prefix), &end, 10);
   if (*end != '\0' || (proxy = g_hash_table_lookup (self->proxy_eps, &id)) == NULL || proxy->ep == NULL)
     return log_dropped (self, subject, "an answer for no proxy of this broker");
-  if (len > juno_broker_get_max_message_size (self->broker))
-    return log_dropped (self, subject, "an answer larger than --max-message-size");
   /* only answers reach the core through a proxy: never a request */
-  if (juno_message_parse (data, len, &parsed) != JUNO_PARSE_OK ||
-      !juno_json_value_get_int64 (&parsed.keys[JUNO_KEY_TYPE], &type) ||
-      (type != JUNO_MSG_FUNCTION_RESPONSE && type != JUNO_MSG_ERROR) ||
-      parsed.keys[JUNO_KEY_REQUEST_ID].kind != JUNO_JSON_STRING ||
-      parsed.keys[JUNO_KEY_REQUEST_ID].len < 3 || parsed.keys[JUNO_KEY_REQUEST_ID].text[1] != 'j')
-    return log_dropped (self, subject, "not an answer to a call");
-  if (type == JUNO_MSG_ERROR)
+  if (!juno_federation_parse_answer (data, len, juno_broker_get_max_message_size (self->broker), &failed, &why))
+    return log_dropped (self, subject, why);
+  if (failed)
     self->stats.calls_failed++;
   juno_broker_handle_line (self->broker, proxy->ep, data, len);
 }
@@ -1423,7 +1235,7 @@ proxy_declare (JunoFederation *self, Proxy *proxy, const char *function)
 }
 
 static Proxy *
-proxy_create (JunoFederation *self, const char *id, RemoteModule *best, const char *broker_name)
+proxy_create (JunoFederation *self, const char *id, JunoRemoteModule *best, const char *broker_name)
 {
   Proxy *proxy = g_new0 (Proxy, 1);
   g_autoptr(GString) line = NULL;
@@ -1468,9 +1280,9 @@ compare_names (gconstpointer a, gconstpointer b)
 static void
 apply_module (JunoFederation *self, const char *id)
 {
-  g_autoptr(GPtrArray) instances = g_ptr_array_new (); /* RemoteModule */
+  g_autoptr(GPtrArray) instances = g_ptr_array_new (); /* JunoRemoteModule */
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
-  RemoteModule *best = NULL;
+  JunoRemoteModule *best = NULL;
   const char *best_broker = NULL;
   gpointer local_major = g_hash_table_lookup (self->local_ids, id);
   Proxy *proxy = g_hash_table_lookup (self->proxies, id);
@@ -1481,7 +1293,7 @@ apply_module (JunoFederation *self, const char *id)
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
       RemoteBroker *rb = value;
-      RemoteModule *m = g_hash_table_lookup (rb->modules, id);
+      JunoRemoteModule *m = g_hash_table_lookup (rb->modules, id);
 
       if (m == NULL)
         continue;
@@ -1523,7 +1335,7 @@ apply_module (JunoFederation *self, const char *id)
   proxy->instances = 0;
   for (guint i = 0; i < instances->len; i++)
     {
-      RemoteModule *m = g_ptr_array_index (instances, i);
+      JunoRemoteModule *m = g_ptr_array_index (instances, i);
 
       if (m->version.major != best->version.major)
         continue;

@@ -1303,6 +1303,18 @@ juno_broker_relay_hook (JunoBroker *self, const char *hook, const char *data_jso
   return ok;
 }
 
+void
+juno_broker_fail_calls_to (JunoBroker *self, JunoEndpoint *callee, int code)
+{
+  g_return_if_fail (JUNO_IS_BROKER (self));
+  g_return_if_fail (callee != NULL && callee->broker == self);
+  g_return_if_fail (!self->sending);
+
+  juno_broker_enter (self);
+  juno_calls_fail_callee (self, callee, code);
+  juno_broker_leave (self);
+}
+
 gboolean
 juno_broker_get_emitting_relayed (JunoBroker *self)
 {

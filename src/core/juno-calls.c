@@ -231,6 +231,20 @@ juno_calls_drop_endpoint (JunoBroker *self, JunoEndpoint *ep)
     }
 }
 
+void
+juno_calls_fail_callee (JunoBroker *self, JunoEndpoint *callee, int code)
+{
+  GList *link;
+
+  while ((link = callee->calls_in.head) != NULL)
+    {
+      JunoCall *call = link->data;
+
+      remember_expired (callee, call->token);
+      fail_call (self, call, code);
+    }
+}
+
 /* Longest moduleId as a JSON string, with ,"next": around it. */
 #define NEXT_KEY_RESERVE (sizeof ",\"next\":\"\"" + JUNO_MODULE_ID_MAX_LENGTH)
 

@@ -1683,8 +1683,17 @@ handle_inbound (JunoFederation *self, Inbound *in)
     case KIND_DISCONNECTED:
       if (!g_str_equal (self->state, "connecting"))
         {
+          GHashTableIter iter;
+          gpointer value;
+
           g_warning ("Lost NATS server %s: local modules keep working, reconnecting", self->server);
           set_state (self, "reconnecting");
+          /* answers to calls in flight may be lost with the link: their
+           * callers hear error 8 now rather than wait for the timeout */
+          g_hash_table_iter_init (&iter, self->proxies);
+          while (g_hash_table_iter_next (&iter, NULL, &value))
+            if (((Proxy *) value)->ep != NULL)
+              juno_broker_fail_calls_to (self->broker, ((Proxy *) value)->ep, JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED);
         }
       break;
     case KIND_CLOSED:

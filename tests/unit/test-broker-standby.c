@@ -129,6 +129,30 @@ test_version_still_decides (Fixture *f, gconstpointer data)
   g_assert_false (juno_module_get_active (juno_broker_lookup_module (f->broker, "app")));
 }
 
+/* Calls waiting on a proxy whose link went down fail at once; the late
+ * answers are dropped quietly. */
+static void
+test_fail_calls_to (Fixture *f, gconstpointer data)
+{
+  FakePeer *proxy = add_proxy (f, "db", "1.0.0");
+  FakePeer *app = add_module (f, "app");
+  g_autofree char *t1 = NULL;
+  g_autofree char *t2 = NULL;
+
+  declare (proxy, "get");
+  feed (app, "{'requestId':'c1','type':3,'function':'db.get','arguments':{}}");
+  feed (app, "{'requestId':'c2','type':3,'function':'db.get','arguments':{}}");
+  t1 = pop_call (proxy, "get", "{}", "app");
+  t2 = pop_call (proxy, "get", "{}", "app");
+  juno_broker_fail_calls_to (f->broker, proxy->ep, JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED);
+  pop_error (app, "c1", 8);
+  pop_error (app, "c2", 8);
+  g_assert_cmpuint (juno_endpoint_get_n_calls_waiting (app->ep), ==, 0);
+  feedf (proxy, "{'requestId':'%s','type':4,'data':1}", t1);
+  assert_no_output (proxy);
+  assert_no_output (app);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -136,5 +160,6 @@ main (int argc, char *argv[])
   ADD ("/core/broker/standby/local-takes-over", test_local_takes_over);
   ADD ("/core/broker/standby/proxy-stands-by", test_proxy_stands_by);
   ADD ("/core/broker/standby/version-still-decides", test_version_still_decides);
+  ADD ("/core/broker/standby/fail-calls-to", test_fail_calls_to);
   return g_test_run ();
 }

@@ -238,12 +238,18 @@ juno_federation_parse_answer (const char *data, gsize len, gsize max_size, gbool
     }
   rid = &parsed.keys[JUNO_KEY_REQUEST_ID];
   /* "j<digits>": the only requestIds the broker gives calls it forwards */
-  if (rid->kind != JUNO_JSON_STRING || rid->len < 4 || rid->len > MAX_REQUEST_ID_LENGTH || rid->text[1] != 'j' ||
-      strspn (rid->text + 2, "0123456789") != rid->len - 3)
+  if (rid->kind != JUNO_JSON_STRING || rid->len < 4 || rid->len > MAX_REQUEST_ID_LENGTH || rid->text[1] != 'j')
     {
       *why = "an answer whose requestId is not a call's";
       return FALSE;
     }
+  /* within the literal: @data need not end in NUL */
+  for (gsize i = 2; i + 1 < rid->len; i++)
+    if (!g_ascii_isdigit (rid->text[i]))
+      {
+        *why = "an answer whose requestId is not a call's";
+        return FALSE;
+      }
   *failed = type == JUNO_MSG_ERROR;
   return TRUE;
 }

@@ -95,7 +95,7 @@ done
 
 common=(--payload "$payload")
 if [ "$quick" = 1 ]; then
-  common+=(--quick --modules 1000,10000 --scale 10,1000,10000)
+  common+=(--quick --modules 1000,10000 --scale 10,1000,10000 --storm 1000,10000)
 fi
 [ -n "$duration" ] && common+=(--duration "$duration")
 [ -n "$warmup" ] && common+=(--warmup "$warmup")
@@ -226,11 +226,11 @@ lines = []
 lines.append("juno benchmark results (median [min-max] over rounds; ratio = juno / anchor)")
 lines += ["  " + l.rstrip() for l in open(machine)]
 lines.append("")
-hdr = "%-7s %-22s %-26s" % ("work", "param", "metric") + "".join("%-24s" % s for s in systems) + "".join("%-10s" % ("/" + a) for a in anchors)
+hdr = "%-7s %-32s %-33s" % ("work", "param", "metric") + "".join("%-24s" % s for s in systems) + "".join("%-10s" % ("/" + a) for a in anchors)
 lines.append(hdr)
 lines.append("-" * len(hdr))
 for k in order:
-    row = "%-7s %-22s %-26s" % k
+    row = "%-7s %-32s %-33s" % k
     for s in systems:
         st = stat(k, s)
         row += "%-24s" % ("-" if not st else "%s [%s-%s]" % (fmt(st[0]), fmt(st[1]), fmt(st[2])))
@@ -250,6 +250,9 @@ def largest(w, metric):
 
 targets = []
 def target(name, value, limit, ok, shown):
+    if ok == "figure":
+        targets.append((name, shown, "(a figure)" if value else "not measured"))
+        return
     targets.append((name, shown, "yes" if ok else ("NO" if ok is not None else "not measured")))
 
 for param, label in (("inflight=1", "2 CPUs, free"), ("inflight=1,cpus=1", "all on 1 CPU")):
@@ -288,6 +291,31 @@ for w, p, m, what in (("tcpcall", "inflight=64", "calls_per_s", "calls/s, 64 in 
     target("TCP: >= NATS, %s" % what, j, nv, (j >= nv) if j and nv else None,
            "%s vs NATS %s (%.2fx); floor over TCP %s" % (fmt(j), fmt(nv), j / nv, fmt(med(w, p, m, "floor")))
            if j and nv else "-")
+storm_ns = sorted({int(p.split(",")[0].split("=")[1]) for (w, p, m) in order if w == "storm" and stat((w, p, m), "juno")})
+if storm_ns:
+    big, small = storm_ns[-1], storm_ns[0]
+    r, nr = med("storm", "modules=%d,shape=flat" % big, "registrations_per_s"), med("storm", "modules=%d,shape=flat" % big, "registrations_per_s", "nats")
+    target("storm, D-Bus on: registrations/s >= NATS connects", r, nr, (r >= nr) if r and nr else None,
+           "%s/s vs NATS %s/s at %d modules (%.2fx)" % (fmt(r), fmt(nr), big, r / nr) if r and nr else "-")
+    a = med("storm", "modules=%d,shape=star" % big, "after_last_ms")
+    target("storm, star: all active <= 1 s after the last", a, 1000, (a <= 1000) if a is not None and big >= 10000 else None,
+           "%s ms at %d modules" % (fmt(a), big) if a is not None else "-")
+    for shape in ("flat", "chain", "star"):
+        for bus in ("", ",nobus"):
+            c0 = med("storm", "modules=%d,shape=%s%s" % (small, shape, bus), "server_cpu_us_per_registration")
+            c1 = med("storm", "modules=%d,shape=%s%s" % (big, shape, bus), "server_cpu_us_per_registration")
+            target("storm, %s%s: CPU/registration flat in N" % (shape, bus and " no D-Bus"), c1, c0,
+                   (c1 <= 1.5 * c0) if c0 and c1 and big > small else None,
+                   "%s us at %d, %s us at %d (%.2fx)" % (fmt(c0), small, fmt(c1), big, c1 / c0) if c0 and c1 else "-")
+q = med("fair", "load=flood", "quiet_p99_over_unloaded")
+target("fair: quiet p99 under a flood <= 3x unloaded", q, 3, (q <= 3) if q else None,
+       "%.2fx (%s us alone, %s us beside %s calls/s)" % (
+           q, fmt(med("fair", "load=none", "quiet_p99_us")), fmt(med("fair", "load=flood", "quiet_p99_us")),
+           fmt(med("fair", "load=flood", "flood_calls_per_s"))) if q else "-")
+for size in (65536, 1048576):
+    j, fl = med("bulk", "size=%d,inflight=1" % size, "mib_per_s"), med("bulk", "size=%d,inflight=1" % size, "mib_per_s", "floor")
+    target("bulk %s arguments: MiB/s against the floor" % ("64 KiB" if size == 65536 else "1 MiB"), j, fl, "figure",
+           "%s MiB/s vs floor %s MiB/s (%.2fx), 1 in flight" % (fmt(j), fmt(fl), j / fl) if j and fl else "-")
 n = largest("idle", "bytes_per_module")
 bpm = med("idle", "modules=%d" % n, "bytes_per_module") if n else None
 target("RSS per idle module <= 4 KB", bpm, 4096, (bpm <= 4096) if bpm else None,
@@ -342,6 +370,20 @@ if fed:
 open(out + "/bench-results.txt", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 
+# Storm plot data: modules, then juno's server CPU per registration for
+# each shape, with and without D-Bus, and NATS's per connection.
+with open(out + "/bench-storm.dat", "w") as fh:
+    cols = [(s_, b) for s_ in ("flat", "chain", "star") for b in ("", ",nobus")]
+    fh.write("# modules " + " ".join("juno_%s%s" % (s_, b.replace(",", "_")) for s_, b in cols) + " nats_flat\n")
+    for n in storm_ns:
+        row = [str(n)]
+        for s_, b in cols:
+            v = med("storm", "modules=%d,shape=%s%s" % (n, s_, b), "server_cpu_us_per_registration")
+            row.append("%.6g" % v if v is not None else "NaN")
+        v = med("storm", "modules=%d,shape=flat" % n, "server_cpu_us_per_registration", "nats")
+        row.append("%.6g" % v if v is not None else "NaN")
+        fh.write(" ".join(row) + "\n")
+
 # Scale plot data: modules, then p50 and calls/s for each system.
 ns = sorted({int(p.split("=")[1]) for (w, p, m) in order if w == "scale" and p.startswith("modules=") and "," not in p})
 with open(out + "/bench-scale.dat", "w") as fh:
@@ -376,6 +418,21 @@ plot for [i=6:9] "$dir/bench-scale.dat" using 1:i with linespoints lw 2 title wo
 unset multiplot
 EOF
   echo "bench.sh: wrote docs/performance-scale.png" >&2
+fi
+if command -v gnuplot >/dev/null && [ -f "$dir/bench-storm.dat" ] && [ "$(wc -l < "$dir/bench-storm.dat")" -gt 2 ]; then
+  gnuplot <<EOF
+set terminal pngcairo size 800,480 font "sans,10" noenhanced
+set output "docs/performance-storm.png"
+set title "registration storm: server CPU per registration against N ($(nproc) CPUs, median of $rounds round(s))"
+set logscale x
+set grid
+set key top left
+set xlabel "modules registering at once"
+set ylabel "server CPU time per registration (us)"
+set yrange [0:*]
+plot for [i=2:8] "$dir/bench-storm.dat" using 1:i with linespoints lw 2 title word("juno-flat juno-flat-nobus juno-chain juno-chain-nobus juno-star juno-star-nobus nats-connect", i - 1)
+EOF
+  echo "bench.sh: wrote docs/performance-storm.png" >&2
 fi
 echo "bench.sh: results in $dir/bench-results.txt and $dir/bench-results.csv" >&2
 [ "$failures" -eq 0 ] || echo "bench.sh: $failures run(s) failed; see above" >&2

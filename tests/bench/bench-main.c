@@ -29,9 +29,10 @@ usage (const char *prog, const BenchSystem *const *systems)
 {
   fprintf (stderr,
            "usage: %s [--system NAME] [--server PATH] [--workload W|all]\n"
-           "       W: call hook idle scale fanin federation tcpcall tcphook\n"
+           "       W: call hook idle scale fanin federation tcpcall tcphook storm fair bulk\n"
            "       [--duration S] [--warmup S] [--payload BYTES] [--quick]\n"
            "       [--inflight LIST] [--listeners LIST] [--modules LIST] [--scale LIST]\n"
+           "       [--storm LIST]\n"
            "       [--callers N] [--max-modules N] [--no-bus]\n"
            "systems:",
            prog);
@@ -95,6 +96,7 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
     { "listeners", required_argument, NULL, 'l' },
     { "modules", required_argument, NULL, 'm' },
     { "scale", required_argument, NULL, 'c' },
+    { "storm", required_argument, NULL, 'x' },
     { "callers", required_argument, NULL, 'f' },
     { "max-modules", required_argument, NULL, 'M' },
     { "no-bus", no_argument, NULL, 'B' },
@@ -104,8 +106,9 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
   /* "all" leaves out federation, which needs juno-bench-federation.
    * tcpcall and tcphook are call and hook with every role on TCP. */
   static const char *const all[] = { "call", "hook", "idle", "scale", "fanin", "federation",
-                                     "tcpcall", "tcphook", NULL };
-  BenchLists lists = { "1,64", "1,10,100", "1000,10000,100000", "10,100,1000,10000,100000" };
+                                     "tcpcall", "tcphook", "storm", "fair", "bulk", NULL };
+  BenchLists lists = { "1,64", "1,10,100", "1000,10000,100000", "10,100,1000,10000,100000",
+                       "100,1000,3000,10000" };
   BenchCtx ctx = { .sys = systems[0], .workload = "all", .duration = 2.0, .warmup = 0.5,
                    .fanin_callers = 100, .max_modules = 1000000 };
   bool duration_set = false, warmup_set = false;
@@ -137,6 +140,7 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
         case 'l': lists.listeners = optarg; break;
         case 'm': lists.modules = optarg; break;
         case 'c': lists.scale = optarg; break;
+        case 'x': lists.storm = optarg; break;
         case 'f': ctx.fanin_callers = atoi (optarg); break;
         case 'M': ctx.max_modules = atol (optarg); break;
         case 'B': ctx.no_bus = true; break;
@@ -166,6 +170,8 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
   wanted = list_max (lists.modules);
   if (list_max (lists.scale) > wanted)
     wanted = list_max (lists.scale);
+  if (list_max (lists.storm) > wanted)
+    wanted = list_max (lists.storm);
   wanted = bench_raise_nofile (wanted + 512) - 512;
   if (wanted < ctx.max_modules)
     ctx.max_modules = wanted;
@@ -191,6 +197,7 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
 
         one.workload = all[i];
         one.tcp = strncmp (all[i], "tcp", 3) == 0;
+        one.big = strcmp (all[i], "bulk") == 0;
         if (bench_run_one (&one, &lists) != 0)
           status = 1;
       }

@@ -146,6 +146,39 @@ bench_smaps_kb (pid_t pid, const char *field)
   return kb;
 }
 
+/* CPU time used so far by every thread of @pid, in seconds (-1: gone),
+ * from /proc/PID/task/TID/schedstat (nanoseconds on a CPU). */
+double
+bench_cpu_seconds (pid_t pid)
+{
+  char path[320];
+  struct dirent *d;
+  double sum = 0;
+  DIR *dir;
+
+  snprintf (path, sizeof path, "/proc/%d/task", (int) pid);
+  dir = opendir (path);
+  if (!dir)
+    return -1;
+  while ((d = readdir (dir)))
+    {
+      unsigned long long ns;
+      FILE *f;
+
+      if (d->d_name[0] == '.')
+        continue;
+      snprintf (path, sizeof path, "/proc/%d/task/%s/schedstat", (int) pid, d->d_name);
+      f = fopen (path, "r");
+      if (!f)
+        continue;
+      if (fscanf (f, "%llu", &ns) == 1)
+        sum += (double) ns / 1e9;
+      fclose (f);
+    }
+  closedir (dir);
+  return sum;
+}
+
 void
 bench_memory (pid_t pid, BenchMemory *m)
 {
@@ -261,6 +294,28 @@ bench_result (BenchCtx *ctx, const char *param, const char *metric, double value
     snprintf (full, sizeof full, "%s", param);
   printf ("RESULT %s %s %s %s %.6g\n", ctx->sys->name, ctx->workload, full, metric, value);
   fflush (stdout);
+}
+
+/* The module (juno), subject prefix (NATS) or name (D-Bus) that callees
+ * serve and callers call: "echo", or "quiet" in the fair workload. */
+const char *
+bench_target (BenchCtx *ctx)
+{
+  return ctx->target ? ctx->target : "echo";
+}
+
+/* A caller's figures, published when it stops: the flooder of the fair
+ * workload counts apart and leaves the latency histogram to the others. */
+void
+bench_caller_done (BenchCtx *ctx, const BenchHist *hist, uint64_t completed)
+{
+  if (ctx->flood)
+    {
+      atomic_fetch_add (&ctx->sh->flood_completed, completed);
+      return;
+    }
+  bench_hist_publish (ctx->sh, hist);
+  atomic_fetch_add (&ctx->sh->completed, completed);
 }
 
 pid_t

@@ -10,6 +10,12 @@
  *   federation  calls between two juno brokers through nats-server, beside
  *          NATS request-reply and a local juno call (sys-federation.c)
  *   tcpcall, tcphook  call and hook with every role on TCP (ctx->tcp)
+ *   fair   one module floods calls while another makes one at a time: the
+ *          quiet one's p50/p99 alone and under the flood
+ *   bulk   calls with 64 KiB and 1 MiB arguments: MiB/s, latency
+ *   storm  N modules connect and register at once on a fresh server,
+ *          without dependencies, as a chain and as a star: time until all
+ *          are active, and the server's CPU time per registration
  *
  * Each measurement: fork the roles, wait until all are set up, let them run
  * for the warm-up, open the measured window for the duration, stop them.
@@ -22,6 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+
+#define N_ELEMENTS(a) (sizeof (a) / sizeof ((a)[0]))
+
+/* The flooder of the fair workload: as many calls in flight as the call
+ * workload's full-speed figure. */
+#define FAIR_FLOOD_INFLIGHT 64
 
 static int
 role_callee (BenchCtx *ctx, long a, long b)
@@ -119,6 +131,7 @@ measure_calls (BenchCtx *ctx, const char *param, int callers, int inflight, bool
       return false;
     }
   dt = open_window (ctx, &t0);
+  ctx->last_window = dt;
   stop_short (ctx, pids, callers);
   free (pids);
   if (atomic_load (&ctx->sh->failed))
@@ -360,6 +373,232 @@ run_scale (BenchCtx *ctx, const long *list, int n)
   return true;
 }
 
+/* fair: the quiet caller (one call at a time to the module "quiet") and
+ * the flooder (@inflight calls to "echo", counted apart). */
+static int
+role_fair_caller (BenchCtx *ctx, long flood, long inflight)
+{
+  ctx->target = flood ? "echo" : "quiet";
+  ctx->flood = flood;
+  return ctx->sys->caller (ctx, flood ? 1 : 0, (int) inflight);
+}
+
+static int
+role_quiet_callee (BenchCtx *ctx, long a, long b)
+{
+  ctx->target = "quiet";
+  return ctx->sys->callee (ctx);
+}
+
+/* The quiet caller alone, or beside the flooder: its p50/p99, and the
+ * flooder's rate. */
+static bool
+measure_fair (BenchCtx *ctx, const char *param, bool flood, double *p99)
+{
+  int base = atomic_load (&ctx->sh->ready), n = 0;
+  pid_t pids[2];
+  double t0, dt;
+  uint64_t done;
+
+  reset_window (ctx);
+  atomic_store (&ctx->sh->flood_completed, 0);
+  if (flood)
+    pids[n++] = bench_fork_role (ctx, role_fair_caller, 1, FAIR_FLOOD_INFLIGHT);
+  pids[n++] = bench_fork_role (ctx, role_fair_caller, 0, 1);
+  if (!bench_wait_ready (ctx, base + n, 60))
+    {
+      stop_short (ctx, pids, n);
+      return false;
+    }
+  dt = open_window (ctx, &t0);
+  stop_short (ctx, pids, n);
+  if (atomic_load (&ctx->sh->failed))
+    return false;
+  done = atomic_load (&ctx->sh->completed);
+  if (done == 0)
+    {
+      bench_fail (ctx, "the quiet caller completed no call in %.1f s (%s)", dt, param);
+      return false;
+    }
+  *p99 = bench_hist_percentile_us (ctx->sh, 99);
+  bench_result (ctx, param, "quiet_p50_us", bench_hist_percentile_us (ctx->sh, 50));
+  bench_result (ctx, param, "quiet_p99_us", *p99);
+  bench_result (ctx, param, "quiet_calls_per_s", (double) done / dt);
+  if (flood)
+    bench_result (ctx, param, "flood_calls_per_s", (double) atomic_load (&ctx->sh->flood_completed) / dt);
+  return true;
+}
+
+/* One module floods "echo" with FAIR_FLOOD_INFLIGHT calls in flight while
+ * another calls "quiet", served by a callee of its own, one call at a
+ * time: how much the flood delays the quiet module's calls. The floor's
+ * relay has a single echo process behind it, so there both share it. */
+static bool
+run_fair (BenchCtx *ctx)
+{
+  double p99_alone, p99_loaded;
+
+  /* A p99 needs samples: at least a second, even in a quick run. */
+  if (ctx->duration < 1.0)
+    ctx->duration = 1.0;
+  if (start_callee (ctx) < 0)
+    return false;
+  if (strcmp (ctx->sys->name, "floor") != 0)
+    {
+      int base = atomic_load (&ctx->sh->ready);
+      pid_t pid = bench_fork_role (ctx, role_quiet_callee, 0, 0);
+
+      if (pid < 0 || !bench_wait_ready (ctx, base + 1, 30))
+        return false;
+    }
+  if (!measure_fair (ctx, "load=none", false, &p99_alone) ||
+      !measure_fair (ctx, "load=flood", true, &p99_loaded))
+    return false;
+  bench_result (ctx, "load=flood", "quiet_p99_over_unloaded", p99_loaded / p99_alone);
+  return true;
+}
+
+/* Calls with big arguments, 1 and 8 in flight: MiB of arguments carried per
+ * second (the answers carry as much again), and the latency of one. */
+static bool
+run_bulk (BenchCtx *ctx)
+{
+  static const long sizes[] = { 65536, 1048576 };
+  static const int inflight[] = { 1, 8 };
+  char *args = NULL;
+  bool ok = true;
+
+  /* A few 1 MiB calls take tens of milliseconds: at least a second
+   * measured, after 0.3 s, even in a quick run. */
+  if (ctx->duration < 1.0)
+    ctx->duration = 1.0;
+  if (ctx->warmup < 0.3)
+    ctx->warmup = 0.3;
+  if (start_callee (ctx) < 0)
+    return false;
+  for (unsigned i = 0; ok && i < N_ELEMENTS (sizes); i++)
+    {
+      /* ctx->args is the run's, shared with later workloads: replaced for
+       * this one only, in this copy of the context. */
+      free (args);
+      args = ctx->args = bench_make_args ((size_t) sizes[i], &ctx->args_len);
+      for (unsigned j = 0; ok && j < N_ELEMENTS (inflight); j++)
+        {
+          char param[48];
+          uint64_t done;
+          double rate;
+
+          snprintf (param, sizeof param, "size=%ld,inflight=%d", sizes[i], inflight[j]);
+          ok = measure_calls (ctx, param, 1, inflight[j], inflight[j] == 1, true);
+          if (!ok)
+            break;
+          /* measure_calls reported calls/s; the same in MiB/s. */
+          done = atomic_load (&ctx->sh->completed);
+          rate = (double) done / ctx->last_window;
+          bench_result (ctx, param, "mib_per_s", rate * (double) sizes[i] / 1048576.0);
+        }
+    }
+  free (args);
+  ctx->args = NULL;
+  return ok;
+}
+
+static int
+role_storm (BenchCtx *ctx, long count, long shape)
+{
+  return ctx->sys->storm (ctx, count, (int) shape);
+}
+
+/* One storm on a freshly started server: @count modules connect and
+ * register at once, as after a broker restart. */
+static bool
+storm_once (BenchCtx *ctx, long count, int shape, const char *param)
+{
+  int base = atomic_load (&ctx->sh->ready);
+  double cpu0 = bench_cpu_seconds (ctx->server_pid), bus0 = 0, t0 = bench_now (), dt, cpu;
+  pid_t aux = ctx->aux_pid, pid;
+  bool ok;
+
+  if (aux > 0)
+    bus0 = bench_cpu_seconds (aux);
+  ctx->sh->storm_start = ctx->sh->storm_last = ctx->sh->storm_done = 0;
+  if (ctx->sys->storm)
+    pid = bench_fork_role (ctx, role_storm, count, shape);
+  else
+    pid = bench_fork_role (ctx, role_idle, 0, count);
+  ok = pid > 0 && bench_wait_ready (ctx, base + 1, 600);
+  if (ok)
+    {
+      if (ctx->sys->storm)
+        {
+          t0 = ctx->sh->storm_start;
+          dt = ctx->sh->storm_done - t0;
+        }
+      else
+        dt = bench_now () - t0;
+      /* Let the last signals and writes go out before reading the CPU. */
+      bench_sleep (0.2);
+      cpu = bench_cpu_seconds (ctx->server_pid) - cpu0;
+      bench_result (ctx, param, "time_s", dt);
+      bench_result (ctx, param, "registrations_per_s", (double) count / dt);
+      bench_result (ctx, param, "us_per_registration", dt * 1e6 / (double) count);
+      bench_result (ctx, param, "server_cpu_us_per_registration", cpu * 1e6 / (double) count);
+      if (aux > 0)
+        bench_result (ctx, param, "bus_cpu_us_per_registration",
+                      (bench_cpu_seconds (aux) - bus0) * 1e6 / (double) count);
+      if (shape == BENCH_STORM_STAR && ctx->sys->storm)
+        bench_result (ctx, param, "after_last_ms", (ctx->sh->storm_done - ctx->sh->storm_last) * 1e3);
+    }
+  /* The modules leave; the next storm meets a fresh server. */
+  atomic_store (&ctx->sh->stop[STOP_LONG], 1);
+  atomic_store (&ctx->sh->stop[STOP_SHORT], 1);
+  bench_reap (pid);
+  atomic_store (&ctx->sh->stop[STOP_LONG], 0);
+  atomic_store (&ctx->sh->stop[STOP_SHORT], 0);
+  return ok;
+}
+
+static bool
+run_storm (BenchCtx *ctx, const long *list, int n)
+{
+  static const char *const shapes[] = { "flat", "chain", "star" };
+  bool first = true, has_bus = strcmp (ctx->sys->name, "juno") == 0 && !ctx->no_bus;
+
+  for (int i = 0; i < n; i++)
+    for (int shape = 0; shape < 3; shape++)
+      for (int bus = has_bus ? 1 : 0; bus >= 0; bus--)
+        {
+          char param[64];
+          long m = list[i] <= ctx->max_modules ? list[i] : -1;
+
+          /* Dependencies are juno's alone. */
+          if (shape != BENCH_STORM_FLAT && (!ctx->sys->storm || strcmp (ctx->sys->name, "juno") != 0))
+            continue;
+          if (m < 0)
+            {
+              fprintf (stderr, "%s storm: %ld modules do not fit the fd limit; skipped\n",
+                       ctx->sys->name, list[i]);
+              continue;
+            }
+          /* juno with D-Bus is the main figure; without, marked. */
+          snprintf (param, sizeof param, "modules=%ld,shape=%s%s", m, shapes[shape],
+                    has_bus && !bus ? ",nobus" : "");
+          bool no_bus = has_bus ? !bus : ctx->no_bus;
+
+          if (!first || ctx->no_bus != no_bus)
+            {
+              ctx->sys->server_stop (ctx);
+              ctx->no_bus = no_bus;
+              if (!ctx->sys->server_start (ctx))
+                return false;
+            }
+          first = false;
+          if (!storm_once (ctx, m, shape, param))
+            return false;
+        }
+  return true;
+}
+
 static void
 reap_all (void)
 {
@@ -405,6 +644,15 @@ bench_run_one (BenchCtx *ctx, const BenchLists *lists)
       n = bench_parse_list (lists->scale, list, 16);
       ok = run_scale (ctx, list, n);
     }
+  else if (strcmp (ctx->workload, "storm") == 0)
+    {
+      n = bench_parse_list (lists->storm, list, 16);
+      ok = run_storm (ctx, list, n);
+    }
+  else if (strcmp (ctx->workload, "fair") == 0)
+    ok = run_fair (ctx);
+  else if (strcmp (ctx->workload, "bulk") == 0)
+    ok = run_bulk (ctx);
   else if (strcmp (ctx->workload, "fanin") == 0)
     ok = run_fanin (ctx);
   else if (strcmp (ctx->workload, "federation") == 0 && ctx->sys->federation)

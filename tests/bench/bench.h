@@ -46,13 +46,27 @@ typedef struct
   _Atomic int stop[N_STOP];          /* set by the driver, polled by roles */
   _Atomic int failed;                /* a role gave up; see error */
   _Atomic uint64_t completed;        /* calls answered while measuring */
+  _Atomic uint64_t flood_completed;  /* fair: the flooder's, while measuring */
   _Atomic uint64_t delivered;        /* hook deliveries received, all phases */
   _Atomic uint64_t triggered;        /* hooks triggered, all phases */
   _Atomic uint64_t hist[BENCH_HIST_BUCKETS]; /* call latency while measuring */
+  /* storm: set by the storm role before it bumps ready (bench_now ()) */
+  double storm_start;                /* first connect */
+  double storm_last;                 /* last registration written */
+  double storm_done;                 /* every module active */
   char error[512];
 } BenchShared;
 
 typedef struct BenchCtx BenchCtx;
+
+/* Registration storms: no dependencies; each module depends on the one
+ * before it; every module depends on one that registers last. */
+enum
+{
+  BENCH_STORM_FLAT,
+  BENCH_STORM_CHAIN,
+  BENCH_STORM_STAR,
+};
 
 typedef struct
 {
@@ -68,6 +82,11 @@ typedef struct
   int (*listeners) (BenchCtx *ctx, int count);
   int (*trigger) (BenchCtx *ctx, int listeners);
   int (*idle) (BenchCtx *ctx, long first, long count);
+  /* Optional, a role: @count modules connect and register at once, shaped
+   * by @shape (BENCH_STORM_*); sets sh->storm_* and bumps sh->ready when
+   * every one is active, then holds them until STOP_SHORT. Without it the
+   * storm workload times the idle role (flat only). */
+  int (*storm) (BenchCtx *ctx, long count, int shape);
   /* Optional, in the driver process: the federation workload, which only
    * juno-bench-federation's system runs (sys-federation.c). */
   bool (*federation) (BenchCtx *ctx, const long *inflight, int n);
@@ -94,6 +113,10 @@ struct BenchCtx
   bool quick;
   bool no_bus;                /* juno: no private D-Bus bus beside it */
   bool tcp;                   /* roles reach the server over TCP on 127.0.0.1 */
+  bool big;                   /* bulk: servers accept messages of a few MiB */
+  const char *target;         /* the callee module: "echo" (NULL) or "quiet" */
+  bool flood;                 /* a caller whose calls are counted apart */
+  double last_window;         /* seconds of the last measured window */
   const char *only;           /* comma list of params to run, or NULL */
   void *priv;                 /* system private data */
 };
@@ -115,12 +138,15 @@ long bench_raise_nofile (long wanted);
 long bench_rss_kb (pid_t pid);
 long bench_status_kb (pid_t pid, const char *field);
 long bench_smaps_kb (pid_t pid, const char *field);
+double bench_cpu_seconds (pid_t pid);
 void bench_memory (pid_t pid, BenchMemory *m);
 void bench_memory_results (BenchCtx *ctx, const char *param, const char *prefix, const BenchMemory *m);
 bool bench_wait_ready (BenchCtx *ctx, int count, double timeout);
 pid_t bench_fork_role (BenchCtx *ctx, int (*fn) (BenchCtx *, long, long), long a, long b);
 void bench_reap (pid_t pid);
 void bench_result (BenchCtx *ctx, const char *param, const char *metric, double value);
+const char *bench_target (BenchCtx *ctx);
+void bench_caller_done (BenchCtx *ctx, const BenchHist *hist, uint64_t completed);
 bool bench_stopped (BenchCtx *ctx, int group);
 pid_t bench_spawn (BenchCtx *ctx, char *const argv[], const char *log_name, char *const envp_extra[]);
 bool bench_wait_connect_unix (const char *path, pid_t pid, double timeout);
@@ -150,6 +176,7 @@ typedef struct
   const char *listeners;  /* hook: listener counts */
   const char *modules;    /* idle: module counts, ascending */
   const char *scale;      /* scale: module counts, ascending */
+  const char *storm;      /* storm: module counts, ascending */
 } BenchLists;
 
 int bench_parse_list (const char *s, long *out, int max);

@@ -144,3 +144,94 @@ nats_idle_hold (BenchCtx *ctx, int port, long first, long count)
   hold (ctx, fds, count);
   return 0;
 }
+
+/* Reads what @fd has; true once a PONG was seen (INFO comes first). */
+static bool
+storm_read (int fd, bool *failed)
+{
+  char buf[4096];
+  bool pong = false;
+
+  for (;;)
+    {
+      ssize_t r = read (fd, buf, sizeof buf - 1);
+
+      if (r < 0 && errno == EAGAIN)
+        return pong;
+      if (r <= 0)
+        {
+          *failed = true;
+          return pong;
+        }
+      buf[r] = '\0';
+      if (strstr (buf, "PONG\r\n"))
+        pong = true;
+      if (strstr (buf, "-ERR"))
+        *failed = true;
+    }
+}
+
+static bool
+storm_drain (int ep, bool *ponged, long *done, int timeout_ms)
+{
+  struct epoll_event ev[256];
+  int n = epoll_wait (ep, ev, 256, timeout_ms);
+  bool failed = false;
+
+  for (int i = 0; i < n; i++)
+    {
+      long idx = (long) ev[i].data.u64;
+
+      if (storm_read ((int) (ev[i].data.u64 >> 32), &failed) && !ponged[(uint32_t) idx])
+        {
+          ponged[(uint32_t) idx] = true;
+          (*done)++;
+        }
+    }
+  return !failed;
+}
+
+/* The storm workload: @count connections, each sending CONNECT and PING as
+ * soon as it is connected, all at once; done when every PONG is in. */
+int
+nats_storm_hold (BenchCtx *ctx, int port, long count)
+{
+  int ep = epoll_create1 (EPOLL_CLOEXEC);
+  bool *ponged = calloc ((size_t) count, sizeof (bool));
+  int *fds = calloc ((size_t) count, sizeof (int));
+  long done = 0;
+  double deadline;
+
+  ctx->sh->storm_start = bench_now ();
+  for (long i = 0; i < count; i++)
+    {
+      fds[i] = connect_one (port, i);
+      if (fds[i] < 0)
+        {
+          bench_fail (ctx, "nats storm: connection #%ld: %s", i, strerror (errno));
+          return 1;
+        }
+      fcntl (fds[i], F_SETFL, O_NONBLOCK);
+      epoll_ctl (ep, EPOLL_CTL_ADD, fds[i],
+                 &(struct epoll_event){ .events = EPOLLIN,
+                                        .data.u64 = ((uint64_t) (uint32_t) fds[i] << 32) | (uint64_t) i });
+      if (i % 64 == 63 && !storm_drain (ep, ponged, &done, 0))
+        {
+          bench_fail (ctx, "nats storm: a connection failed");
+          return 1;
+        }
+    }
+  ctx->sh->storm_last = bench_now ();
+  deadline = bench_now () + 300;
+  while (done < count)
+    if (bench_now () > deadline || !storm_drain (ep, ponged, &done, 100))
+      {
+        bench_fail (ctx, "nats storm: %ld of %ld connections got their PONG", done, count);
+        return 1;
+      }
+  ctx->sh->storm_done = bench_now ();
+  atomic_fetch_add (&ctx->sh->ready, 1);
+  close (ep);
+  hold (ctx, fds, count);
+  return 0;
+}

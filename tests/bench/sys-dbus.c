@@ -25,7 +25,15 @@
 #define ECHO_NAME "org.junobench.Echo"
 #define ECHO_PATH "/org/junobench/Echo"
 #define TRIG_IFACE "org.junobench.Trig"
-#define ANSWER_MAX (1024 * 1024)
+#define ANSWER_MAX (4 * 1024 * 1024)
+#define QUIET_NAME "org.junobench.Quiet"
+
+/* The bus name of the callee: Echo, or Quiet in the fair workload. */
+static const char *
+bus_name (BenchCtx *ctx)
+{
+  return strcmp (bench_target (ctx), "quiet") == 0 ? QUIET_NAME : ECHO_NAME;
+}
 
 static const char dbus_conf[] =
   "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
@@ -157,10 +165,10 @@ dbus_callee (BenchCtx *ctx)
 
   if (!c)
     return 1;
-  if (dbus_bus_request_name (c, ECHO_NAME, DBUS_NAME_FLAG_DO_NOT_QUEUE, &err) !=
+  if (dbus_bus_request_name (c, bus_name (ctx), DBUS_NAME_FLAG_DO_NOT_QUEUE, &err) !=
       DBUS_REQUEST_NAME_REPLY_PRIMARY_OWNER)
     {
-      bench_fail (ctx, "dbus: cannot own %s: %s", ECHO_NAME, err.message ? err.message : "?");
+      bench_fail (ctx, "dbus: cannot own %s: %s", bus_name (ctx), err.message ? err.message : "?");
       return 1;
     }
   atomic_fetch_add (&ctx->sh->ready, 1);
@@ -184,7 +192,7 @@ dbus_callee (BenchCtx *ctx)
 static DBusMessage *
 new_call (BenchCtx *ctx)
 {
-  DBusMessage *msg = dbus_message_new_method_call (ECHO_NAME, ECHO_PATH, ECHO_NAME, "Echo");
+  DBusMessage *msg = dbus_message_new_method_call (bus_name (ctx), ECHO_PATH, ECHO_NAME, "Echo");
   const char *args = ctx->args;
 
   dbus_message_append_args (msg, DBUS_TYPE_STRING, &args, DBUS_TYPE_INVALID);
@@ -311,8 +319,7 @@ dbus_caller (BenchCtx *ctx, int id, int inflight)
     call_one (ctx, c, hist, &completed);
   else
     call_window (ctx, c, inflight, hist, &completed);
-  bench_hist_publish (ctx->sh, hist);
-  atomic_fetch_add (&ctx->sh->completed, completed);
+  bench_caller_done (ctx, hist, completed);
   bus_close (c);
   return 0;
 }

@@ -77,4 +77,5 @@ const BenchSystem bench_system_floor = {
   .listeners = line_role_listeners,
   .trigger = line_role_trigger,
   .idle = line_role_idle,
+  .storm = line_role_storm,
 };

@@ -255,8 +255,9 @@ juno_start (BenchCtx *ctx)
     /* juno's defaults, as its users run it: a 30 s call timeout, and as
      * many connections as the descriptor limit (raised by the generator)
      * allows */
-    char *argv[] = { (char *) ctx->server_path, "-s", ctx->address, NULL, NULL, NULL };
+    char *argv[8] = { (char *) ctx->server_path, "-s", ctx->address, NULL };
     char port_arg[32];
+    int argc = 3;
 
     /* TCP workloads: a TCP listener beside the Unix one, which only the
      * readiness check uses. */
@@ -264,9 +265,14 @@ juno_start (BenchCtx *ctx)
     if (ctx->tcp)
       {
         snprintf (port_arg, sizeof port_arg, "%d", tcp_port);
-        argv[3] = "-p";
-        argv[4] = port_arg;
+        argv[argc++] = "-p";
+        argv[argc++] = port_arg;
       }
+    /* The bulk workload's 1 MiB arguments make lines longer than the
+     * default limit of 1 MiB. */
+    if (ctx->big)
+      argv[argc++] = "--max-message-size=8388608";
+    argv[argc] = NULL;
     ctx->server_pid = bench_spawn (ctx, argv, "juno.log", envp);
   }
   ok = ctx->server_pid > 0 && wait_notify (nfd, ctx->server_pid, ctx->address, 15);
@@ -336,4 +342,5 @@ const BenchSystem bench_system_juno = {
   .listeners = line_role_listeners,
   .trigger = line_role_trigger,
   .idle = line_role_idle,
+  .storm = line_role_storm,
 };

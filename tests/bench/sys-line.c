@@ -19,7 +19,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define ANSWER_MAX (1024 * 1024)
+/* The largest answer: the bulk workload's 1 MiB arguments and the sum. */
+#define ANSWER_MAX (4 * 1024 * 1024)
 
 static const LineFlavor *
 flavor (BenchCtx *ctx)
@@ -90,7 +91,7 @@ line_role_callee (BenchCtx *ctx)
           return 1;
         }
       line_init (&conns[0], fd);
-      if (!juno_register (ctx, &conns[0], "echo"))
+      if (!juno_register (ctx, &conns[0], bench_target (ctx)))
         return 1;
       LINE_QUEUE_LITERAL (&conns[0], "{\"requestId\":\"d1\",\"type\":9,\"function\":\"echo\"}\n");
       if (!juno_expect (ctx, &conns[0], 10, NULL, 10))
@@ -209,7 +210,8 @@ static void
 send_call (BenchCtx *ctx, LineConn *c, CallerState *st, int slot)
 {
   char *out = line_reserve (c, ctx->args_len + 96);
-  int n = sprintf (out, "{\"requestId\":\"c%d\",\"type\":3,\"function\":\"echo.echo\",\"arguments\":", slot);
+  int n = sprintf (out, "{\"requestId\":\"c%d\",\"type\":3,\"function\":\"%s.echo\",\"arguments\":",
+                   slot, bench_target (ctx));
 
   memcpy (out + n, ctx->args, ctx->args_len);
   n += (int) ctx->args_len;
@@ -272,8 +274,7 @@ line_role_caller (BenchCtx *ctx, int id, int inflight)
         }
     }
 out:
-  bench_hist_publish (ctx->sh, &st->hist);
-  atomic_fetch_add (&ctx->sh->completed, st->completed);
+  bench_caller_done (ctx, &st->hist, st->completed);
   line_clear (&c);
   return 0;
 }
@@ -462,5 +463,146 @@ line_role_idle (BenchCtx *ctx, long first, long count)
   atomic_fetch_add (&ctx->sh->ready, 1);
   while (!bench_stopped (ctx, STOP_LONG))
     bench_sleep (0.05);
+  return 0;
+}
+
+/* Reads what @c has; counts registrations and activations. False when the
+ * connection failed or the broker answered with an error. */
+static bool
+storm_read (BenchCtx *ctx, LineConn *c, long *registered, long *active)
+{
+  const char *line;
+  size_t len;
+  ssize_t r;
+
+  while ((r = line_fill (c)) > 0)
+    while (line_next (c, &line, &len))
+      {
+        long type = bench_json_int (line, len, "type", -1);
+        const char *h;
+        size_t hlen;
+
+        if (type == 2)
+          (*registered)++;
+        else if (type == 8 && bench_json_get (line, len, "hook", &h, &hlen) &&
+                 hlen == sizeof "\"juno.activated\"" - 1 && memcmp (h, "\"juno.activated\"", hlen) == 0)
+          (*active)++;
+        else if (type == 0)
+          {
+            bench_fail (ctx, "storm: error reply: %.*s", (int) (len < 200 ? len : 200), line);
+            return false;
+          }
+      }
+  if (r == 0 || (r < 0 && errno != EAGAIN))
+    {
+      bench_fail (ctx, "storm: the broker closed a connection");
+      return false;
+    }
+  return true;
+}
+
+static bool
+storm_drain (BenchCtx *ctx, int ep, LineConn *conns, int timeout_ms, long *registered, long *active)
+{
+  struct epoll_event ev[256];
+  int n = epoll_wait (ep, ev, 256, timeout_ms);
+
+  for (int i = 0; i < n; i++)
+    if (!storm_read (ctx, &conns[ev[i].data.u32], registered, active))
+      return false;
+  return true;
+}
+
+/* @count modules connect and register back to back, each as soon as it is
+ * connected, reading replies as they come; the star's hub registers after
+ * all the others. Without a handshake (the floor) only the connections are
+ * timed. */
+int
+line_role_storm (BenchCtx *ctx, long count, int shape)
+{
+  const LineFlavor *fl = flavor (ctx);
+  LineConn *conns = calloc ((size_t) count, sizeof (LineConn));
+  int ep = epoll_create1 (EPOLL_CLOEXEC);
+  long registered = 0, active = 0;
+  double deadline;
+
+  ctx->sh->storm_start = bench_now ();
+  for (long i = 0; i < count; i++)
+    {
+      char reg[256];
+      int fd = line_connect (fl->idle_addr), len;
+
+      if (fd < 0)
+        {
+          bench_fail (ctx, "storm: connect #%ld: %s", i, strerror (errno));
+          return 1;
+        }
+      line_init (&conns[i], fd);
+      if (!fl->handshake)
+        continue;
+      epoll_ctl (ep, EPOLL_CTL_ADD, fd, &(struct epoll_event){ .events = EPOLLIN, .data.u32 = (uint32_t) i });
+      if (shape == BENCH_STORM_STAR && i == count - 1)
+        break;
+      if (shape == BENCH_STORM_CHAIN && i > 0)
+        len = snprintf (reg, sizeof reg,
+                        "{\"requestId\":\"r1\",\"type\":1,\"moduleId\":\"s%ld\",\"version\":\"1.0.0\","
+                        "\"dependencies\":{\"s%ld\":\"1.0.0\"}}\n", i, i - 1);
+      else if (shape == BENCH_STORM_STAR)
+        len = snprintf (reg, sizeof reg,
+                        "{\"requestId\":\"r1\",\"type\":1,\"moduleId\":\"s%ld\",\"version\":\"1.0.0\","
+                        "\"dependencies\":{\"hub\":\"1.0.0\"}}\n", i);
+      else
+        len = snprintf (reg, sizeof reg,
+                        "{\"requestId\":\"r1\",\"type\":1,\"moduleId\":\"s%ld\",\"version\":\"1.0.0\","
+                        "\"dependencies\":{}}\n", i);
+      line_queue (&conns[i], reg, (size_t) len);
+      if (!line_flush_blocking (&conns[i], 30))
+        {
+          bench_fail (ctx, "storm: write #%ld: %s", i, strerror (errno));
+          return 1;
+        }
+      /* Take what has come back so far, without waiting. */
+      if (i % 64 == 63 && !storm_drain (ctx, ep, conns, 0, &registered, &active))
+        return 1;
+    }
+  if (fl->handshake && shape == BENCH_STORM_STAR)
+    {
+      /* The hub, last: every other module is registered and waits for it. */
+      deadline = bench_now () + 120;
+      while (registered < count - 1)
+        if (bench_now () > deadline || !storm_drain (ctx, ep, conns, 100, &registered, &active))
+          {
+            if (!atomic_load (&ctx->sh->failed))
+              bench_fail (ctx, "storm: %ld of %ld registrations answered", registered, count - 1);
+            return 1;
+          }
+      LINE_QUEUE_LITERAL (&conns[count - 1],
+                          "{\"requestId\":\"r1\",\"type\":1,\"moduleId\":\"hub\",\"version\":\"1.0.0\",\"dependencies\":{}}\n");
+      if (!line_flush_blocking (&conns[count - 1], 30))
+        {
+          bench_fail (ctx, "storm: write: %s", strerror (errno));
+          return 1;
+        }
+    }
+  ctx->sh->storm_last = bench_now ();
+  deadline = bench_now () + 300;
+  while (fl->handshake && active < count)
+    if (bench_now () > deadline || !storm_drain (ctx, ep, conns, 100, &registered, &active))
+      {
+        if (!atomic_load (&ctx->sh->failed))
+          bench_fail (ctx, "storm: %ld of %ld modules active after %.0f s", active, count,
+                      bench_now () - ctx->sh->storm_start);
+        return 1;
+      }
+  ctx->sh->storm_done = bench_now ();
+  atomic_fetch_add (&ctx->sh->ready, 1);
+  while (!bench_stopped (ctx, STOP_SHORT))
+    {
+      /* Keep reading: a blocked connection must not be cut off. */
+      if (fl->handshake && !storm_drain (ctx, ep, conns, 50, &registered, &active))
+        return 1;
+      if (!fl->handshake)
+        bench_sleep (0.05);
+    }
   return 0;
 }

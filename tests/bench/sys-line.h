@@ -22,6 +22,7 @@ int line_role_caller (BenchCtx *ctx, int id, int inflight);
 int line_role_listeners (BenchCtx *ctx, int count);
 int line_role_trigger (BenchCtx *ctx, int listeners);
 int line_role_idle (BenchCtx *ctx, long first, long count);
+int line_role_storm (BenchCtx *ctx, long count, int shape);
 
 /* sys-juno.c */
 bool juno_register (BenchCtx *ctx, LineConn *c, const char *module_id);

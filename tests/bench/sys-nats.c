@@ -26,7 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define ANSWER_MAX (1024 * 1024)
+#define ANSWER_MAX (4 * 1024 * 1024)
 
 static int nats_port;
 
@@ -88,10 +88,10 @@ nats_start (BenchCtx *ctx)
   fprintf (f,
            "listen: \"127.0.0.1:%d\"\n"
            "max_connections: 2000000\n"
-           "max_payload: 1048576\n"
+           "max_payload: %d\n"
            "max_pending: 268435456\n"
            "write_deadline: \"30s\"\n",
-           nats_port);
+           nats_port, ctx->big ? 8 * 1024 * 1024 : 1048576);
   fclose (f);
   {
     char *argv[] = { (char *) ctx->server_path, "-c", conf, NULL };
@@ -120,9 +120,10 @@ nats_callee (BenchCtx *ctx)
 {
   natsConnection *nc = nats_connect (ctx, true);
   natsSubscription *sub = NULL;
-  char *answer = malloc (ANSWER_MAX);
+  char *answer = malloc (ANSWER_MAX), subject[64];
 
-  if (!nc || !nats_ok (ctx, natsConnection_SubscribeSync (&sub, nc, "echo.echo"), "subscribe") ||
+  snprintf (subject, sizeof subject, "%s.echo", bench_target (ctx));
+  if (!nc || !nats_ok (ctx, natsConnection_SubscribeSync (&sub, nc, subject), "subscribe") ||
       !nats_ok (ctx, natsSubscription_SetPendingLimits (sub, -1, -1), "pending limits") ||
       !nats_ok (ctx, natsConnection_Flush (nc), "flush"))
     return 1;
@@ -167,13 +168,15 @@ static void
 call_one (BenchCtx *ctx, natsConnection *nc, BenchHist *hist, uint64_t *completed)
 {
   bool checked = false;
+  char target[64];
 
+  snprintf (target, sizeof target, "%s.echo", bench_target (ctx));
   while (!bench_stopped (ctx, STOP_SHORT))
     {
       natsMsg *reply = NULL;
       uint64_t t0 = now_ns ();
 
-      if (!nats_ok (ctx, natsConnection_Request (&reply, nc, "echo.echo", ctx->args,
+      if (!nats_ok (ctx, natsConnection_Request (&reply, nc, target, ctx->args,
                                                  (int) ctx->args_len, 5000), "request"))
         return;
       if (!check_answer (ctx, reply, &checked))
@@ -193,9 +196,10 @@ call_window (BenchCtx *ctx, natsConnection *nc, int inflight, BenchHist *hist, u
 {
   natsSubscription *sub = NULL;
   uint64_t *sent = calloc ((size_t) inflight, sizeof (uint64_t));
-  char prefix[64], subject[80];
+  char prefix[64], subject[80], target[64];
   bool checked = false;
 
+  snprintf (target, sizeof target, "%s.echo", bench_target (ctx));
   snprintf (prefix, sizeof prefix, "_INBOX.bench%d", (int) getpid ());
   snprintf (subject, sizeof subject, "%s.*", prefix);
   if (!nats_ok (ctx, natsConnection_SubscribeSync (&sub, nc, subject), "subscribe") ||
@@ -206,7 +210,7 @@ call_window (BenchCtx *ctx, natsConnection *nc, int inflight, BenchHist *hist, u
     {
       snprintf (subject, sizeof subject, "%s.%d", prefix, i);
       sent[i] = now_ns ();
-      natsConnection_PublishRequest (nc, "echo.echo", subject, ctx->args, (int) ctx->args_len);
+      natsConnection_PublishRequest (nc, target, subject, ctx->args, (int) ctx->args_len);
     }
   while (!bench_stopped (ctx, STOP_SHORT))
     {
@@ -231,7 +235,7 @@ call_window (BenchCtx *ctx, natsConnection *nc, int inflight, BenchHist *hist, u
       natsMsg_Destroy (msg);
       snprintf (subject, sizeof subject, "%s.%d", prefix, slot);
       sent[slot] = now_ns ();
-      natsConnection_PublishRequest (nc, "echo.echo", subject, ctx->args, (int) ctx->args_len);
+      natsConnection_PublishRequest (nc, target, subject, ctx->args, (int) ctx->args_len);
     }
   natsSubscription_Destroy (sub);
 }
@@ -250,8 +254,7 @@ nats_caller (BenchCtx *ctx, int id, int inflight)
     call_one (ctx, nc, hist, &completed);
   else
     call_window (ctx, nc, inflight, hist, &completed);
-  bench_hist_publish (ctx->sh, hist);
-  atomic_fetch_add (&ctx->sh->completed, completed);
+  bench_caller_done (ctx, hist, completed);
   natsConnection_Destroy (nc);
   return 0;
 }
@@ -331,6 +334,17 @@ nats_idle (BenchCtx *ctx, long first, long count)
   return nats_idle_hold (ctx, nats_port, first, count);
 }
 
+static int
+nats_storm (BenchCtx *ctx, long count, int shape)
+{
+  if (shape != BENCH_STORM_FLAT)
+    {
+      bench_fail (ctx, "nats: no dependencies between connections");
+      return 1;
+    }
+  return nats_storm_hold (ctx, nats_port, count);
+}
+
 const BenchSystem bench_system_nats = {
   .name = "nats",
   .server_start = nats_start,
@@ -340,4 +354,5 @@ const BenchSystem bench_system_nats = {
   .listeners = nats_listeners,
   .trigger = nats_trigger,
   .idle = nats_idle,
+  .storm = nats_storm,
 };

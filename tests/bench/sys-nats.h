@@ -4,6 +4,7 @@
 
 #include "bench.h"
 
+int nats_storm_hold (BenchCtx *ctx, int port, long count);
 int nats_idle_hold (BenchCtx *ctx, int port, long first, long count);
 
 /* sys-federation.c: the nats-server the federation workload starts. */

@@ -237,6 +237,9 @@ call_window (BenchCtx *ctx, natsConnection *nc, int inflight, BenchHist *hist, u
       sent[slot] = now_ns ();
       natsConnection_PublishRequest (nc, target, subject, ctx->args, (int) ctx->args_len);
     }
+  /* Close first: answers still on their way must not reach a destroyed
+   * subscription in libnats' reader thread (it crashed on 1 MiB answers). */
+  natsConnection_Close (nc);
   natsSubscription_Destroy (sub);
 }
 
@@ -286,6 +289,9 @@ nats_listeners (BenchCtx *ctx, int count)
   atomic_fetch_add (&ctx->sh->ready, 1);
   while (!bench_stopped (ctx, STOP_SHORT))
     bench_sleep (0.02);
+  /* Closed before anything is destroyed, as in call_window(). */
+  for (int i = 0; i < count; i++)
+    natsConnection_Close (ncs[i]);
   for (int i = 0; i < count; i++)
     {
       natsSubscription_Destroy (subs[i]);

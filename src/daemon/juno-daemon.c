@@ -655,6 +655,8 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
         return NULL;
     }
   setup_dbus (self, options);
+  if (self->dbus != NULL && self->federation != NULL)
+    juno_dbus_service_set_federation (self->dbus, G_OBJECT (self->federation));
 
   g_signal_connect_swapped (self->broker, "module-connected", G_CALLBACK (on_broker_lifecycle), self);
   g_signal_connect_swapped (self->broker, "module-registered", G_CALLBACK (on_broker_lifecycle), self);

@@ -77,6 +77,7 @@ typedef enum
   PROP_DEPENDENCIES,
   PROP_FUNCTIONS,
   PROP_HOOKS,
+  PROP_BROKERS,
   PROP_CONNECTION_ID,
   PROP_TRANSPORT,
   PROP_PEER_PID,
@@ -104,6 +105,7 @@ static const char *const property_names[N_PROPS] = {
   [PROP_DEPENDENCIES] = "Dependencies",
   [PROP_FUNCTIONS] = "Functions",
   [PROP_HOOKS] = "Hooks",
+  [PROP_BROKERS] = "Brokers",
   [PROP_CONNECTION_ID] = "ConnectionId",
   [PROP_TRANSPORT] = "Transport",
   [PROP_PEER_PID] = "PeerPid",
@@ -215,6 +217,15 @@ hooks_variant (JunoModule *module)
   return strv_take (hooks, n);
 }
 
+/* Where its instances run: empty when the broker is not federated. */
+static GVariant *
+brokers_variant (JunoBroker *broker, JunoModule *module)
+{
+  const char *const *brokers = juno_broker_get_module_brokers (broker, juno_module_get_id (module));
+
+  return g_variant_new_strv (brokers, brokers != NULL ? -1 : 0);
+}
+
 static GVariant *
 connection_id_variant (JunoEndpoint *endpoint)
 {
@@ -265,7 +276,7 @@ property_known (JunoEndpoint *endpoint, gboolean credentials, ModuleProperty pro
 }
 
 static GVariant *
-property_value (JunoModule *module, ModuleProperty prop)
+property_value (JunoBroker *broker, JunoModule *module, ModuleProperty prop)
 {
   JunoEndpoint *endpoint = juno_module_get_endpoint (module);
   const JunoEndpointStats *stats = endpoint != NULL ? juno_endpoint_get_stats (endpoint) : NULL;
@@ -286,6 +297,8 @@ property_value (JunoModule *module, ModuleProperty prop)
       return functions_variant (module);
     case PROP_HOOKS:
       return hooks_variant (module);
+    case PROP_BROKERS:
+      return brokers_variant (broker, module);
     case PROP_CONNECTION_ID:
       return connection_id_variant (endpoint);
     case PROP_TRANSPORT:
@@ -350,38 +363,39 @@ is_list (ModuleProperty prop)
 
 /* a{sv}: every org.juno.Module1 property of @module, or all but the lists. */
 static GVariant *
-module_properties_full (JunoModule *module, gboolean lists)
+module_properties_full (JunoBroker *broker, JunoModule *module, gboolean lists)
 {
   GVariantBuilder builder;
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE_VARDICT);
   for (int i = 0; i < N_PROPS; i++)
     if (lists || !is_list ((ModuleProperty) i))
-      g_variant_builder_add (&builder, "{sv}", property_names[i], property_value (module, (ModuleProperty) i));
+      g_variant_builder_add (&builder, "{sv}", property_names[i], property_value (broker, module, (ModuleProperty) i));
   return g_variant_builder_end (&builder);
 }
 
 static GVariant *
-module_properties (JunoModule *module)
+module_properties (JunoBroker *broker, JunoModule *module)
 {
-  return module_properties_full (module, TRUE);
+  return module_properties_full (broker, module, TRUE);
 }
 
 /* a{sa{sv}}: the interfaces of a module object and their properties. */
 static GVariant *
-module_interfaces_full (JunoModule *module, gboolean lists)
+module_interfaces_full (JunoBroker *broker, JunoModule *module, gboolean lists)
 {
   GVariantBuilder builder;
 
   g_variant_builder_init (&builder, G_VARIANT_TYPE ("a{sa{sv}}"));
-  g_variant_builder_add (&builder, "{s@a{sv}}", JUNO_DBUS_MODULE_INTERFACE, module_properties_full (module, lists));
+  g_variant_builder_add (&builder, "{s@a{sv}}", JUNO_DBUS_MODULE_INTERFACE,
+                         module_properties_full (broker, module, lists));
   return g_variant_builder_end (&builder);
 }
 
 static GVariant *
-module_interfaces (JunoModule *module)
+module_interfaces (JunoBroker *broker, JunoModule *module)
 {
-  return module_interfaces_full (module, TRUE);
+  return module_interfaces_full (broker, module, TRUE);
 }
 
 char *
@@ -499,6 +513,7 @@ module_method_call (GDBusConnection *connection, const char *sender, const char 
 {
   Registration *registration = user_data;
   const char *node = strrchr (object_path, '/');
+  JunoBroker *broker;
   const char *iface = NULL;
   const char *name = NULL;
   JunoModule *module;
@@ -510,19 +525,20 @@ module_method_call (GDBusConnection *connection, const char *sender, const char 
       return_unknown_object (invocation, object_path);
       return;
     }
+  broker = registration->modules->broker;
 
   if (strcmp (method_name, "Get") == 0)
     {
       g_variant_get (parameters, "(&s&s)", &iface, &name);
       if (check_interface (invocation, iface, object_path) && (prop = check_property (invocation, name)) >= 0)
         g_dbus_method_invocation_return_value (invocation,
-                                               g_variant_new ("(v)", property_value (module, (ModuleProperty) prop)));
+                                               g_variant_new ("(v)", property_value (broker, module, (ModuleProperty) prop)));
     }
   else if (strcmp (method_name, "GetAll") == 0)
     {
       g_variant_get (parameters, "(&s)", &iface);
       if (check_interface (invocation, iface, object_path))
-        g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a{sv})", module_properties (module)));
+        g_dbus_method_invocation_return_value (invocation, g_variant_new ("(@a{sv})", module_properties (broker, module)));
     }
   else if (strcmp (method_name, "Set") == 0)
     {
@@ -562,7 +578,7 @@ managed_objects (JunoDBusModules *self)
   for (JunoModule **m = modules; *m != NULL; m++)
     {
       g_autofree char *path = juno_dbus_module_path (juno_module_get_id (*m));
-      g_autoptr(GVariant) entry = flatten (g_variant_new ("{o@a{sa{sv}}}", path, module_interfaces (*m)));
+      g_autoptr(GVariant) entry = flatten (g_variant_new ("{o@a{sa{sv}}}", path, module_interfaces (self->broker, *m)));
 
       g_variant_builder_add_value (&builder, entry);
     }
@@ -626,12 +642,12 @@ send_added (JunoDBusModules *self, const char *module_id)
   if (module == NULL)
     return;
   path = juno_dbus_module_path (module_id);
-  params = flatten (g_variant_new ("(o@a{sa{sv}})", path, module_interfaces (module)));
+  params = flatten (g_variant_new ("(o@a{sa{sv}})", path, module_interfaces (self->broker, module)));
   /* bounded: long lists are read on demand */
   if (g_variant_get_size (params) > MAX_ADDED_SIZE)
     {
       g_variant_unref (params);
-      params = flatten (g_variant_new ("(o@a{sa{sv}})", path, module_interfaces_full (module, FALSE)));
+      params = flatten (g_variant_new ("(o@a{sa{sv}})", path, module_interfaces_full (self->broker, module, FALSE)));
     }
   emit (self, JUNO_DBUS_PATH, OBJECT_MANAGER_INTERFACE, "InterfacesAdded", params);
 }
@@ -773,7 +789,8 @@ juno_dbus_modules_emit_changed (JunoDBusModules *self, const char *module_id, Ju
     }
   path = juno_dbus_module_path (module_id);
   g_variant_builder_init (&changed, G_VARIANT_TYPE_VARDICT);
-  g_variant_builder_add (&changed, "{sv}", property_names[props[what]], property_value (module, props[what]));
+  g_variant_builder_add (&changed, "{sv}", property_names[props[what]],
+                         property_value (self->broker, module, props[what]));
   emit (self, path, PROPERTIES_INTERFACE, "PropertiesChanged",
         g_variant_new ("(sa{sv}@as)", JUNO_DBUS_MODULE_INTERFACE, &changed, g_variant_new_strv (NULL, 0)));
 }
@@ -909,7 +926,7 @@ juno_dbus_module_info (JunoBroker *broker, const char *module_id)
         break;
       if (endpoint != NULL && !property_known (endpoint, credentials, (ModuleProperty) i))
         continue;
-      g_variant_builder_add (&info, "{sv}", property_names[i], property_value (module, (ModuleProperty) i));
+      g_variant_builder_add (&info, "{sv}", property_names[i], property_value (broker, module, (ModuleProperty) i));
     }
   if (endpoint != NULL)
     {

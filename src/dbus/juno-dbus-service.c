@@ -53,6 +53,7 @@ struct _JunoDBusService
   gpointer ready_data;
   JunoDBusReloadFunc reload_func;
   gpointer reload_data;
+  GObject *federation;        /* NULL when the broker is not federated */
 };
 
 G_DEFINE_FINAL_TYPE (JunoDBusService, juno_dbus_service, G_TYPE_OBJECT)
@@ -65,6 +66,9 @@ juno_dbus_service_dispose (GObject *object)
   JunoDBusService *self = JUNO_DBUS_SERVICE (object);
 
   juno_dbus_service_stop (self);
+  if (self->federation != NULL)
+    g_signal_handlers_disconnect_by_data (self->federation, self);
+  g_clear_object (&self->federation);
   g_clear_pointer (&self->peers, juno_dbus_peers_free);
   g_clear_object (&self->skeleton);
   g_clear_pointer (&self->modules, juno_dbus_modules_free);
@@ -241,34 +245,89 @@ handle_trigger_hook (JunoDBusBroker1 *skeleton, GDBusMethodInvocation *invocatio
   return G_DBUS_METHOD_INVOCATION_HANDLED;
 }
 
+/* GetStats's name of a key of the broker's extra statistics (lowerCamelCase,
+ * as juno.getStats has them): the same with its first letter upper-cased,
+ * or NULL for a key that does not start with a lower-case letter. */
+static char *
+extra_stats_key (const char *key)
+{
+  char *name;
+
+  if (!g_ascii_islower (key[0]))
+    return NULL;
+  name = g_strdup (key);
+  name[0] = g_ascii_toupper (name[0]);
+  return name;
+}
+
+/* The federation's statistics (juno_broker_dup_extra_stats): counters as
+ * t, strings as s; other values and names GetStats already has are left
+ * out, so that every key appears once. */
+static void
+add_extra_stats (JunoDBusService *self, GVariantBuilder *b, GHashTable *names)
+{
+  g_autoptr(GVariant) extra = juno_broker_dup_extra_stats (self->broker);
+  GVariantIter iter;
+  const char *key;
+  GVariant *value;
+
+  if (extra == NULL)
+    return;
+  g_variant_iter_init (&iter, extra);
+  while (g_variant_iter_loop (&iter, "{&sv}", &key, &value))
+    {
+      g_autofree char *name = extra_stats_key (key);
+
+      if (name == NULL || g_hash_table_contains (names, name) ||
+          !(g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64) || g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)))
+        continue;
+      g_variant_builder_add (b, "{sv}", name, value);
+      g_hash_table_add (names, g_steal_pointer (&name));
+    }
+}
+
 static GVariant *
 stats_variant (JunoDBusService *self)
 {
   const JunoStats *s = juno_broker_get_stats (self->broker);
+  const struct
+  {
+    const char *name;
+    guint64 value;
+  } counters[] = {
+    { "StartTime", (guint64) self->start_time },
+    { "Connections", s->connections },
+    { "ConnectionsTotal", s->connections_total },
+    { "Modules", s->modules },
+    { "ActiveModules", s->active_modules },
+    { "MessagesIn", s->messages_in },
+    { "MessagesOut", s->messages_out },
+    { "BytesIn", s->bytes_in },
+    { "BytesOut", s->bytes_out },
+    { "CallsRouted", s->calls_routed },
+    { "CallsFailed", s->calls_failed },
+    { "CallsTimedOut", s->calls_timed_out },
+    { "HooksTriggered", s->hooks_triggered },
+    { "HooksDelivered", s->hooks_delivered },
+    { "ErrorsSent", s->errors_sent },
+    { "LimitsReached", s->limits_reached },
+    { "ConnectionsCut", s->connections_cut },
+    { "HooksDropped", juno_dbus_peers_get_hooks_dropped (self->peers) },
+    { "AccessDenied", s->access_denied },
+  };
   g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autoptr(GHashTable) names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
   g_variant_builder_add (&b, "{sv}", "Version", g_variant_new_string (juno_broker_get_version (self->broker)));
-  g_variant_builder_add (&b, "{sv}", "StartTime", g_variant_new_uint64 ((guint64) self->start_time));
+  g_hash_table_add (names, g_strdup ("Version"));
   g_variant_builder_add (&b, "{sv}", "Addresses", g_variant_new_strv ((const char *const *) self->addresses, -1));
-  g_variant_builder_add (&b, "{sv}", "Connections", g_variant_new_uint64 (s->connections));
-  g_variant_builder_add (&b, "{sv}", "ConnectionsTotal", g_variant_new_uint64 (s->connections_total));
-  g_variant_builder_add (&b, "{sv}", "Modules", g_variant_new_uint64 (s->modules));
-  g_variant_builder_add (&b, "{sv}", "ActiveModules", g_variant_new_uint64 (s->active_modules));
-  g_variant_builder_add (&b, "{sv}", "MessagesIn", g_variant_new_uint64 (s->messages_in));
-  g_variant_builder_add (&b, "{sv}", "MessagesOut", g_variant_new_uint64 (s->messages_out));
-  g_variant_builder_add (&b, "{sv}", "BytesIn", g_variant_new_uint64 (s->bytes_in));
-  g_variant_builder_add (&b, "{sv}", "BytesOut", g_variant_new_uint64 (s->bytes_out));
-  g_variant_builder_add (&b, "{sv}", "CallsRouted", g_variant_new_uint64 (s->calls_routed));
-  g_variant_builder_add (&b, "{sv}", "CallsFailed", g_variant_new_uint64 (s->calls_failed));
-  g_variant_builder_add (&b, "{sv}", "CallsTimedOut", g_variant_new_uint64 (s->calls_timed_out));
-  g_variant_builder_add (&b, "{sv}", "HooksTriggered", g_variant_new_uint64 (s->hooks_triggered));
-  g_variant_builder_add (&b, "{sv}", "HooksDelivered", g_variant_new_uint64 (s->hooks_delivered));
-  g_variant_builder_add (&b, "{sv}", "ErrorsSent", g_variant_new_uint64 (s->errors_sent));
-  g_variant_builder_add (&b, "{sv}", "LimitsReached", g_variant_new_uint64 (s->limits_reached));
-  g_variant_builder_add (&b, "{sv}", "ConnectionsCut", g_variant_new_uint64 (s->connections_cut));
-  g_variant_builder_add (&b, "{sv}", "HooksDropped",
-                         g_variant_new_uint64 (juno_dbus_peers_get_hooks_dropped (self->peers)));
-  g_variant_builder_add (&b, "{sv}", "AccessDenied", g_variant_new_uint64 (s->access_denied));
+  g_hash_table_add (names, g_strdup ("Addresses"));
+  for (gsize i = 0; i < G_N_ELEMENTS (counters); i++)
+    {
+      g_variant_builder_add (&b, "{sv}", counters[i].name, g_variant_new_uint64 (counters[i].value));
+      g_hash_table_add (names, g_strdup (counters[i].name));
+    }
+  add_extra_stats (self, &b, names);
   return g_variant_builder_end (&b);
 }
 
@@ -449,6 +508,54 @@ on_stats_changed (gpointer data)
     self->publish_id = g_timeout_add (PUBLISH_INTERVAL_MSEC, on_publish_timeout, self);
 }
 
+/* The federation: BrokerName, Federation and FederationBrokers follow the
+ * properties of its GObject ("broker-name", "state", "brokers"); the
+ * skeleton sends PropertiesChanged for what changed. */
+
+static void
+sync_federation (JunoDBusService *self)
+{
+  static const char *const none[] = { NULL };
+  g_autofree char *name = NULL;
+  g_autofree char *state = NULL;
+  g_auto(GStrv) brokers = NULL;
+
+  if (self->federation != NULL)
+    g_object_get (self->federation, "broker-name", &name, "state", &state, "brokers", &brokers, NULL);
+  else
+    state = g_strdup ("off");
+  juno_dbus_broker1_set_broker_name (self->skeleton, name != NULL ? name : "");
+  juno_dbus_broker1_set_federation (self->skeleton, state != NULL ? state : "");
+  juno_dbus_broker1_set_federation_brokers (self->skeleton, brokers != NULL ? (const char *const *) brokers : none);
+}
+
+static void
+on_federation_notify (GObject *federation, GParamSpec *pspec, JunoDBusService *self)
+{
+  sync_federation (self);
+}
+
+void
+juno_dbus_service_set_federation (JunoDBusService *self, GObject *federation)
+{
+  g_return_if_fail (JUNO_IS_DBUS_SERVICE (self));
+  g_return_if_fail (federation == NULL || G_IS_OBJECT (federation));
+
+  if (self->federation == federation)
+    return;
+  if (self->federation != NULL)
+    g_signal_handlers_disconnect_by_data (self->federation, self);
+  g_set_object (&self->federation, federation);
+  if (federation != NULL)
+    {
+      g_signal_connect_object (federation, "notify::broker-name", G_CALLBACK (on_federation_notify), self, 0);
+      g_signal_connect_object (federation, "notify::state", G_CALLBACK (on_federation_notify), self, 0);
+      g_signal_connect_object (federation, "notify::brokers", G_CALLBACK (on_federation_notify), self, 0);
+    }
+  if (self->skeleton != NULL)
+    sync_federation (self);
+}
+
 /* Broker signals */
 
 static void
@@ -523,6 +630,7 @@ juno_dbus_service_new (JunoBroker *broker, const char *const *addresses)
   juno_dbus_broker1_set_version (self->skeleton, juno_broker_get_version (broker));
   juno_dbus_broker1_set_start_time (self->skeleton, (guint64) self->start_time);
   juno_dbus_broker1_set_addresses (self->skeleton, (const char *const *) self->addresses);
+  sync_federation (self);
   publish_stats (self);
 
   g_signal_connect_object (self->skeleton, "handle-list-modules", G_CALLBACK (handle_list_modules), self, 0);

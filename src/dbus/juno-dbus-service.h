@@ -39,6 +39,13 @@ void juno_dbus_service_set_call_timeout (JunoDBusService *self, guint64 timeout_
 typedef gboolean (*JunoDBusReloadFunc) (gpointer user_data, GError **error);
 void juno_dbus_service_set_reload_func (JunoDBusService *self, JunoDBusReloadFunc func, gpointer user_data);
 
+/* Publishes the state of the broker's federation (a JunoFederation, NULL
+ * for none) as BrokerName, Federation and FederationBrokers, read from its
+ * GObject properties "broker-name" (string), "state" (string) and "brokers"
+ * (GStrv) and kept up to date through their notify signals. Without one
+ * they are "", "off" and []. */
+void juno_dbus_service_set_federation (JunoDBusService *self, GObject *federation);
+
 /* Releases the name and closes the connection (flushing what is queued). */
 void juno_dbus_service_stop (JunoDBusService *self);
 

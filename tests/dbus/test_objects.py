@@ -97,7 +97,7 @@ def test_tcp_module_has_no_peer_credentials(bus, broker_factory):
 # ObjectManager that read the registry when asked.
 
 COUNTERS = ("MessagesIn", "MessagesOut", "BytesIn", "BytesOut", "CallsMade", "CallsReceived")
-MODULE_PROPS = {"ModuleId", "Version", "Active", "Dependencies", "Functions", "Hooks",
+MODULE_PROPS = {"ModuleId", "Version", "Active", "Dependencies", "Functions", "Hooks", "Brokers",
                 "ConnectionId", "Transport", "PeerPid", "PeerUid", "PeerGid", "PeerUser",
                 "PeerGroup", "PeerUnit", "PeerUserUnit", "PeerSlice", "PeerAddress"} | set(COUNTERS)
 

@@ -650,7 +650,8 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
   /* before any module registers: module objects carry where they run */
   if (options->federation.servers != NULL)
     {
-      self->federation = juno_federation_new (self->broker, &options->federation, error);
+      self->federation = juno_federation_new (self->broker, juno_listener_get_poller (self->listener),
+                                              &options->federation, error);
       if (self->federation == NULL)
         return NULL;
     }

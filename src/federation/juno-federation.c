@@ -28,10 +28,12 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "juno-common.h"
 #include "juno-federation.h"
 #include "juno-federation-wire.h"
+#include "juno-poller.h"
 #include "juno-protocol.h"
 #include "juno-semver.h"
 
@@ -166,7 +168,7 @@ juno_federation_init (JunoFederation *self)
 }
 
 JunoFederation *
-juno_federation_new (JunoBroker *broker, const JunoFederationOptions *options, GError **error)
+juno_federation_new (JunoBroker *broker, JunoPoller *poller, const JunoFederationOptions *options, GError **error)
 {
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, _("juno was built without NATS support"));
   return NULL;
@@ -229,6 +231,29 @@ static struct
   gboolean wake_pending;
   guint64 overflow;      /* dropped for the bounds */
 } inbox;
+
+/* The NATS socket, in the broker's epoll set (libnats's event loop
+ * interface): libnats writes and reads only when the main loop says the
+ * socket is ready, so everything published in one main-loop turn leaves
+ * in one write, at once, rather than after libnats's flusher thread has
+ * waited a millisecond for more. libnats calls attach, read, write and
+ * detach from the main thread (publishing, reading) or from its reconnect
+ * and ping threads; the latter only record what they want and wake the
+ * main context, which applies it. One per process, like the inbox. */
+static struct
+{
+  GMutex lock;
+  JunoPoller *poller;      /* main thread */
+  GThread *main_thread;
+  GMainContext *context;
+  JunoPollHandler handler; /* main thread: the descriptor in the set */
+  gboolean registered;     /* main thread */
+  natsConnection *nc;
+  int fd;                  /* the socket libnats gave last; -1 once detached */
+  gboolean fd_changed;
+  guint32 want;            /* EPOLLIN, EPOLLOUT */
+  gboolean apply_pending;
+} nats_link;
 
 typedef struct
 {
@@ -561,6 +586,150 @@ drain (gpointer data)
     }
   g_clear_object (&self);
   return more ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+/* ------------------------------------------------------------------ */
+/* The NATS socket in the main loop                                     */
+/* ------------------------------------------------------------------ */
+
+static void
+on_nats_socket (JunoPollHandler *handler, guint32 events)
+{
+  natsConnection *nc = nats_link.nc;
+
+  if (nc == NULL)
+    return;
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+    natsConnection_ProcessReadEvent (nc);
+  if (events & EPOLLOUT)
+    natsConnection_ProcessWriteEvent (nc);
+}
+
+/* Main thread: brings the epoll set in line with what libnats asked. */
+static void
+link_apply (void)
+{
+  g_autoptr(GError) error = NULL;
+  gboolean changed;
+  guint32 want;
+  int fd;
+
+  g_mutex_lock (&nats_link.lock);
+  nats_link.apply_pending = FALSE;
+  changed = nats_link.fd_changed;
+  nats_link.fd_changed = FALSE;
+  fd = nats_link.fd;
+  want = nats_link.want;
+  g_mutex_unlock (&nats_link.lock);
+
+  if (nats_link.poller == NULL)
+    return;
+  if (changed && nats_link.registered)
+    {
+      /* the old socket may be closed already: its registration went with it */
+      juno_poller_remove (nats_link.poller, &nats_link.handler);
+      nats_link.registered = FALSE;
+    }
+  nats_link.handler.fd = fd;
+  nats_link.handler.func = on_nats_socket;
+  if (fd < 0 || want == 0)
+    {
+      if (nats_link.registered)
+        juno_poller_remove (nats_link.poller, &nats_link.handler);
+      nats_link.registered = FALSE;
+    }
+  else if (!nats_link.registered)
+    {
+      if (juno_poller_add (nats_link.poller, &nats_link.handler, want, &error))
+        nats_link.registered = TRUE;
+      else
+        g_warning ("Cannot watch the NATS connection: %s", error->message);
+    }
+  else if (nats_link.handler.events != want)
+    juno_poller_modify (nats_link.poller, &nats_link.handler, want);
+}
+
+static gboolean
+link_apply_idle (gpointer data)
+{
+  link_apply ();
+  return G_SOURCE_REMOVE;
+}
+
+/* Called with libnats's connection lock held: never calls libnats. */
+static void
+link_changed (void)
+{
+  gboolean schedule = FALSE;
+
+  if (g_thread_self () == nats_link.main_thread)
+    {
+      link_apply ();
+      return;
+    }
+  g_mutex_lock (&nats_link.lock);
+  if (!nats_link.apply_pending && nats_link.context != NULL)
+    {
+      nats_link.apply_pending = TRUE;
+      schedule = TRUE;
+    }
+  if (schedule)
+    {
+      GSource *source = g_idle_source_new ();
+
+      g_source_set_priority (source, G_PRIORITY_HIGH);
+      g_source_set_callback (source, link_apply_idle, NULL, NULL);
+      g_source_set_static_name (source, "juno-federation-link");
+      g_source_attach (source, nats_link.context);
+      g_source_unref (source);
+    }
+  g_mutex_unlock (&nats_link.lock);
+}
+
+static natsStatus
+ev_attach (void **user_data, void *loop, natsConnection *nc, natsSock socket)
+{
+  g_mutex_lock (&nats_link.lock);
+  nats_link.nc = nc;
+  nats_link.fd = (int) socket;
+  nats_link.fd_changed = TRUE;
+  nats_link.want = EPOLLIN;
+  g_mutex_unlock (&nats_link.lock);
+  *user_data = &nats_link;
+  link_changed ();
+  return NATS_OK;
+}
+
+static natsStatus
+ev_read (void *user_data, bool add)
+{
+  g_mutex_lock (&nats_link.lock);
+  nats_link.want = add ? (nats_link.want | EPOLLIN) : (nats_link.want & ~(guint32) EPOLLIN);
+  g_mutex_unlock (&nats_link.lock);
+  link_changed ();
+  return NATS_OK;
+}
+
+static natsStatus
+ev_write (void *user_data, bool add)
+{
+  g_mutex_lock (&nats_link.lock);
+  nats_link.want = add ? (nats_link.want | EPOLLOUT) : (nats_link.want & ~(guint32) EPOLLOUT);
+  g_mutex_unlock (&nats_link.lock);
+  link_changed ();
+  return NATS_OK;
+}
+
+static natsStatus
+ev_detach (void *user_data)
+{
+  g_mutex_lock (&nats_link.lock);
+  nats_link.fd = -1;
+  nats_link.fd_changed = TRUE;
+  nats_link.want = 0;
+  g_mutex_unlock (&nats_link.lock);
+  link_changed ();
+  return NATS_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1875,7 +2044,11 @@ setup_options (JunoFederation *self, const JunoFederationOptions *options, GErro
                      "callbacks", error) ||
       !check_status (natsOptions_SetClosedCB (self->opts, on_nats_event, KIND_CLOSURE (KIND_CLOSED)), "callbacks",
                      error) ||
-      !check_status (natsOptions_SetErrorHandler (self->opts, on_nats_error, NULL), "callbacks", error))
+      !check_status (natsOptions_SetErrorHandler (self->opts, on_nats_error, NULL), "callbacks", error) ||
+      /* written by the main loop when the socket is ready: batched per turn, never delayed */
+      !check_status (natsOptions_SetEventLoop (self->opts, nats_link.poller, ev_attach, ev_read, ev_write, ev_detach),
+                     "event loop", error) ||
+      !check_status (natsOptions_SetSendAsap (self->opts, true), "send asap", error))
     return FALSE;
   if (options->user != NULL &&
       !check_status (natsOptions_SetUserInfo (self->opts, options->user, options->password), "--nats-user", error))
@@ -1922,7 +2095,7 @@ fixed_sub_free (gpointer data)
 }
 
 JunoFederation *
-juno_federation_new (JunoBroker *broker, const JunoFederationOptions *options, GError **error)
+juno_federation_new (JunoBroker *broker, JunoPoller *poller, const JunoFederationOptions *options, GError **error)
 {
   g_autoptr(JunoFederation) self = NULL;
   g_autofree char *sync = NULL;
@@ -1954,6 +2127,12 @@ juno_federation_new (JunoBroker *broker, const JunoFederationOptions *options, G
   self->reply_prefix = g_strdup_printf ("%s.reply.%s.", self->prefix, self->instance);
   self->fixed_subs = g_ptr_array_new_with_free_func (fixed_sub_free);
 
+  nats_link.poller = poller;
+  nats_link.main_thread = g_thread_self ();
+  g_mutex_lock (&nats_link.lock);
+  nats_link.context = g_main_context_ref_thread_default ();
+  nats_link.fd = -1;
+  g_mutex_unlock (&nats_link.lock);
   if (!setup_options (self, options, error))
     return NULL;
 
@@ -2023,7 +2202,14 @@ juno_federation_stop (JunoFederation *self)
 
       g_string_append_c (s, '}');
       publish_string (self, "bye", s);
-      natsConnection_FlushTimeout (self->nc, 500);
+      /* the main loop writes for libnats, and it is not turning now */
+      for (int i = 0; i < 100 && natsConnection_Buffered (self->nc) > 0 &&
+                      natsConnection_Status (self->nc) == NATS_CONN_STATUS_CONNECTED; i++)
+        {
+          natsConnection_ProcessWriteEvent (self->nc);
+          if (natsConnection_Buffered (self->nc) > 0)
+            g_usleep (1000);
+        }
     }
   g_hash_table_remove_all (self->call_subs);
   g_hash_table_remove_all (self->hook_subs);
@@ -2035,6 +2221,12 @@ juno_federation_stop (JunoFederation *self)
       self->nc = NULL;
     }
   g_clear_pointer (&self->opts, natsOptions_Destroy);
+  link_apply ();
+  g_mutex_lock (&nats_link.lock);
+  nats_link.nc = NULL;
+  g_clear_pointer (&nats_link.context, g_main_context_unref);
+  g_mutex_unlock (&nats_link.lock);
+  nats_link.poller = NULL;
 
   g_mutex_lock (&inbox.lock);
   if (inbox.owner == self)

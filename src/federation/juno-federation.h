@@ -19,6 +19,7 @@
 #include <glib-object.h>
 
 #include "juno-broker.h"
+#include "juno-poller.h"
 
 G_BEGIN_DECLS
 
@@ -59,8 +60,9 @@ gboolean juno_federation_options_check (const JunoFederationOptions *options, GE
  * cannot be reached now is retried in the background. Fails only on
  * options cnats refuses (unreadable credentials or certificates, bad URLs).
  * Names the broker (juno_broker_set_broker_name): create it before any
- * module registers. */
-JunoFederation *juno_federation_new (JunoBroker *broker, const JunoFederationOptions *options, GError **error);
+ * module registers. The NATS socket joins @poller, the broker's epoll set. */
+JunoFederation *juno_federation_new (JunoBroker *broker, JunoPoller *poller, const JunoFederationOptions *options,
+                                     GError **error);
 /* Says goodbye to the other brokers, closes the connection, removes the
  * proxies (their callers get error 8). Called before the broker goes. */
 void juno_federation_stop (JunoFederation *self);

@@ -47,6 +47,9 @@
 /* bounds on what other brokers may make this one hold */
 #define MAX_BROKERS 256
 #define MAX_MODULES_PER_BROKER 65536
+/* all other brokers' modules together, and what they take here */
+#define MAX_REMOTE_MODULES 65536
+#define MAX_REMOTE_BYTES (64 * 1024 * 1024)
 #define MAX_INBOUND_MESSAGES 16384
 #define MAX_INBOUND_BYTES (64 * 1024 * 1024)
 #define MAX_DRAIN_PER_TURN 256
@@ -343,6 +346,8 @@ struct _JunoFederation
   GHashTable *proxy_eps;   /* connection id (guint64 *) -> Proxy, for replies */
   GHashTable *client_eps;  /* JunoEndpoint * (set): the clients remote calls come from */
   GHashTable *remote_listens; /* "module.hook" -> count of remote modules listening */
+  guint remote_count;      /* modules of all other brokers */
+  gsize remote_bytes;      /* an estimate of what they take */
   GHashTable *dirty;       /* moduleIds whose proxy or instances must be recomputed */
   JunoEndpoint *stranger;  /* calls from brokers not yet known */
   guint apply_id;
@@ -754,9 +759,33 @@ parse_control (JunoFederation *self, natsMsg *msg, JsonParser **parser)
 /* Other brokers                                                       */
 /* ------------------------------------------------------------------ */
 
+static gsize
+module_bytes (JunoRemoteModule *m)
+{
+  gsize n = 128 + strlen (m->id) + strlen (m->version_text);
+
+  for (guint i = 0; m->functions[i] != NULL; i++)
+    n += 24 + strlen (m->functions[i]);
+  for (guint i = 0; m->hooks[i] != NULL; i++)
+    n += 48 + strlen (m->hooks[i]);
+  return n;
+}
+
+/* Counts @m in (+1) or out (-1) of what other brokers make this one hold,
+ * and of the hooks they listen to. */
 static void
 listens_update (JunoFederation *self, JunoRemoteModule *m, int delta)
 {
+  if (delta > 0)
+    {
+      self->remote_count++;
+      self->remote_bytes += module_bytes (m);
+    }
+  else
+    {
+      self->remote_count--;
+      self->remote_bytes -= module_bytes (m);
+    }
   for (guint i = 0; m->hooks[i] != NULL; i++)
     {
       guint n = GPOINTER_TO_UINT (g_hash_table_lookup (self->remote_listens, m->hooks[i]));
@@ -776,6 +805,13 @@ set_remote_module (JunoFederation *self, RemoteBroker *rb, const char *id, JunoR
 {
   JunoRemoteModule *old = g_hash_table_lookup (rb->modules, id);
 
+  if (m != NULL && (self->remote_count + (old == NULL) > MAX_REMOTE_MODULES ||
+                    self->remote_bytes - (old ? module_bytes (old) : 0) + module_bytes (m) > MAX_REMOTE_BYTES))
+    {
+      log_dropped (self, rb->name, "other brokers announce more modules than a broker holds");
+      juno_remote_module_free (m);
+      return;
+    }
   if (old != NULL)
     listens_update (self, old, -1);
   if (m != NULL)

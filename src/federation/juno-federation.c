@@ -28,6 +28,7 @@
 #include <glib/gi18n.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 
 #include "juno-common.h"
@@ -219,6 +220,7 @@ typedef struct
   Kind kind;
   natsMsg *msg; /* NULL for connection events */
   natsStatus status;
+  const char *target; /* the subscription's moduleId or hook, for calls and hooks */
 } Inbound;
 
 /* Where cnats threads leave what they receive, for the main thread. One
@@ -247,6 +249,7 @@ static struct
 {
   GMutex lock;
   JunoPoller *poller;      /* main thread */
+  JunoFederation *owner;   /* main thread */
   GThread *main_thread;
   GMainContext *context;
   JunoPollHandler handler; /* main thread: the descriptor in the set */
@@ -289,10 +292,16 @@ typedef struct
   gboolean spread_ok;      /* a local holder of the same major exists */
 } Proxy;
 
+/* A subscription. All are synchronous: libnats parses what the socket
+ * brings in natsConnection_ProcessReadEvent, on the main thread, and the
+ * main thread takes the messages right after, with no thread between. */
 typedef struct
 {
+  JunoFederation *fed;
   natsSubscription *sub;
-  char *target;            /* moduleId (calls) or "module.hook" (hooks) */
+  Kind kind;
+  char *target;            /* moduleId (calls), "module.hook" (hooks), NULL */
+  GList link;              /* in fed->polled */
 } Sub;
 
 typedef struct
@@ -329,7 +338,11 @@ struct _JunoFederation
 
   natsOptions *opts;
   natsConnection *nc;
-  GPtrArray *fixed_subs;   /* natsSubscription: heartbeats, state, sync, pages, ... */
+  GPtrArray *fixed_subs;   /* Sub: heartbeats, state, sync, pages, ... */
+  GQueue polled;           /* Sub via link, every subscription, the last to bring a message first */
+  GPtrArray *draining;     /* Sub: call subscriptions being drained */
+  natsStatistics *nats_stats;
+  guint64 in_seen;         /* messages libnats had received at the last poll */
   GHashTable *call_subs;   /* subject -> Sub */
   GHashTable *hook_subs;   /* subject -> Sub */
   char *page_subject;      /* P.page.<instance> */
@@ -473,8 +486,33 @@ sub_free (gpointer data)
       natsSubscription_Unsubscribe (sub->sub);
       natsSubscription_Destroy (sub->sub);
     }
+  if (sub->fed != NULL)
+    g_queue_unlink (&sub->fed->polled, &sub->link);
   g_free (sub->target);
   g_free (sub);
+}
+
+/* A synchronous subscription, polled after each read. */
+static Sub *
+sub_new (JunoFederation *self, const char *subject, const char *queue, Kind kind, const char *target,
+         natsStatus *status)
+{
+  Sub *sub = g_new0 (Sub, 1);
+
+  *status = queue != NULL ? natsConnection_QueueSubscribeSync (&sub->sub, self->nc, subject, queue)
+                          : natsConnection_SubscribeSync (&sub->sub, self->nc, subject);
+  if (*status != NATS_OK)
+    {
+      sub->sub = NULL;
+      sub_free (sub);
+      return NULL;
+    }
+  sub->fed = self;
+  sub->kind = kind;
+  sub->target = g_strdup (target);
+  sub->link.data = sub;
+  g_queue_push_head_link (&self->polled, &sub->link);
+  return sub;
 }
 
 /* ------------------------------------------------------------------ */
@@ -525,12 +563,6 @@ inbox_push (Kind kind, natsMsg *msg, natsStatus status)
       g_source_unref (source);
     }
   g_mutex_unlock (&inbox.lock);
-}
-
-static void
-on_nats_message (natsConnection *nc, natsSubscription *sub, natsMsg *msg, void *closure)
-{
-  inbox_push ((Kind) *(const int *) closure, msg, NATS_OK);
 }
 
 static void
@@ -597,15 +629,69 @@ drain (gpointer data)
 /* The NATS socket in the main loop                                     */
 /* ------------------------------------------------------------------ */
 
+static void handle_inbound (JunoFederation *self, Inbound *in);
+
+/* Takes what the last read brought, subscription by subscription, until
+ * as many messages as libnats counted are handled: the busy ones are
+ * first in line, so a broker with many idle subscriptions does not look
+ * at them for each message. */
+static void
+poll_subscriptions (JunoFederation *self)
+{
+  uint64_t in_msgs = 0;
+  guint64 left;
+  GList *l;
+
+  if (natsConnection_GetStats (self->nc, self->nats_stats) != NATS_OK ||
+      natsStatistics_GetCounts (self->nats_stats, &in_msgs, NULL, NULL, NULL, NULL) != NATS_OK)
+    return;
+  left = in_msgs - self->in_seen;
+  self->in_seen = in_msgs;
+  for (l = self->polled.head; l != NULL && left > 0 && !self->stopped;)
+    {
+      Sub *sub = l->data;
+      GList *next = l->next;
+      uint64_t queued = 0;
+
+      if (natsSubscription_QueuedMsgs (sub->sub, &queued) == NATS_OK && queued > 0)
+        {
+          g_queue_unlink (&self->polled, l);
+          g_queue_push_head_link (&self->polled, l);
+          for (; queued > 0 && !self->stopped; queued--)
+            {
+              Inbound in = { sub->kind, NULL, NATS_OK, sub->target };
+              natsStatus status = natsSubscription_NextMsg (&in.msg, sub->sub, 0);
+
+              if (status != NATS_OK)
+                {
+                  if (status == NATS_SLOW_CONSUMER)
+                    log_dropped (self, natsSubscription_GetSubject (sub->sub),
+                                 "more messages waited than libnats holds for one subscription");
+                  break;
+                }
+              left = left > 0 ? left - 1 : 0;
+              handle_inbound (self, &in);
+              natsMsg_Destroy (in.msg);
+            }
+        }
+      l = next;
+    }
+}
+
 static void
 on_nats_socket (JunoPollHandler *handler, guint32 events)
 {
   natsConnection *nc = nats_link.nc;
+  JunoFederation *self = nats_link.owner;
 
   if (nc == NULL)
     return;
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-    natsConnection_ProcessReadEvent (nc);
+    {
+      natsConnection_ProcessReadEvent (nc);
+      if (self != NULL && self->nc == nc)
+        poll_subscriptions (self);
+    }
   if (events & EPOLLOUT)
     natsConnection_ProcessWriteEvent (nc);
 }
@@ -1208,11 +1294,10 @@ client_for (JunoFederation *self, const char *instance)
 
 /* A call for one of our modules, from another broker. */
 static void
-handle_call (JunoFederation *self, natsMsg *msg)
+handle_call (JunoFederation *self, const char *target, natsMsg *msg)
 {
   const char *subject = natsMsg_GetSubject (msg);
   const char *reply = natsMsg_GetReply (msg);
-  Sub *sub = g_hash_table_lookup (self->call_subs, subject);
   g_autofree char *token = NULL;
   g_autofree char *function = NULL;
   g_autofree char *caller = NULL;
@@ -1223,8 +1308,6 @@ handle_call (JunoFederation *self, natsMsg *msg)
   char instance[17];
   RemoteCall *rc;
 
-  if (sub == NULL)
-    return; /* unsubscribed meanwhile: NATS gives it to another instance next time */
   if (reply == NULL || !g_str_has_prefix (reply, self->prefix) || strlen (reply) > 256 ||
       sscanf (reply + strlen (self->prefix), ".reply.%16[0-9a-f].", instance) != 1)
     return log_dropped (self, subject, "a call without a reply subject of the federation");
@@ -1234,7 +1317,9 @@ handle_call (JunoFederation *self, natsMsg *msg)
                                    &arguments, &arguments_len, &why))
     return log_dropped (self, subject, why);
 
-  address = g_strconcat (sub->target, ".", function, NULL);
+  /* the module may have left: then the call goes where the core sends
+   * calls to that moduleId now, another instance or error 4 */
+  address = g_strconcat (target, ".", function, NULL);
   rc = g_new0 (RemoteCall, 1);
   rc->fed = g_object_ref (self);
   rc->reply = g_strdup (reply);
@@ -1357,17 +1442,14 @@ route_call (gpointer user_data, JunoEndpoint *caller, const char *module_id)
 /* ------------------------------------------------------------------ */
 
 static void
-handle_hook (JunoFederation *self, natsMsg *msg)
+handle_hook (JunoFederation *self, const char *target, natsMsg *msg)
 {
   const char *subject = natsMsg_GetSubject (msg);
-  Sub *sub = g_hash_table_lookup (self->hook_subs, subject);
   g_autoptr(GError) error = NULL;
 
-  if (sub == NULL)
-    return;
   self->stats.hooks_in++;
   if ((gsize) natsMsg_GetDataLength (msg) > juno_broker_get_max_message_size (self->broker) ||
-      !juno_broker_relay_hook (self->broker, sub->target, natsMsg_GetData (msg), natsMsg_GetDataLength (msg), NULL,
+      !juno_broker_relay_hook (self->broker, target, natsMsg_GetData (msg), natsMsg_GetDataLength (msg), NULL,
                                &error))
     log_dropped (self, subject, error != NULL ? error->message : "larger than --max-message-size");
 }
@@ -1650,9 +1732,22 @@ subscribe_set (JunoFederation *self, GHashTable *subs, GHashTable *wanted, Kind 
   gpointer key, value;
 
   g_hash_table_iter_init (&iter, subs);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
+  while (g_hash_table_iter_next (&iter, &key, &value))
     if (!g_hash_table_contains (wanted, key))
-      g_hash_table_iter_remove (&iter);
+      {
+        Sub *sub = value;
+
+        /* calls NATS handed to this broker before it heard the
+         * unsubscription are still taken (and sent on): none is lost */
+        if (queue && natsSubscription_Drain (sub->sub) == NATS_OK)
+          {
+            g_hash_table_iter_steal (&iter);
+            g_free (key);
+            g_ptr_array_add (self->draining, sub);
+          }
+        else
+          g_hash_table_iter_remove (&iter);
+      }
   g_hash_table_iter_init (&iter, wanted);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
@@ -1661,16 +1756,10 @@ subscribe_set (JunoFederation *self, GHashTable *subs, GHashTable *wanted, Kind 
 
       if (g_hash_table_contains (subs, key))
         continue;
-      sub = g_new0 (Sub, 1);
-      sub->target = g_strdup (value);
-      status = queue ? natsConnection_QueueSubscribe (&sub->sub, self->nc, key, QUEUE_GROUP, on_nats_message,
-                                                      KIND_CLOSURE (kind))
-                     : natsConnection_Subscribe (&sub->sub, self->nc, key, on_nats_message, KIND_CLOSURE (kind));
-      if (status != NATS_OK)
+      sub = sub_new (self, key, queue ? QUEUE_GROUP : NULL, kind, value, &status);
+      if (sub == NULL)
         {
           g_warning ("Cannot subscribe to %s: %s", (const char *) key, natsStatus_GetText (status));
-          sub->sub = NULL;
-          sub_free (sub);
           continue;
         }
       g_hash_table_insert (subs, g_strdup (key), sub);
@@ -1682,10 +1771,10 @@ static void
 subscriptions_of (JunoFederation *self, JunoModule *m, guint64 major, GHashTable *calls, GHashTable *hooks)
 {
   guint nf;
-  g_autofree const char **functions = juno_module_dup_functions (m, &nf);
   g_autofree const char **listens = juno_module_dup_hooks (m, NULL);
   const char *id = juno_module_get_id (m);
 
+  g_free (juno_module_dup_functions (m, &nf));
   if (nf > 0)
     g_hash_table_insert (calls, call_subject (self, id, major), g_strdup (id));
   for (guint j = 0; listens[j] != NULL; j++)
@@ -1796,6 +1885,9 @@ on_heartbeat (gpointer data)
   g_autoptr(GPtrArray) gone = g_ptr_array_new ();
 
   send_heartbeat (self);
+  for (guint i = self->draining->len; i > 0; i--)
+    if (!natsSubscription_IsValid (((Sub *) g_ptr_array_index (self->draining, i - 1))->sub))
+      g_ptr_array_remove_index_fast (self->draining, i - 1);
   g_hash_table_iter_init (&iter, self->brokers);
   while (g_hash_table_iter_next (&iter, NULL, &value))
     {
@@ -1871,13 +1963,13 @@ handle_inbound (JunoFederation *self, Inbound *in)
       handle_bye (self, in->msg);
       break;
     case KIND_CALL:
-      handle_call (self, in->msg);
+      handle_call (self, in->target, in->msg);
       break;
     case KIND_REPLY:
       handle_reply (self, in->msg);
       break;
     case KIND_HOOK:
-      handle_hook (self, in->msg);
+      handle_hook (self, in->target, in->msg);
       break;
     case KIND_CONNECTED:
       joined (self, FALSE);
@@ -2005,6 +2097,7 @@ juno_federation_finalize (GObject *object)
   g_free (self->server);
   g_free (self->page_subject);
   g_free (self->reply_prefix);
+  g_clear_pointer (&self->nats_stats, natsStatistics_Destroy);
   G_OBJECT_CLASS (juno_federation_parent_class)->finalize (object);
 }
 
@@ -2114,20 +2207,13 @@ static gboolean
 subscribe_fixed (JunoFederation *self, const char *suffix, Kind kind, GError **error)
 {
   g_autofree char *subject = g_strconcat (self->prefix, ".", suffix, NULL);
-  natsSubscription *sub = NULL;
+  natsStatus status;
+  Sub *sub = sub_new (self, subject, NULL, kind, NULL, &status);
 
-  if (!check_status (natsConnection_Subscribe (&sub, self->nc, subject, on_nats_message, KIND_CLOSURE (kind)),
-                     subject, error))
-    return FALSE;
+  if (sub == NULL)
+    return check_status (status, subject, error);
   g_ptr_array_add (self->fixed_subs, sub);
   return TRUE;
-}
-
-static void
-fixed_sub_free (gpointer data)
-{
-  natsSubscription_Unsubscribe (data);
-  natsSubscription_Destroy (data);
 }
 
 JunoFederation *
@@ -2161,10 +2247,14 @@ juno_federation_new (JunoBroker *broker, JunoPoller *poller, const JunoFederatio
   self->spread = options->spread;
   self->page_subject = g_strdup_printf ("%s.page.%s", self->prefix, self->instance);
   self->reply_prefix = g_strdup_printf ("%s.reply.%s.", self->prefix, self->instance);
-  self->fixed_subs = g_ptr_array_new_with_free_func (fixed_sub_free);
+  self->fixed_subs = g_ptr_array_new_with_free_func (sub_free);
+  self->draining = g_ptr_array_new_with_free_func (sub_free);
 
   nats_link.poller = poller;
+  nats_link.owner = self;
   nats_link.main_thread = g_thread_self ();
+  if (!check_status (natsStatistics_Create (&self->nats_stats), "statistics", error))
+    return NULL;
   g_mutex_lock (&nats_link.lock);
   nats_link.context = g_main_context_ref_thread_default ();
   nats_link.fd = -1;
@@ -2216,6 +2306,58 @@ juno_federation_new (JunoBroker *broker, JunoPoller *poller, const JunoFederatio
   return g_steal_pointer (&self);
 }
 
+/* natsConnection_Close waits up to 500 ms for the server's answer to a
+ * last PING: with the main loop blocked here, a thread of our own reads
+ * for libnats meanwhile, so the broker stops at once. */
+static gint closing;
+
+static gpointer
+read_while_closing (gpointer data)
+{
+  natsConnection *nc = data;
+  int fd;
+
+  while (g_atomic_int_get (&closing))
+    {
+      struct pollfd p;
+
+      g_mutex_lock (&nats_link.lock);
+      fd = nats_link.fd;
+      g_mutex_unlock (&nats_link.lock);
+      if (fd < 0)
+        break;
+      p.fd = fd;
+      p.events = POLLIN | (natsConnection_Buffered (nc) > 0 ? POLLOUT : 0);
+      p.revents = 0;
+      if (poll (&p, 1, 10) > 0)
+        {
+          if (p.revents & POLLOUT)
+            natsConnection_ProcessWriteEvent (nc);
+          if (p.revents & (POLLIN | POLLHUP | POLLERR))
+            natsConnection_ProcessReadEvent (nc);
+        }
+    }
+  return NULL;
+}
+
+static void
+close_connection (natsConnection *nc)
+{
+  GThread *reader = NULL;
+
+  if (natsConnection_Status (nc) == NATS_CONN_STATUS_CONNECTED)
+    {
+      g_atomic_int_set (&closing, 1);
+      reader = g_thread_new ("juno-nats-close", read_while_closing, nc);
+    }
+  natsConnection_Close (nc);
+  if (reader != NULL)
+    {
+      g_atomic_int_set (&closing, 0);
+      g_thread_join (reader);
+    }
+}
+
 void
 juno_federation_stop (JunoFederation *self)
 {
@@ -2250,9 +2392,10 @@ juno_federation_stop (JunoFederation *self)
   g_hash_table_remove_all (self->call_subs);
   g_hash_table_remove_all (self->hook_subs);
   g_clear_pointer (&self->fixed_subs, g_ptr_array_unref);
+  g_clear_pointer (&self->draining, g_ptr_array_unref);
   if (self->nc != NULL)
     {
-      natsConnection_Close (self->nc);
+      close_connection (self->nc);
       natsConnection_Destroy (self->nc);
       self->nc = NULL;
     }
@@ -2263,6 +2406,7 @@ juno_federation_stop (JunoFederation *self)
   g_clear_pointer (&nats_link.context, g_main_context_unref);
   g_mutex_unlock (&nats_link.lock);
   nats_link.poller = NULL;
+  nats_link.owner = NULL;
 
   g_mutex_lock (&inbox.lock);
   if (inbox.owner == self)

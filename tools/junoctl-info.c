@@ -50,11 +50,15 @@ print_module (Junoctl *ctl, JsonObject *module)
   g_autofree char *functions = junoctl_module_join (module, "declaredFunctions", ", ");
   g_autofree char *hooks = junoctl_module_join (module, "registeredHooks", ", ");
   g_autofree char *dependencies = junoctl_module_join (module, "dependencies", ", ");
+  g_autofree char *brokers = junoctl_module_join (module, "brokers", ", ");
 
   print_field (ctl, _("Module:"), junoctl_module_string (module, "moduleId"));
   print_field (ctl, _("Version:"), junoctl_module_string (module, "version"));
   print_field (ctl, _("Connection:"), junoctl_module_string (module, "connectionId"));
   print_field (ctl, _("Active:"), junoctl_module_active (module) ? _("yes") : _("no"));
+  /* a federated broker's module objects say where the module runs */
+  if (json_object_has_member (module, "brokers"))
+    print_field (ctl, _("Brokers:"), brokers);
   print_field (ctl, _("Dependencies:"), dependencies);
   print_field (ctl, _("Functions:"), functions);
   print_field (ctl, _("Hooks:"), hooks);

@@ -59,31 +59,62 @@ junoctl_list_modules (Junoctl *ctl, GError **error)
   return result;
 }
 
+/* TRUE when the broker is federated: its module objects say where they run. */
+static gboolean
+any_brokers (JsonArray *modules)
+{
+  for (guint i = 0; i < json_array_get_length (modules); i++)
+    {
+      JsonNode *element = json_array_get_element (modules, i);
+
+      if (JSON_NODE_HOLDS_OBJECT (element) && json_object_has_member (json_node_get_object (element), "brokers"))
+        return TRUE;
+    }
+  return FALSE;
+}
+
 static void
 print_modules (Junoctl *ctl, JsonArray *modules)
 {
   g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_strfreev);
+  gboolean brokers = any_brokers (modules);
+  guint n_columns = brokers ? 8 : 7;
+  GPtrArray *header = g_ptr_array_new ();
 
-  g_ptr_array_add (rows, g_strdupv ((char *[]) { _("MODULE"), _("VERSION"), _("CONN"), _("ACTIVE"),
-                                                  _("FUNCTIONS"), _("HOOKS"), _("DEPENDENCIES"), NULL }));
+  g_ptr_array_add (header, g_strdup (_("MODULE")));
+  g_ptr_array_add (header, g_strdup (_("VERSION")));
+  g_ptr_array_add (header, g_strdup (_("CONN")));
+  /* where the module runs: the brokers of the federation */
+  if (brokers)
+    g_ptr_array_add (header, g_strdup (_("BROKER")));
+  g_ptr_array_add (header, g_strdup (_("ACTIVE")));
+  g_ptr_array_add (header, g_strdup (_("FUNCTIONS")));
+  g_ptr_array_add (header, g_strdup (_("HOOKS")));
+  g_ptr_array_add (header, g_strdup (_("DEPENDENCIES")));
+  g_ptr_array_add (header, NULL);
+  g_ptr_array_add (rows, g_ptr_array_free (header, FALSE));
   for (guint i = 0; i < json_array_get_length (modules); i++)
     {
       JsonNode *element = json_array_get_element (modules, i);
       JsonObject *module;
       char **row;
+      guint c = 0;
 
       if (!JSON_NODE_HOLDS_OBJECT (element))
         continue;
       module = json_node_get_object (element);
-      row = g_new0 (char *, 8);
-      row[0] = g_strdup (junoctl_module_string (module, "moduleId"));
-      row[1] = g_strdup (junoctl_module_string (module, "version"));
-      row[2] = g_strdup (junoctl_module_string (module, "connectionId"));
-      row[3] = g_strdup (junoctl_module_active (module) ? _("yes") : _("no"));
-      row[4] = junoctl_module_join (module, "declaredFunctions", ",");
-      row[5] = junoctl_module_join (module, "registeredHooks", ",");
-      row[6] = junoctl_module_join (module, "dependencies", ",");
-      for (guint c = 4; c < 7; c++)
+      row = g_new0 (char *, n_columns + 1);
+      row[c++] = g_strdup (junoctl_module_string (module, "moduleId"));
+      row[c++] = g_strdup (junoctl_module_string (module, "version"));
+      row[c++] = g_strdup (junoctl_module_string (module, "connectionId"));
+      if (brokers)
+        row[c++] = junoctl_module_join (module, "brokers", ",");
+      row[c++] = g_strdup (junoctl_module_active (module) ? _("yes") : _("no"));
+      row[c++] = junoctl_module_join (module, "declaredFunctions", ",");
+      row[c++] = junoctl_module_join (module, "registeredHooks", ",");
+      row[c++] = junoctl_module_join (module, "dependencies", ",");
+      /* the lists (and BROKER): "-" when empty */
+      for (c = 3; c < n_columns; c++)
         if (row[c][0] == '\0')
           {
             g_free (row[c]);
@@ -91,7 +122,7 @@ print_modules (Junoctl *ctl, JsonArray *modules)
           }
       g_ptr_array_add (rows, row);
     }
-  junoctl_print_table (ctl, rows, 7);
+  junoctl_print_table (ctl, rows, n_columns);
 }
 
 int

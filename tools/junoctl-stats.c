@@ -3,7 +3,8 @@
  *
  * Every --interval seconds, juno.getStats, asked as an observer: the
  * counters D-Bus GetStats gives (connections, modules, messages, calls,
- * hooks, errors, limits). On a terminal the screen is redrawn; otherwise
+ * hooks, errors, limits), and on a federated broker the federation's state
+ * and counters. On a terminal the screen is redrawn; otherwise
  * one line (or, with --json, the broker's object) per sample.
  */
 #include "config.h"
@@ -48,6 +49,61 @@ static const struct
   { "accessDenied", N_("access-denied") },
 };
 
+/* A federated broker's (docs/federation.md), shown when the broker has
+ * them: strings first, then counters. */
+static const struct
+{
+  const char *key;
+  const char *label;
+  gboolean counter;
+} federation[] = {
+  { "federation", N_("federation"), FALSE },
+  { "brokerName", N_("broker-name"), FALSE },
+  { "natsServer", N_("nats-server"), FALSE },
+  { "federationBrokers", N_("brokers"), TRUE },
+  { "remoteModules", N_("remote-modules"), TRUE },
+  { "remoteCallsOut", N_("remote-calls-out"), TRUE },
+  { "remoteCallsIn", N_("remote-calls-in"), TRUE },
+  { "remoteCallsFailed", N_("remote-calls-failed"), TRUE },
+  { "remoteHooksOut", N_("remote-hooks-out"), TRUE },
+  { "remoteHooksIn", N_("remote-hooks-in"), TRUE },
+  { "natsReconnects", N_("nats-reconnects"), TRUE },
+  { "federationDropped", N_("federation-dropped"), TRUE },
+};
+
+/* The federation's values of @object, as the counters are printed; nothing
+ * when the broker is not federated. */
+static void
+print_federation (Stats *stats, JsonObject *object, GString *line)
+{
+  Junoctl *ctl = stats->ctl;
+
+  if (!json_object_has_member (object, "federation"))
+    return;
+  if (stats->redraw)
+    g_print ("\n%s%s%s\n", junoctl_color (ctl, "\033[1m"), _("Federation"), junoctl_color (ctl, "\033[0m"));
+  for (gsize i = 0; i < G_N_ELEMENTS (federation); i++)
+    {
+      g_autofree char *value = NULL;
+
+      if (!json_object_has_member (object, federation[i].key))
+        continue;
+      if (federation[i].counter)
+        value = g_strdup_printf ("%" G_GINT64_FORMAT,
+                                 json_object_get_int_member_with_default (object, federation[i].key, 0));
+      else
+        {
+          const char *text = junoctl_module_string (object, federation[i].key);
+
+          value = g_strdup (text[0] != '\0' ? text : "-");
+        }
+      if (stats->redraw)
+        g_print ("  %-18s %12s\n", _(federation[i].label), value);
+      else
+        g_string_append_printf (line, "  %s %s", _(federation[i].label), value);
+    }
+}
+
 static void
 print_stats (Stats *stats, JsonNode *node)
 {
@@ -79,6 +135,7 @@ print_stats (Stats *stats, JsonNode *node)
       else
         g_string_append_printf (line, "%s%s %" G_GINT64_FORMAT, i > 0 ? "  " : "", _(counters[i].label), value);
     }
+  print_federation (stats, object, line);
   if (!stats->redraw)
     g_print ("%s\n", line->str);
   fflush (stdout);

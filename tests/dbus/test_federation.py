@@ -4,17 +4,11 @@
 and the federation's keys in GetStats, with two brokers federated through
 a real nats-server, and their values on a broker that is not federated."""
 
-import os
-import secrets
-import shutil
-import socket
-import subprocess
-import time
-
 import pytest
 from gi.repository import GLib
 
 from junodbus import BUS_NAME, IFACE, MODULE_IFACE, PATH, Proxy, SignalRecorder, wait_until
+from natsserver import NatsServer, federation_args, federation_name
 
 FEDERATION_STRINGS = ("Federation", "BrokerName", "NatsServer")
 FEDERATION_COUNTERS = ("NatsReconnects", "FederationBrokers", "RemoteModules", "RemoteCallsOut",
@@ -22,54 +16,11 @@ FEDERATION_COUNTERS = ("NatsReconnects", "FederationBrokers", "RemoteModules", "
                        "FederationDropped")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class NatsServer:
-    """A nats-server of the test's own on a free loopback port."""
-
-    def __init__(self, log_path):
-        self.path = os.environ.get("NATS_SERVER") or shutil.which("nats-server")
-        assert self.path, "nats-server is needed"
-        self.port = free_port()
-        self.url = "nats://127.0.0.1:%d" % self.port
-        self.log_path = log_path
-        self.proc = None
-
-    def start(self):
-        self.proc = subprocess.Popen([self.path, "-a", "127.0.0.1", "-p", str(self.port)],
-                                     stdin=subprocess.DEVNULL, stdout=open(self.log_path, "ab"),
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 10
-        while True:
-            assert self.proc.poll() is None, "nats-server exited: %s" % self.log_path.read_text()
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.5).close()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, "nats-server does not listen on %d" % self.port
-                time.sleep(0.05)
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-
 @pytest.fixture
 def nats(tmp_path):
-    server = NatsServer(tmp_path / "nats.log")
-    server.start()
+    server = NatsServer(tmp_path / "nats.log").start()
     yield server
     server.stop()
-
-
-def federated(url, federation, name):
-    return ["--nats", url, "--federation", federation, "--broker-name", name,
-            "--federation-heartbeat", "0.5", "--federation-timeout", "2"]
 
 
 def stats_types(bus):
@@ -118,16 +69,15 @@ def test_not_federated(bus, broker, proxy):
 
 
 def test_federated(bus, broker_factory, nats):
-    nats_url = nats.url
-    federation = "test-" + secrets.token_hex(4)
-    b1 = broker_factory(bus, args=federated(nats_url, federation, "b1"))
+    federation = federation_name()
+    b1 = broker_factory(bus, args=federation_args(nats.url, federation, "b1"))
     proxy = Proxy(bus)
     recorder = SignalRecorder(bus, "org.freedesktop.DBus.Properties", "PropertiesChanged", PATH)
     wait_until(lambda: proxy.get("Federation") == "connected", what="Federation connected")
     assert proxy.get("BrokerName") == "b1"
     assert proxy.get("FederationBrokers") == []
 
-    b2 = broker_factory(args=["--bus=none"] + federated(nats_url, federation, "b2"))
+    b2 = broker_factory(args=["--bus=none"] + federation_args(nats.url, federation, "b2"))
     remote = b2.module("remote")
     local = b1.module("local")
     wait_until(lambda: ["b2"] in changed_values(recorder, "FederationBrokers"),

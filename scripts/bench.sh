@@ -297,6 +297,13 @@ if storm_ns:
     r, nr = med("storm", "modules=%d,shape=flat" % big, "registrations_per_s"), med("storm", "modules=%d,shape=flat" % big, "registrations_per_s", "nats")
     target("storm, D-Bus on: registrations/s >= NATS connects", r, nr, (r >= nr) if r and nr else None,
            "%s/s vs NATS %s/s at %d modules (%.2fx)" % (fmt(r), fmt(nr), big, r / nr) if r and nr else "-")
+    for shape in ("flat", "star"):
+        sig = [(int(p.split(",")[0].split("=")[1]), med(w, p, m)) for (w, p, m) in order
+               if w == "storm" and m == "bus_signals_per_registration" and p.endswith("shape=" + shape)]
+        if sig:
+            nn, v = sig[0]
+            target("storm, %s: D-Bus signals coalesce (<= 1 per registration)" % shape, v, 1, v <= 1,
+                   "%.2f signals per registration at %d modules" % (v, nn))
     a = med("storm", "modules=%d,shape=star" % big, "after_last_ms")
     target("storm, star: all active <= 1 s after the last", a, 1000, (a <= 1000) if a is not None and big >= 10000 else None,
            "%s ms at %d modules" % (fmt(a), big) if a is not None else "-")

@@ -558,6 +558,38 @@ storm_once (BenchCtx *ctx, long count, int shape, const char *param)
   return ok;
 }
 
+/* The D-Bus signals of one storm, counted by a monitor on the bus. The
+ * monitor gets a copy of every message, which slows the bus: a storm of
+ * its own, after the measured ones, reporting nothing else. */
+static bool
+storm_signals (BenchCtx *ctx, long count, int shape, const char *param)
+{
+  int base = atomic_load (&ctx->sh->ready);
+  bool ok;
+  long sent;
+  pid_t pid;
+
+  ctx->sys->server_stop (ctx);
+  ctx->no_bus = false;
+  if (!ctx->sys->server_start (ctx))
+    return false;
+  if (!ctx->sys->signals_start (ctx))
+    return true;
+  pid = bench_fork_role (ctx, role_storm, count, shape);
+  ok = pid > 0 && bench_wait_ready (ctx, base + 1, 600);
+  /* What is published at a limited rate has its time to go out. */
+  bench_sleep (0.5);
+  sent = ctx->sys->signals_stop (ctx);
+  if (ok && sent >= 0)
+    bench_result (ctx, param, "bus_signals_per_registration", (double) sent / (double) count);
+  atomic_store (&ctx->sh->stop[STOP_LONG], 1);
+  atomic_store (&ctx->sh->stop[STOP_SHORT], 1);
+  bench_reap (pid);
+  atomic_store (&ctx->sh->stop[STOP_LONG], 0);
+  atomic_store (&ctx->sh->stop[STOP_SHORT], 0);
+  return ok;
+}
+
 static bool
 run_storm (BenchCtx *ctx, const long *list, int n)
 {
@@ -596,6 +628,24 @@ run_storm (BenchCtx *ctx, const long *list, int n)
           if (!storm_once (ctx, m, shape, param))
             return false;
         }
+  /* Signals per registration, flat and star, at the first size of at
+   * least 1 000 modules (or the largest). */
+  if (has_bus && ctx->sys->signals_start && n > 0)
+    {
+      long m = list[n - 1];
+
+      for (int i = n - 1; i >= 0; i--)
+        if (list[i] >= 1000 && list[i] <= ctx->max_modules)
+          m = list[i];
+      for (int shape = 0; shape < 3; shape += 2)
+        {
+          char param[64];
+
+          snprintf (param, sizeof param, "modules=%ld,shape=%s", m, shape ? "star" : "flat");
+          if (!storm_signals (ctx, m, shape, param))
+            return false;
+        }
+    }
   return true;
 }
 

@@ -87,6 +87,11 @@ typedef struct
    * every one is active, then holds them until STOP_SHORT. Without it the
    * storm workload times the idle role (flat only). */
   int (*storm) (BenchCtx *ctx, long count, int shape);
+  /* Optional, in the driver: start counting the signals the server sends
+   * on its D-Bus bus (false when it has none), and stop, returning how
+   * many it sent (-1: unknown). */
+  bool (*signals_start) (BenchCtx *ctx);
+  long (*signals_stop) (BenchCtx *ctx);
   /* Optional, in the driver process: the federation workload, which only
    * juno-bench-federation's system runs (sys-federation.c). */
   bool (*federation) (BenchCtx *ctx, const long *inflight, int n);

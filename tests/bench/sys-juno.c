@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -118,6 +119,56 @@ nobus_memory (BenchCtx *ctx, BenchMemory *m)
     bench_print_log (ctx, "juno-nobus.log");
   bench_stop_process (pid);
   return ok;
+}
+
+/* Counting juno's signals: a dbus-monitor on the private bus, printing
+ * one line per message juno sends (--profile). */
+static pid_t monitor_pid;
+
+static bool
+juno_signals_start (BenchCtx *ctx)
+{
+  char path[300], match[] = "type='signal',sender='org.juno.Broker1'";
+  char *argv[] = { "dbus-monitor", "--address", bus_env + strlen ("DBUS_SESSION_BUS_ADDRESS="),
+                   "--profile", match, NULL };
+
+  if (ctx->no_bus || ctx->aux_pid <= 0)
+    return false;
+  snprintf (path, sizeof path, "%s/monitor.log", ctx->dir);
+  unlink (path);
+  monitor_pid = bench_spawn (ctx, argv, "monitor.log", NULL);
+  /* Its first line says it is monitoring. */
+  for (int i = 0; i < 500; i++)
+    {
+      struct stat st;
+
+      if (stat (path, &st) == 0 && st.st_size > 0)
+        return true;
+      bench_sleep (0.01);
+    }
+  bench_stop_process (monitor_pid);
+  monitor_pid = 0;
+  return false;
+}
+
+static long
+juno_signals_stop (BenchCtx *ctx)
+{
+  char path[300], line[1024];
+  long count = 0;
+  FILE *f;
+
+  bench_stop_process (monitor_pid);
+  monitor_pid = 0;
+  snprintf (path, sizeof path, "%s/monitor.log", ctx->dir);
+  f = fopen (path, "r");
+  if (!f)
+    return -1;
+  while (fgets (line, sizeof line, f))
+    if (strncmp (line, "sig\t", 4) == 0)
+      count++;
+  fclose (f);
+  return count;
 }
 
 bool
@@ -343,4 +394,6 @@ const BenchSystem bench_system_juno = {
   .trigger = line_role_trigger,
   .idle = line_role_idle,
   .storm = line_role_storm,
+  .signals_start = juno_signals_start,
+  .signals_stop = juno_signals_stop,
 };

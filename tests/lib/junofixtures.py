@@ -9,8 +9,10 @@ Broker (see junobroker.py for @kwargs); with launch=False it is returned
 unstarted, to start with .start(). At the end of the test every broker still
 running must stop on SIGTERM with status 0, every broker's log must be free
 of sanitizer reports and criticals, and a failing test's report carries each
-broker's log. bus is a private dbus-daemon for the test; broker is a broker
-with default options.
+broker's log and the log of every other process a fixture put in the test's
+juno_logs list (objects with describe() and read_log(), such as the
+nats-server nodes of natscluster.py). bus is a private dbus-daemon for the
+test; broker is a broker with default options.
 """
 
 import pytest
@@ -26,6 +28,8 @@ def pytest_runtest_makereport(item, call):
         for i, b in enumerate(getattr(item, "juno_brokers", [])):
             report.sections.append(("broker %d log (%s)" % (i, " ".join(b.argv())),
                                     b.read_log()[-20000:]))
+        for other in getattr(item, "juno_logs", []):
+            report.sections.append(("log of " + other.describe(), other.read_log()[-20000:]))
 
 
 @pytest.fixture

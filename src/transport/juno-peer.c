@@ -33,19 +33,61 @@ identify_groups (JunoEndpoint *endpoint, int fd)
   juno_endpoint_set_peer_groups (endpoint, groups, (guint) (len / sizeof (gid_t)));
 }
 
+/* The units of a cgroup: libsystemd derives them from the cgroup's path
+ * alone, so peers of one cgroup (a module process with many connections,
+ * the modules of one service reconnecting after a restart) share them.
+ * Asking libsystemd for the unit, the user unit and the slice reads the
+ * peer's and PID 1's /proc/PID/cgroup once each; the cgroup path alone
+ * takes one of those three reads. */
+#define UNIT_CACHE_MAX 1024
+
+typedef struct
+{
+  char *unit;
+  char *user_unit;
+  char *slice;
+} Units;
+
+static void
+units_free (gpointer data)
+{
+  Units *units = data;
+
+  free (units->unit);
+  free (units->user_unit);
+  free (units->slice);
+  g_free (units);
+}
+
 static void
 identify_units (JunoEndpoint *endpoint, int fd)
 {
-  char *unit = NULL, *user_unit = NULL, *slice = NULL;
+  static GHashTable *cache; /* cgroup path (owned) -> Units; main thread only */
+  char *cgroup = NULL;
+  Units *units;
 
-  /* each fails with -ENODATA/-ENXIO when the peer is not in such a unit */
-  sd_peer_get_unit (fd, &unit);
-  sd_peer_get_user_unit (fd, &user_unit);
-  sd_peer_get_slice (fd, &slice);
-  juno_endpoint_set_peer_units (endpoint, unit, user_unit, slice);
-  free (unit);
-  free (user_unit);
-  free (slice);
+  if (sd_peer_get_cgroup (fd, &cgroup) < 0 || cgroup == NULL)
+    {
+      free (cgroup);
+      return;
+    }
+  if (cache == NULL)
+    cache = g_hash_table_new_full (g_str_hash, g_str_equal, free, units_free);
+  units = g_hash_table_lookup (cache, cgroup);
+  if (units == NULL)
+    {
+      units = g_new0 (Units, 1);
+      /* each fails with -ENODATA/-ENXIO when the peer is not in such a unit */
+      sd_peer_get_unit (fd, &units->unit);
+      sd_peer_get_user_unit (fd, &units->user_unit);
+      sd_peer_get_slice (fd, &units->slice);
+      if (g_hash_table_size (cache) >= UNIT_CACHE_MAX)
+        g_hash_table_remove_all (cache);
+      g_hash_table_insert (cache, cgroup, units);
+    }
+  else
+    free (cgroup);
+  juno_endpoint_set_peer_units (endpoint, units->unit, units->user_unit, units->slice);
 }
 
 static void

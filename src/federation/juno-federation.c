@@ -1791,8 +1791,8 @@ reconcile_local (gpointer data)
   guint n;
   g_autofree JunoModule **modules = juno_broker_dup_modules (self->broker, &n);
   g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
-  g_autoptr(GHashTable) calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GHashTable) hooks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  g_autoptr(GHashTable) hooks = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_autoptr(GHashTable) old_ids = g_steal_pointer (&self->local_ids);
   GHashTableIter iter;
   gpointer key, value;

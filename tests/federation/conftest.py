@@ -16,3 +16,4 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from junofixtures import broker_factory, pytest_runtest_makereport  # noqa: E402,F401
 from natscluster import nats_cluster, nats_factory, nats_server  # noqa: E402,F401
+from junofederation import federation, federation_factory  # noqa: E402,F401

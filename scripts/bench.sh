@@ -17,6 +17,9 @@
 #   build-bench/bench-results.csv  median, min, max per figure and system
 #   build-bench/bench-results.txt  the table, ratios to each anchor, targets
 #   docs/performance-scale.png     latency and throughput against modules
+#   docs/performance-storm.png     CPU per registration against N (storm)
+# Workloads (--workloads, comma-separated): call hook tcpcall tcphook idle
+# scale storm fair bulk fanin federation; all of them by default.
 # --cpus LIST runs every process (servers and load) under taskset -c LIST,
 # e.g. --cpus 0 to take cross-CPU wake-ups out of the latency figures.
 set -euo pipefail
@@ -27,7 +30,7 @@ quick=0
 duration=""
 warmup=""
 payload=0
-workloads="call hook tcpcall tcphook idle scale fanin federation"
+workloads="call hook tcpcall tcphook idle scale storm fair bulk fanin federation"
 systems="juno nats dbus floor"
 dir=build-bench
 install=1

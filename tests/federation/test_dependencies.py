@@ -39,7 +39,7 @@ def test_dependency_on_another_broker(federation):
     wrong.request_error({"type": 3, "function": "base.get"}, E_NOT_ACTIVE)
     # registered first, activated when the dependency appears elsewhere
     early = b3.module("early", "1.0.0", {"late": "*"}, active=False)
-    late = b1.module("late", "0.3.0")
+    b1.module("late", "0.3.0")   # kept open by the broker fixture
     early.expect_activated(GONE_BOUND)
     wait_brokers(b3, "dep", ["b2"])
 

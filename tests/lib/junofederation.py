@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from junotest import T_CALL, T_TRIGGERED, ConnectionClosed, decode
+from junotest import T_CALL, T_ERROR, T_RESPONSE, T_TRIGGERED, ConnectionClosed, decode
 
 HEARTBEAT = 0.5
 TIMEOUT = 2.0
@@ -146,12 +146,14 @@ class Responder:
         self.module.close()
 
 
-def pipeline_calls(caller, function, count, window=64, timeout=30.0, arguments=None):
+def pipeline_calls(caller, function, count, window=64, timeout=30.0, arguments=None,
+                   at=None, action=None):
     """Sends @count calls from the raw module @caller, at most @window
-    waiting at once. Returns (sent requestIds, {requestId: [answers]}) once
-    every call has an answer, or after @timeout (a call without an answer
-    has no entry). A second answer to a call is appended to its list;
-    answers to ids never sent are under None."""
+    waiting at once; runs @action() once @at answers have come. Returns
+    (sent requestIds, {requestId: [answers]}) once every call has an
+    answer and a moment has passed for a second one, or after @timeout (a
+    call without an answer has no entry). A second answer to a call is
+    appended to its list; answers to ids never sent are under None."""
     answers = {}
     sent = []
     sent_set = set()
@@ -174,9 +176,39 @@ def pipeline_calls(caller, function, count, window=64, timeout=30.0, arguments=N
         elif rid in sent_set:
             answers[rid] = [msg]
             waiting -= 1
+            if action is not None and len(answers) == at:
+                action()
         else:
             answers.setdefault(None, []).append(msg)
+    # a second answer to any of them would come now
+    while True:
+        line = caller.recv_line(0.5)
+        if line is None:
+            break
+        msg = decode(line)
+        answers.setdefault(msg["requestId"] if msg["requestId"] in sent_set else None,
+                           []).append(msg)
     return sent, answers
+
+
+def check_answered_once(sent, answers, allowed_errors=()):
+    """Every call of @sent has exactly one answer: a response, or an error
+    of @allowed_errors. Returns the responses' data."""
+    assert None not in answers, "answers to calls never made: %r" % answers[None][:5]
+    missing = [rid for rid in sent if rid not in answers]
+    assert not missing, "%d of %d calls got no answer (first: %s)" % (
+        len(missing), len(sent), missing[0])
+    twice = {rid: a for rid, a in answers.items() if len(a) != 1}
+    assert not twice, "calls answered more than once: %r" % list(twice.items())[:3]
+    data = []
+    for rid in sent:
+        msg = answers[rid][0]
+        if msg["type"] == T_RESPONSE:
+            data.append(msg["data"])
+        else:
+            assert msg["type"] == T_ERROR and msg.get("error") in allowed_errors, \
+                "call %s answered %r" % (rid, msg)
+    return data
 
 
 class Federation:

@@ -521,6 +521,19 @@ sub_new (JunoFederation *self, const char *subject, const char *queue, Kind kind
 
 static gboolean drain (gpointer data);
 
+/* From any thread: @func runs once on @context's thread, soon. */
+static void
+attach_idle (GMainContext *context, int priority, GSourceFunc func, const char *name)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, priority);
+  g_source_set_callback (source, func, NULL, NULL);
+  g_source_set_static_name (source, name);
+  g_source_attach (source, context);
+  g_source_unref (source);
+}
+
 static void
 inbox_push (Kind kind, natsMsg *msg, natsStatus status)
 {
@@ -553,15 +566,7 @@ inbox_push (Kind kind, natsMsg *msg, natsStatus status)
       wake = TRUE;
     }
   if (wake)
-    {
-      GSource *source = g_idle_source_new ();
-
-      g_source_set_priority (source, G_PRIORITY_DEFAULT);
-      g_source_set_callback (source, drain, NULL, NULL);
-      g_source_set_static_name (source, "juno-federation-inbox");
-      g_source_attach (source, inbox.context);
-      g_source_unref (source);
-    }
+    attach_idle (inbox.context, G_PRIORITY_DEFAULT, drain, "juno-federation-inbox");
   g_mutex_unlock (&inbox.lock);
 }
 
@@ -765,15 +770,7 @@ link_changed (void)
       schedule = TRUE;
     }
   if (schedule)
-    {
-      GSource *source = g_idle_source_new ();
-
-      g_source_set_priority (source, G_PRIORITY_HIGH);
-      g_source_set_callback (source, link_apply_idle, NULL, NULL);
-      g_source_set_static_name (source, "juno-federation-link");
-      g_source_attach (source, nats_link.context);
-      g_source_unref (source);
-    }
+    attach_idle (nats_link.context, G_PRIORITY_HIGH, link_apply_idle, "juno-federation-link");
   g_mutex_unlock (&nats_link.lock);
 }
 
@@ -792,23 +789,25 @@ ev_attach (void **user_data, void *loop, natsConnection *nc, natsSock socket)
 }
 
 static natsStatus
-ev_read (void *user_data, bool add)
+want_event (guint32 event, bool add)
 {
   g_mutex_lock (&nats_link.lock);
-  nats_link.want = add ? (nats_link.want | EPOLLIN) : (nats_link.want & ~(guint32) EPOLLIN);
+  nats_link.want = add ? (nats_link.want | event) : (nats_link.want & ~event);
   g_mutex_unlock (&nats_link.lock);
   link_changed ();
   return NATS_OK;
 }
 
 static natsStatus
+ev_read (void *user_data, bool add)
+{
+  return want_event (EPOLLIN, add);
+}
+
+static natsStatus
 ev_write (void *user_data, bool add)
 {
-  g_mutex_lock (&nats_link.lock);
-  nats_link.want = add ? (nats_link.want | EPOLLOUT) : (nats_link.want & ~(guint32) EPOLLOUT);
-  g_mutex_unlock (&nats_link.lock);
-  link_changed ();
-  return NATS_OK;
+  return want_event (EPOLLOUT, add);
 }
 
 static natsStatus

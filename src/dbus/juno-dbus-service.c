@@ -54,6 +54,12 @@ struct _JunoDBusService
   JunoDBusReloadFunc reload_func;
   gpointer reload_data;
   GObject *federation;        /* NULL when the broker is not federated */
+  /* lifecycle signals under a storm: a token bucket */
+  double lifecycle_tokens;
+  gint64 lifecycle_refilled;  /* monotonic µs; 0 before the first */
+  guint64 lifecycle_dropped;  /* since start */
+  guint64 lifecycle_unreported;
+  guint lifecycle_report_id;
 };
 
 G_DEFINE_FINAL_TYPE (JunoDBusService, juno_dbus_service, G_TYPE_OBJECT)
@@ -66,6 +72,7 @@ juno_dbus_service_dispose (GObject *object)
   JunoDBusService *self = JUNO_DBUS_SERVICE (object);
 
   juno_dbus_service_stop (self);
+  g_clear_handle_id (&self->lifecycle_report_id, g_source_remove);
   if (self->federation != NULL)
     g_signal_handlers_disconnect_by_data (self->federation, self);
   g_clear_object (&self->federation);
@@ -313,6 +320,7 @@ stats_variant (JunoDBusService *self)
     { "LimitsReached", s->limits_reached },
     { "ConnectionsCut", s->connections_cut },
     { "HooksDropped", juno_dbus_peers_get_hooks_dropped (self->peers) },
+    { "LifecycleSignalsDropped", self->lifecycle_dropped },
     { "AccessDenied", s->access_denied },
   };
   g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
@@ -558,11 +566,60 @@ juno_dbus_service_set_federation (JunoDBusService *self, GObject *federation)
 
 /* Broker signals */
 
+/* The lifecycle signals (ModuleConnected ... ModuleDisconnected) are
+ * events; what a client can see at rest is the module objects and their
+ * properties (ObjectManager), which always follow every change. Under a
+ * storm (a broker restart: thousands of modules reconnect at once) the
+ * events are sent at most LIFECYCLE_RATE a second, after a burst of as
+ * many; the rest are counted (LifecycleSignalsDropped), logged once a
+ * second, and not sent (docs/dbus-api.md). */
+#define LIFECYCLE_RATE 1000.0
+#define LIFECYCLE_BURST 1000.0
+
+static gboolean
+report_lifecycle_dropped (gpointer data)
+{
+  JunoDBusService *self = data;
+
+  self->lifecycle_report_id = 0;
+  g_message ("%" G_GUINT64_FORMAT " lifecycle signals not sent: more than %.0f a second; "
+             "the module objects stay exact",
+             self->lifecycle_unreported, LIFECYCLE_RATE);
+  self->lifecycle_unreported = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+lifecycle_signal_allowed (JunoDBusService *self)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->lifecycle_refilled == 0)
+    self->lifecycle_tokens = LIFECYCLE_BURST;
+  else
+    self->lifecycle_tokens = MIN (LIFECYCLE_BURST, self->lifecycle_tokens +
+                                  (double) (now - self->lifecycle_refilled) * LIFECYCLE_RATE / G_USEC_PER_SEC);
+  self->lifecycle_refilled = now;
+  if (self->lifecycle_tokens >= 1.0)
+    {
+      self->lifecycle_tokens -= 1.0;
+      return TRUE;
+    }
+  self->lifecycle_dropped++;
+  self->lifecycle_unreported++;
+  if (self->lifecycle_report_id == 0)
+    self->lifecycle_report_id = g_timeout_add_seconds (1, report_lifecycle_dropped, self);
+  return FALSE;
+}
+
 static void
 on_module_connected (JunoBroker *broker, guint64 connection_id, JunoDBusService *self)
 {
-  g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
+  g_autofree char *id = NULL;
 
+  if (!lifecycle_signal_allowed (self))
+    return;
+  id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
   /* an InterfacesAdded still waiting goes out first, in order */
   juno_dbus_modules_flush (self->modules);
   juno_dbus_broker1_emit_module_connected (self->skeleton, id);
@@ -571,9 +628,12 @@ on_module_connected (JunoBroker *broker, guint64 connection_id, JunoDBusService 
 static void
 on_module_registered (JunoBroker *broker, const char *module_id, guint64 connection_id, JunoDBusService *self)
 {
-  g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
+  g_autofree char *id = NULL;
 
   juno_dbus_modules_emit_added (self->modules, module_id);
+  if (!lifecycle_signal_allowed (self))
+    return;
+  id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
   juno_dbus_broker1_emit_module_registered (self->skeleton, module_id, id);
 }
 
@@ -581,23 +641,28 @@ static void
 on_module_activated (JunoBroker *broker, const char *module_id, JunoDBusService *self)
 {
   juno_dbus_modules_emit_changed (self->modules, module_id, JUNO_DBUS_MODULE_CHANGED_ACTIVE);
-  juno_dbus_broker1_emit_module_activated (self->skeleton, module_id);
+  if (lifecycle_signal_allowed (self))
+    juno_dbus_broker1_emit_module_activated (self->skeleton, module_id);
 }
 
 static void
 on_module_deactivated (JunoBroker *broker, const char *module_id, JunoDBusService *self)
 {
   juno_dbus_modules_emit_changed (self->modules, module_id, JUNO_DBUS_MODULE_CHANGED_ACTIVE);
-  juno_dbus_broker1_emit_module_deactivated (self->skeleton, module_id);
+  if (lifecycle_signal_allowed (self))
+    juno_dbus_broker1_emit_module_deactivated (self->skeleton, module_id);
 }
 
 static void
 on_module_disconnected (JunoBroker *broker, guint64 connection_id, const char *module_id, JunoDBusService *self)
 {
-  g_autofree char *id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
+  g_autofree char *id = NULL;
 
   if (module_id != NULL)
     juno_dbus_modules_emit_removed (self->modules, module_id);
+  if (!lifecycle_signal_allowed (self))
+    return;
+  id = g_strdup_printf ("%" G_GUINT64_FORMAT, connection_id);
   juno_dbus_broker1_emit_module_disconnected (self->skeleton, id, module_id ? module_id : "");
 }
 

@@ -100,6 +100,13 @@ class Proxy:
         return reply.unpack()[0]
 
 
+def managed_objects(bus):
+    """The broker's ObjectManager tree: path -> interface -> properties."""
+    reply = bus.conn.call_sync(BUS_NAME, PATH, "org.freedesktop.DBus.ObjectManager",
+                               "GetManagedObjects", None, None, 0, 30000, None)
+    return reply.unpack()[0]
+
+
 class SignalRecorder:
     """Records every signal from the broker's name on the bus."""
 

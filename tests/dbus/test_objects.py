@@ -4,13 +4,7 @@ by a subtree that reads the registry when asked."""
 
 from gi.repository import GLib
 
-from junodbus import BUS_NAME, MODULE_IFACE, PATH, Proxy, SignalRecorder, wait_until
-
-
-def managed_objects(bus):
-    reply = bus.conn.call_sync(BUS_NAME, PATH, "org.freedesktop.DBus.ObjectManager",
-                               "GetManagedObjects", None, None, 0, 10000, None)
-    return reply.unpack()[0]
+from junodbus import BUS_NAME, MODULE_IFACE, PATH, Proxy, SignalRecorder, managed_objects, wait_until
 
 
 def test_objects_follow_modules(bus, broker, proxy):

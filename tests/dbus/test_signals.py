@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """org.juno.Broker1 signals, each matched to what real modules do."""
 
-from junodbus import IFACE, Proxy, SignalRecorder, wait_until
+from junodbus import IFACE, Proxy, SignalRecorder, managed_objects, wait_until
 
 
 def hook_then_sentinel(broker, rec, module, hook):
@@ -106,3 +106,45 @@ def test_subscription_ends_with_the_connection(bus, broker, proxy):
     other_proxy.conn = other2
     assert other_proxy.call_error("Unsubscribe", "", []) == "org.juno.Broker1.Error.NotSubscribed"
     other2.close_sync(None)
+
+
+def test_lifecycle_signals_under_a_storm(bus, broker, proxy):
+    """Modules registering faster than 1 000 a second: the lifecycle
+    signals beyond the rate are counted, not sent, while the module objects
+    (what a client sees at rest) follow every one; once the storm is over
+    the signals flow again."""
+    import json
+    import socket
+
+    n = 2500
+    rec = SignalRecorder(bus, IFACE, "ModuleRegistered")
+    socks = []
+    try:
+        for i in range(n):
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(str(broker.socket_path))
+            socks.append(s)
+        # every registration at once, as after a broker restart
+        for i, s in enumerate(socks):
+            s.sendall((json.dumps({"requestId": "r", "type": 1, "moduleId": "storm%d" % i,
+                                   "version": "1.0.0"}) + "\n").encode())
+        for s in socks:
+            s.settimeout(30)
+            assert b'"type":2' in s.recv(4096)
+        wait_until(lambda: len(managed_objects(bus)) == n, what="%d module objects" % n)
+        stats = proxy.call("GetStats")[0]
+        dropped = stats["LifecycleSignalsDropped"]
+        # a registration is up to four lifecycle signals (connected,
+        # registered, activated): more than the burst of 1 000 went out
+        # faster than the rate
+        assert dropped > 0
+        sentinel = broker.module("sentinel-after-storm")
+        wait_until(lambda: any(sig[3][0] == "sentinel-after-storm" for sig in rec.named("ModuleRegistered")),
+                   what="ModuleRegistered once the storm is over")
+        assert len(rec.named("ModuleRegistered")) < n + 1
+        sentinel.close()
+    finally:
+        for s in socks:
+            s.close()
+    wait_until(lambda: len(managed_objects(bus)) == 0, what="every module object gone")
+

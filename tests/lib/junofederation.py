@@ -83,9 +83,12 @@ def brokers_of(broker, module_id):
 def wait_brokers(broker, module_id, expected, timeout=GONE_BOUND):
     """Waits until @broker lists @module_id active on @expected (a list of
     names; None: not there at all)."""
-    return wait_until(lambda: brokers_of(broker, module_id) == expected or
-                      (expected is None and brokers_of(broker, module_id) is None),
-                      timeout, "%s to list %s on %r" % (broker.name, module_id, expected))
+    try:
+        return wait_until(lambda: brokers_of(broker, module_id) == expected or
+                          (expected is None and brokers_of(broker, module_id) is None),
+                          timeout, "%s to list %s on %r" % (broker.name, module_id, expected))
+    except AssertionError as exc:
+        raise AssertionError("%s; it lists %r" % (exc, module_info(broker, module_id))) from None
 
 
 class Responder:

@@ -122,3 +122,21 @@ def test_listener_that_leaves_gets_no_more(federation):
     assert stats(b2)["remoteHooksIn"] == before, \
         "a broker whose last listener left still receives the hook"
     other.close()
+
+
+def test_every_instance_of_a_module_gets_the_hook(federation):
+    """docs/federation.md: a hook goes to every listening instance."""
+    b1, b2, b3 = federation.brokers
+    src = b1.module("clock")
+    instances = []
+    for b in federation.brokers:
+        m = b.module("display")
+        m.listen("clock.tick")
+        instances.append(m)
+    synced(src, instances)
+    for n in range(5):
+        src.trigger("tick", {"n": n})
+    for m in instances:
+        for n in range(5):
+            m.expect_hook("clock.tick", {"n": n})
+    expect_nothing_all(instances, 1.0)

@@ -4,7 +4,7 @@ over them through NATS queue groups, the local instance preferred."""
 
 import collections
 
-from junofederation import Responder, check_answered_once, pipeline_calls, wait_brokers
+from junofederation import Responder, check_answered_once, module_info, pipeline_calls, wait_brokers
 from junotest import E_CALLEE_GONE
 
 
@@ -69,3 +69,23 @@ def test_instance_leaving_mid_traffic(federation):
     wait_brokers(b1, "flux", ["b2"])
     assert caller.call_ok("flux.echo")["by"] == "b2"
     stay.close()
+
+
+def test_instances_of_different_majors(federation):
+    """docs/federation.md: the proxy takes the highest version; calls go to
+    the instances of its major; a requirement of the other major is not met
+    by it."""
+    b1, b2, b3 = federation.brokers
+    old = Responder(b1, "auth", version="1.4.0")
+    new = Responder(b2, "auth", version="2.0.0")
+    wait_brokers(b3, "auth", ["b1", "b2"])
+    assert module_info(b3, "auth")["version"] == "2.0.0"
+    caller = b3.module("caller")
+    sent, answers = pipeline_calls(caller, "auth.echo", 100, window=8)
+    data = check_answered_once(sent, answers)
+    assert {d["by"] for d in data} == {"b2"}, "calls reached another major"
+    assert old.count() == 0
+    b3.module("legacy", "1.0.0", {"auth": "^1.0.0"}, active=False)
+    b3.module("modern", "1.0.0", {"auth": "^2.0.0"})
+    old.close()
+    new.close()

@@ -110,3 +110,24 @@ def test_nats_down_at_start(nats_factory, federation_factory):
     assert remote.call_ok("local.echo", {"q": 2}) == {"by": "b1", "arguments": {"q": 2}}
     wait_brokers(b1, "remote", ["b2"])
     local.close()
+
+
+def test_clean_stop_says_bye(federation_factory):
+    """A broker stopped with SIGTERM says bye: its modules vanish from the
+    others at once, long before --federation-timeout (30 s here). Started
+    again under the same name it is a new instance and announces afresh."""
+    fed = federation_factory(size=2, timeout=30, heartbeat=0.5)
+    b1, b2 = fed.brokers
+    Responder(b1, "svc")
+    dependent = b2.module("dependent", "1.0.0", {"svc": "*"})
+    wait_brokers(b2, "svc", ["b1"])
+    assert b1.stop() == 0
+    dependent.expect_deactivated(5)
+    wait_brokers(b2, "svc", None, timeout=1)
+    assert stats(b2)["federationBrokers"] == 0
+
+    b1.start()
+    fed.wait_joined([b2])
+    Responder(b1, "svc", tag="again")
+    dependent.expect_activated(5)
+    assert dependent.call_ok("svc.echo")["by"] == "again"

@@ -309,7 +309,7 @@ gboolean juno_broker_endpoint_allowed (JunoBroker *self, JunoEndpoint *ep, JunoP
 void juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
 void juno_calls_handle_answer (JunoBroker *self, JunoEndpoint *ep, JunoMessageType type, const JunoMessage *msg);
 void juno_calls_drop_endpoint (JunoBroker *self, JunoEndpoint *ep);
-void juno_calls_fail_callee (JunoBroker *self, JunoEndpoint *callee, int code);
+guint juno_calls_fail_callee (JunoBroker *self, JunoEndpoint *callee, int code);
 void juno_calls_init (JunoBroker *self);
 void juno_calls_clear (JunoBroker *self);
 

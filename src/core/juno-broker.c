@@ -1303,16 +1303,19 @@ juno_broker_relay_hook (JunoBroker *self, const char *hook, const char *data_jso
   return ok;
 }
 
-void
+guint
 juno_broker_fail_calls_to (JunoBroker *self, JunoEndpoint *callee, int code)
 {
-  g_return_if_fail (JUNO_IS_BROKER (self));
-  g_return_if_fail (callee != NULL && callee->broker == self);
-  g_return_if_fail (!self->sending);
+  guint n;
+
+  g_return_val_if_fail (JUNO_IS_BROKER (self), 0);
+  g_return_val_if_fail (callee != NULL && callee->broker == self, 0);
+  g_return_val_if_fail (!self->sending, 0);
 
   juno_broker_enter (self);
-  juno_calls_fail_callee (self, callee, code);
+  n = juno_calls_fail_callee (self, callee, code);
   juno_broker_leave (self);
+  return n;
 }
 
 gboolean

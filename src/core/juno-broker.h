@@ -340,7 +340,7 @@ gboolean juno_broker_client_call_as (JunoBroker *self, JunoEndpoint *client, con
 /* Answers every call waiting on @callee with @code (a JunoProtocolError)
  * at once; the callee's late answers to them are dropped quietly. For a
  * proxy whose link went down: its answers would be lost. */
-void juno_broker_fail_calls_to (JunoBroker *self, JunoEndpoint *callee, int code);
+guint juno_broker_fail_calls_to (JunoBroker *self, JunoEndpoint *callee, int code);
 
 /* More counters for juno.getStats and D-Bus GetStats: @func returns a
  * floating a{sv} of lowerCamelCase keys with uint64 ("t") or string

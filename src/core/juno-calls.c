@@ -231,10 +231,11 @@ juno_calls_drop_endpoint (JunoBroker *self, JunoEndpoint *ep)
     }
 }
 
-void
+guint
 juno_calls_fail_callee (JunoBroker *self, JunoEndpoint *callee, int code)
 {
   GList *link;
+  guint n = 0;
 
   while ((link = callee->calls_in.head) != NULL)
     {
@@ -242,7 +243,9 @@ juno_calls_fail_callee (JunoBroker *self, JunoEndpoint *callee, int code)
 
       remember_expired (callee, call->token);
       fail_call (self, call, code);
+      n++;
     }
+  return n;
 }
 
 /* Longest moduleId as a JSON string, with ,"next": around it. */

@@ -902,7 +902,8 @@ set_remote_module (JunoFederation *self, RemoteBroker *rb, const char *id, JunoR
   if (m != NULL)
     {
       listens_update (self, m, +1);
-      g_hash_table_insert (rb->modules, m->id, m);
+      /* replace: the key is the new module's own id */
+      g_hash_table_replace (rb->modules, m->id, m);
     }
   else
     g_hash_table_remove (rb->modules, id);
@@ -1397,7 +1398,16 @@ proxy_send (gpointer user_data, const char *line, gsize len)
   if (len > 0 && line[len - 1] == '\n')
     len--;
   if (len < 16 || memcmp (line, "{\"requestId\":\"j", 15) != 0 || juno_message_parse (line, len, &parsed) != JUNO_PARSE_OK ||
-      !juno_json_value_get_int64 (&parsed.keys[JUNO_KEY_TYPE], &type) || type != JUNO_MSG_FUNCTION_CALL)
+      !juno_json_value_get_int64 (&parsed.keys[JUNO_KEY_TYPE], &type))
+    return;
+  /* the core refusing an answer that came through this proxy for no call
+   * waiting on it (a replay, a forgery): counted */
+  if (type == JUNO_MSG_ERROR)
+    {
+      self->stats.dropped++;
+      return;
+    }
+  if (type != JUNO_MSG_FUNCTION_CALL)
     return;
   self->stats.calls_out++;
   status = self->nc != NULL ? natsConnection_PublishRequest (self->nc, proxy->call_subject, proxy->reply_subject, line,
@@ -1447,6 +1457,8 @@ handle_hook (JunoFederation *self, const char *target, natsMsg *msg)
   g_autoptr(GError) error = NULL;
 
   self->stats.hooks_in++;
+  if (natsMsg_GetDataLength (msg) <= 0)
+    return log_dropped (self, subject, "a hook without data");
   if ((gsize) natsMsg_GetDataLength (msg) > juno_broker_get_max_message_size (self->broker) ||
       !juno_broker_relay_hook (self->broker, target, natsMsg_GetData (msg), natsMsg_GetDataLength (msg), NULL,
                                &error))
@@ -1495,6 +1507,7 @@ proxy_remove_endpoint (JunoFederation *self, Proxy *proxy)
   id = juno_endpoint_get_id (ep);
   g_hash_table_remove (self->proxy_eps, &id);
   proxy->ep = NULL;
+  self->stats.calls_failed += juno_broker_fail_calls_to (self->broker, ep, JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED);
   /* its callers get error 8 */
   juno_broker_remove_endpoint (self->broker, ep);
 }
@@ -1989,7 +2002,8 @@ handle_inbound (JunoFederation *self, Inbound *in)
           g_hash_table_iter_init (&iter, self->proxies);
           while (g_hash_table_iter_next (&iter, NULL, &value))
             if (((Proxy *) value)->ep != NULL)
-              juno_broker_fail_calls_to (self->broker, ((Proxy *) value)->ep, JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED);
+              self->stats.calls_failed +=
+                juno_broker_fail_calls_to (self->broker, ((Proxy *) value)->ep, JUNO_PROTOCOL_ERROR_CALLEE_DISCONNECTED);
         }
       break;
     case KIND_CLOSED:

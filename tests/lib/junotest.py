@@ -102,12 +102,7 @@ class Module:
     # -- raw I/O -----------------------------------------------------------
 
     def send_raw(self, data):
-        self.sock.setblocking(True)
-        self.sock.settimeout(30)
-        try:
-            self.sock.sendall(data)
-        finally:
-            self.sock.setblocking(False)
+        send_blocking(self.sock, data)
 
     def send(self, obj):
         self.send_raw(encode(obj))
@@ -335,6 +330,17 @@ class Module:
         """A round trip through the broker (it is alive and answering)."""
         data = self.call_ok("juno.getModuleInfo", {"moduleId": "juno"})
         assert isinstance(data, dict) and data.get("moduleId") == "juno", data
+
+
+def send_blocking(sock, data, timeout=30):
+    """Writes all of @data to @sock, a non-blocking socket the caller
+    reads with select(), blocking at most @timeout seconds meanwhile."""
+    sock.setblocking(True)
+    sock.settimeout(timeout)
+    try:
+        sock.sendall(data)
+    finally:
+        sock.setblocking(False)
 
 
 def wait_readable(sock, timeout):

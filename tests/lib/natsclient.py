@@ -25,7 +25,7 @@ import os
 import socket
 import time
 
-from junotest import wait_readable
+from junotest import send_blocking, wait_readable
 
 DEFAULT_TIMEOUT = 5.0
 
@@ -83,12 +83,7 @@ class NatsClient:
     # -- sending -------------------------------------------------------------
 
     def _send(self, data):
-        self.sock.setblocking(True)
-        self.sock.settimeout(30)
-        try:
-            self.sock.sendall(data)
-        finally:
-            self.sock.setblocking(False)
+        send_blocking(self.sock, data)
 
     def send_raw(self, data):
         """Bytes onto the wire as they are (protocol violations included)."""

@@ -90,6 +90,10 @@ if ! ninja -C "$dir" > "$dir/bench-build.log" 2>&1; then
 fi
 
 juno="$dir/src/daemon/juno"
+# the federation module of this build tree, for the brokers run with --nats
+# (juno(8): JUNO_MODULE_DIR)
+JUNO_MODULE_DIR="$(cd "$dir" && pwd)/src/federation"
+export JUNO_MODULE_DIR
 gen="$dir/tests/bench/juno-bench"
 relay="$dir/tests/bench/juno-bench-relay"
 for f in "$juno" "$gen" "$relay"; do

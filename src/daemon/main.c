@@ -3,7 +3,8 @@
  *
  * Options (compatible with the original Juno broker's, plus juno's limits),
  * logging, then one JunoDaemon on one main loop. Exit status: 0 after a
- * clean shutdown, 1 when the broker cannot start, 2 for bad usage.
+ * clean shutdown, 1 when the broker cannot start (the federation module
+ * --nats needs included), 2 for bad usage.
  */
 #include "config.h"
 
@@ -332,6 +333,13 @@ main (int argc, char **argv)
     {
       g_printerr ("juno: %s\n", error->message);
       return EXIT_USAGE;
+    }
+
+  /* before any socket or bus name: a broker that cannot federate does not start */
+  if (options.nats != NULL && !juno_federation_load (&error))
+    {
+      g_printerr ("juno: %s\n", error->message);
+      return EXIT_FAILURE;
     }
 
   g_log_set_writer_func (log_writer, NULL, NULL);

@@ -10,6 +10,14 @@
  * requests on a queue group (one service, several instances); hooks a
  * local module triggers go to the brokers whose modules listen.
  *
+ * The NATS side lives in a loadable module, juno-federation.so
+ * (juno-federation-nats.c, with libnats and through it OpenSSL), which the
+ * daemon loads only for --nats: a broker that is not federated does not
+ * map those libraries, nor pay for their private data. What needs no NATS
+ * (the option checks, the default broker name) is here, in the daemon,
+ * and the module calls it. JunoFederation is a GObject whose type the
+ * module registers: the daemon reads it with g_object_get and notify.
+ *
  * cnats runs its I/O on threads of its own; every message and connection
  * event is handed to the main context through a bounded queue, so the
  * broker is only ever touched from the main thread.
@@ -45,20 +53,34 @@ typedef struct
 #define JUNO_FEDERATION_TIMEOUT_DEFAULT_SEC 6.0
 #define JUNO_FEDERATION_HEARTBEAT_MIN_SEC 0.1
 
-#define JUNO_TYPE_FEDERATION (juno_federation_get_type ())
-G_DECLARE_FINAL_TYPE (JunoFederation, juno_federation, JUNO, FEDERATION, GObject)
+typedef struct _JunoFederation JunoFederation;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (JunoFederation, g_object_unref)
 
-/* TRUE when this build can federate (cnats was found). */
+/* The environment variable naming the directory of the module instead of
+ * the installed one (for a build tree, like GIO_MODULE_DIR) */
+#define JUNO_MODULE_DIR_VARIABLE "JUNO_MODULE_DIR"
+
+/* TRUE when this build can federate: cnats was found and the module
+ * juno-federation.so built. Whether it loads is juno_federation_load's. */
 gboolean juno_federation_supported (void);
+/* The path of the module: in $JUNO_MODULE_DIR when set and not empty (and
+ * the process is not set-id: secure_getenv), else in the installed
+ * directory. Free with g_free. */
+char *juno_federation_module_path (void);
+/* Loads the module once and keeps it (g_module_make_resident), all its
+ * symbols bound now: FALSE with @error (naming the path) when it is
+ * missing, does not load, or belongs to another build of juno. */
+gboolean juno_federation_load (GError **error);
 /* The host name as a broker name: characters outside [A-Za-z0-9_-]
  * become '-'; "broker" when nothing is left. */
 char *juno_federation_default_broker_name (void);
 /* Checks @options (names, timings, servers): FALSE with @error otherwise. */
 gboolean juno_federation_options_check (const JunoFederationOptions *options, GError **error);
 
-/* Creates the federation of @broker and starts connecting; a server that
- * cannot be reached now is retried in the background. Fails only on
- * options cnats refuses (unreadable credentials or certificates, bad URLs).
+/* Creates the federation of @broker (loading the module first if need be)
+ * and starts connecting; a server that cannot be reached now is retried in
+ * the background. Fails only on a module that does not load and on options
+ * cnats refuses (unreadable credentials or certificates, bad URLs).
  * Names the broker (juno_broker_set_broker_name): create it before any
  * module registers. The NATS socket joins @poller, the broker's epoll set. */
 JunoFederation *juno_federation_new (JunoBroker *broker, JunoPoller *poller, const JunoFederationOptions *options,

@@ -15,6 +15,34 @@
 G_BEGIN_DECLS
 
 typedef struct _JunoCall JunoCall;
+typedef struct _JunoIdentity JunoIdentity;
+
+/* Who a peer is, apart from its process and its address: shared by every
+ * endpoint of the same credentials, groups, units and transport (the
+ * connections of one service, of one user's modules), refcounted, and
+ * dropped from the broker's set with its last endpoint (juno-identity.c).
+ * Read-only once shared: a change makes the endpoint take another one. */
+struct _JunoIdentity
+{
+  guint ref_count;
+  guint hash;
+  char *transport;
+  gboolean has_credentials;
+  uid_t uid;
+  gid_t gid;
+  guint n_groups;
+  gid_t *groups;        /* supplementary groups */
+  /* NULL when unknown */
+  char *user;
+  char *group;
+  char *unit;
+  char *user_unit;
+  char *slice;
+  /* its access under policy generation subject_generation, built at the
+   * first request of one of its endpoints */
+  JunoPolicySubject *subject;
+  guint subject_generation;
+};
 
 struct _JunoEndpoint
 {
@@ -23,42 +51,28 @@ struct _JunoEndpoint
   char id_str[24];
   const JunoEndpointFuncs *funcs;
   gpointer user_data;
-  char *transport;
+  JunoIdentity *identity; /* shared, never NULL (juno-identity.c) */
   JunoModule *module;   /* owned; NULL until registered */
   GQueue calls_out;     /* JunoCall via caller_link: calls this peer made */
   GQueue calls_in;      /* JunoCall via callee_link: calls this peer must answer */
   guint64 *expired;     /* tokens of its calls that timed out, a ring; NULL until one does */
   guint n_expired;
+  pid_t pid;            /* when identity->has_credentials */
   JunoEndpointStats stats;
-  gboolean has_credentials;
-  pid_t pid;
-  uid_t uid;
-  gid_t gid;
   /* clients only (juno_broker_add_client, and the built-in endpoint) */
   char *caller;            /* the "caller" of its calls; never a moduleId */
   GHashTable *client_calls; /* request id ("d<n>") -> ClientCall */
   guint64 call_timeout_usec; /* 0: the broker's */
-  /* the rest of the identity (juno-identity.c); NULL when unknown */
-  char *user;
-  char *group;
-  gid_t *groups;        /* supplementary groups */
-  guint n_groups;
-  char *unit;
-  char *user_unit;
-  char *slice;
-  char *address;        /* tcp: the peer's address; dbus: its unique name */
+  char *address;        /* tcp: the peer's address; dbus: its unique name; NULL when unknown */
   guint16 port;
-  guint transport_bit;  /* JunoPolicyTransport */
-  JunoPolicySubject *subject; /* for policy generation subject_generation */
   JunoUser *user_account; /* the user charged for this peer; NULL for none */
-  gboolean refused;       /* over its user's quota of connections */
-  guint subject_generation;
   /* observers (juno-observer.c) */
-  gboolean announced;     /* juno.moduleConnected went out for it */
   GPtrArray *patterns;    /* hook patterns it listens to (owned strings); NULL for none */
+  guint refused : 1;      /* over its user's quota of connections */
+  guint announced : 1;    /* juno.moduleConnected went out for it */
   /* federation (juno_endpoint_set_yields_name): a proxy of modules that run
    * on other brokers; a local module of its moduleId takes the name over */
-  gboolean yields_name;
+  guint yields_name : 1;
 };
 
 typedef struct
@@ -163,6 +177,7 @@ struct _JunoBroker
   GHashTable *user_names;  /* uid -> name (owned), a cache of NSS answers */
   GHashTable *group_names; /* gid -> name (owned) */
   GHashTable *users;       /* uid -> JunoUser (owned), while it has endpoints or calls */
+  GHashTable *identities;  /* JunoIdentity (a set, not owned): those endpoints hold */
   guint max_connections_per_user; /* 0: no limit */
   guint max_calls_per_user;
   gsize max_output_per_user;
@@ -244,6 +259,7 @@ void juno_broker_reject (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *
 gboolean juno_broker_require_active (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *msg);
 
 /* juno-identity.c */
+void juno_endpoint_init_identity (JunoEndpoint *ep, const char *transport);
 void juno_endpoint_clear_identity (JunoEndpoint *ep);
 void juno_identity_append_json (JunoEndpoint *ep, GString *out);
 /* TRUE when @ep may @action @target; otherwise answers error 13 echoing
@@ -257,8 +273,8 @@ static inline gboolean
 juno_broker_allows_all (JunoBroker *self, JunoEndpoint *ep, JunoPolicyAction action)
 {
   return self->policy == NULL || ep == self->internal ||
-         (ep->subject != NULL && ep->subject_generation == self->policy_generation &&
-          juno_policy_subject_allows_all (ep->subject, action));
+         (ep->identity->subject != NULL && ep->identity->subject_generation == self->policy_generation &&
+          juno_policy_subject_allows_all (ep->identity->subject, action));
 }
 
 /* juno-quota.c */

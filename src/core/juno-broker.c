@@ -110,6 +110,8 @@ juno_broker_finalize (GObject *object)
   g_clear_pointer (&self->user_names, g_hash_table_unref);
   g_clear_pointer (&self->group_names, g_hash_table_unref);
   g_clear_pointer (&self->users, g_hash_table_unref);
+  /* empty: every endpoint, the built-in one included, is gone */
+  g_clear_pointer (&self->identities, g_hash_table_unref);
   g_clear_pointer (&self->observers, g_ptr_array_unref);
   g_clear_pointer (&self->standby, g_hash_table_unref);
   g_clear_pointer (&self->broker_name, g_free);
@@ -152,7 +154,7 @@ juno_broker_init (JunoBroker *self)
   g_strlcpy (self->internal->id_str, "0", sizeof self->internal->id_str);
   self->internal->funcs = &client_funcs;
   self->internal->user_data = self->internal;
-  self->internal->transport = g_strdup ("internal");
+  juno_endpoint_init_identity (self->internal, "internal");
   self->internal->module = self->builtin; /* not owned: see endpoint_free */
   self->internal->client_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->next_internal_id = 1;
@@ -458,7 +460,6 @@ endpoint_free (gpointer data)
   g_free (ep->caller);
   g_free (ep->expired);
   juno_endpoint_clear_identity (ep);
-  g_free (ep->transport);
   g_free (ep);
 }
 
@@ -481,13 +482,13 @@ juno_broker_add_endpoint (JunoBroker *self,
   g_snprintf (ep->id_str, sizeof ep->id_str, "%" G_GUINT64_FORMAT, ep->id);
   ep->funcs = funcs;
   ep->user_data = user_data;
-  ep->transport = g_strdup (transport ? transport : "unknown");
+  juno_endpoint_init_identity (ep, transport ? transport : "unknown");
   g_hash_table_insert (self->endpoints, &ep->id, ep);
 
   juno_broker_stats_touched (self);
   self->stats.connections++;
   self->stats.connections_total++;
-  g_debug ("Connection %s opened (%s)", ep->id_str, ep->transport);
+  g_debug ("Connection %s opened (%s)", ep->id_str, ep->identity->transport);
   /* an observer until it registers: announced then (juno-observer.c) */
   juno_broker_leave (self);
   return ep;
@@ -608,7 +609,7 @@ juno_endpoint_get_module_id (JunoEndpoint *endpoint)
 const char *
 juno_endpoint_get_transport (JunoEndpoint *endpoint)
 {
-  return endpoint->transport;
+  return endpoint->identity->transport;
 }
 
 
@@ -1075,7 +1076,7 @@ juno_broker_add_client (JunoBroker *self, const char *transport, const char *cal
   g_snprintf (ep->id_str, sizeof ep->id_str, "%" G_GUINT64_FORMAT, ep->id);
   ep->funcs = &client_funcs;
   ep->user_data = ep;
-  ep->transport = g_strdup (transport);
+  juno_endpoint_init_identity (ep, transport);
   ep->caller = g_strdup (caller);
   ep->client_calls = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   g_hash_table_insert (self->endpoints, &ep->id, ep);

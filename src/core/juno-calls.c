@@ -475,7 +475,7 @@ juno_calls_handle_call (JunoBroker *self, JunoEndpoint *ep, const JunoMessage *m
   if (!juno_quota_may_call (self, ep))
     {
       juno_broker_log_peer (self, ep, G_LOG_LEVEL_WARNING, "Refused a call: uid %u has %u calls in flight, "
-                            "its quota (--max-calls-per-user)", (unsigned) ep->uid, juno_quota_get_user_calls (ep));
+                            "its quota (--max-calls-per-user)", (unsigned) ep->identity->uid, juno_quota_get_user_calls (ep));
       juno_broker_send_error (self, ep, rid, JUNO_PROTOCOL_ERROR_TOO_MANY_CALLS);
       return;
     }

@@ -22,17 +22,151 @@
 #include "juno-broker-private.h"
 #include "juno-common.h"
 
+/* Shared identities
+ *
+ * Peers of the same credentials, groups, units and transport share one
+ * JunoIdentity and with it its policy subject: 10 000 modules of one user
+ * in one unit cost one copy of those strings and one subject. The broker
+ * keeps the identities its endpoints hold in a set and drops each with its
+ * last endpoint, so a peer can add no more of them than it has
+ * connections. A shared identity is never changed: a setter builds a new
+ * one (a copy with the change) and the endpoint takes the equal one of the
+ * set, or the new one. */
+
+static guint
+str_hash0 (const char *s)
+{
+  return s != NULL ? g_str_hash (s) : 0;
+}
+
+static guint
+identity_hash (gconstpointer data)
+{
+  const JunoIdentity *id = data;
+
+  return id->hash;
+}
+
+static guint
+identity_compute_hash (const JunoIdentity *id)
+{
+  guint h = str_hash0 (id->transport);
+
+  h = h * 31 + (id->has_credentials ? 1 : 0);
+  h = h * 31 + (guint) id->uid;
+  h = h * 31 + (guint) id->gid;
+  for (guint i = 0; i < id->n_groups; i++)
+    h = h * 31 + (guint) id->groups[i];
+  h = h * 31 + str_hash0 (id->user);
+  h = h * 31 + str_hash0 (id->group);
+  h = h * 31 + str_hash0 (id->unit);
+  h = h * 31 + str_hash0 (id->user_unit);
+  h = h * 31 + str_hash0 (id->slice);
+  return h;
+}
+
+static gboolean
+identity_equal (gconstpointer a, gconstpointer b)
+{
+  const JunoIdentity *x = a, *y = b;
+
+  return x->hash == y->hash && g_strcmp0 (x->transport, y->transport) == 0 &&
+         x->has_credentials == y->has_credentials && x->uid == y->uid && x->gid == y->gid &&
+         x->n_groups == y->n_groups &&
+         (x->n_groups == 0 || memcmp (x->groups, y->groups, x->n_groups * sizeof (gid_t)) == 0) &&
+         g_strcmp0 (x->user, y->user) == 0 && g_strcmp0 (x->group, y->group) == 0 &&
+         g_strcmp0 (x->unit, y->unit) == 0 && g_strcmp0 (x->user_unit, y->user_unit) == 0 &&
+         g_strcmp0 (x->slice, y->slice) == 0;
+}
+
+static void
+identity_free (JunoIdentity *id)
+{
+  g_free (id->transport);
+  g_free (id->groups);
+  g_free (id->user);
+  g_free (id->group);
+  g_free (id->unit);
+  g_free (id->user_unit);
+  g_free (id->slice);
+  g_clear_pointer (&id->subject, juno_policy_subject_free);
+  g_free (id);
+}
+
+/* An unshared copy of @id (all but its subject), to change. */
+static JunoIdentity *
+identity_copy (const JunoIdentity *id)
+{
+  JunoIdentity *copy = g_new0 (JunoIdentity, 1);
+
+  copy->ref_count = 1;
+  copy->transport = g_strdup (id->transport);
+  copy->has_credentials = id->has_credentials;
+  copy->uid = id->uid;
+  copy->gid = id->gid;
+  copy->n_groups = id->n_groups;
+  copy->groups = id->n_groups > 0 ? g_memdup2 (id->groups, id->n_groups * sizeof (gid_t)) : NULL;
+  copy->user = g_strdup (id->user);
+  copy->group = g_strdup (id->group);
+  copy->unit = g_strdup (id->unit);
+  copy->user_unit = g_strdup (id->user_unit);
+  copy->slice = g_strdup (id->slice);
+  return copy;
+}
+
+static void
+identity_unref (JunoBroker *broker, JunoIdentity *id)
+{
+  if (--id->ref_count > 0)
+    return;
+  if (broker->identities != NULL)
+    g_hash_table_remove (broker->identities, id);
+  identity_free (id);
+}
+
+/* @fresh (unshared, consumed) becomes @ep's identity, or the equal one
+ * another endpoint already holds. */
+static void
+endpoint_take_identity (JunoEndpoint *ep, JunoIdentity *fresh)
+{
+  JunoBroker *broker = ep->broker;
+  JunoIdentity *shared;
+
+  fresh->hash = identity_compute_hash (fresh);
+  if (broker->identities == NULL)
+    broker->identities = g_hash_table_new (identity_hash, identity_equal);
+  shared = g_hash_table_lookup (broker->identities, fresh);
+  if (shared != NULL)
+    {
+      identity_free (fresh);
+      shared->ref_count++;
+    }
+  else
+    {
+      shared = fresh;
+      g_hash_table_add (broker->identities, shared);
+    }
+  if (ep->identity != NULL)
+    identity_unref (broker, ep->identity);
+  ep->identity = shared;
+}
+
+void
+juno_endpoint_init_identity (JunoEndpoint *ep, const char *transport)
+{
+  JunoIdentity *fresh = g_new0 (JunoIdentity, 1);
+
+  fresh->ref_count = 1;
+  fresh->transport = g_strdup (transport);
+  endpoint_take_identity (ep, fresh);
+}
+
 void
 juno_endpoint_clear_identity (JunoEndpoint *ep)
 {
-  g_clear_pointer (&ep->user, g_free);
-  g_clear_pointer (&ep->group, g_free);
-  g_clear_pointer (&ep->groups, g_free);
-  g_clear_pointer (&ep->unit, g_free);
-  g_clear_pointer (&ep->user_unit, g_free);
-  g_clear_pointer (&ep->slice, g_free);
   g_clear_pointer (&ep->address, g_free);
-  g_clear_pointer (&ep->subject, juno_policy_subject_free);
+  if (ep->identity != NULL)
+    identity_unref (ep->broker, g_steal_pointer (&ep->identity));
 }
 
 static const char *
@@ -68,45 +202,48 @@ lookup_name (GHashTable **cache, guint id, gboolean user)
  * and supplementary groups from the user database, as dbus-daemon takes
  * them for its own group rules. */
 static void
-user_groups (JunoEndpoint *endpoint)
+user_groups (JunoIdentity *id)
 {
   struct passwd pw, *result = NULL;
   char buf[16384];
   gid_t groups[256];
   int n = G_N_ELEMENTS (groups);
 
-  if (getpwuid_r (endpoint->uid, &pw, buf, sizeof buf, &result) != 0 || result == NULL)
+  if (getpwuid_r (id->uid, &pw, buf, sizeof buf, &result) != 0 || result == NULL)
     return;
-  endpoint->gid = pw.pw_gid;
+  id->gid = pw.pw_gid;
   if (getgrouplist (pw.pw_name, pw.pw_gid, groups, &n) < 0)
     n = G_N_ELEMENTS (groups); /* the first ones */
-  g_free (endpoint->groups);
-  endpoint->groups = g_memdup2 (groups, (gsize) n * sizeof (gid_t));
-  endpoint->n_groups = (guint) n;
+  g_free (id->groups);
+  id->groups = n > 0 ? g_memdup2 (groups, (gsize) n * sizeof (gid_t)) : NULL;
+  id->n_groups = (guint) n;
 }
 
 void
 juno_endpoint_set_peer_credentials (JunoEndpoint *endpoint, pid_t pid, uid_t uid, gid_t gid)
 {
   JunoBroker *broker = endpoint->broker;
+  JunoIdentity *fresh;
 
-  g_return_if_fail (!endpoint->has_credentials);
-  endpoint->has_credentials = TRUE;
+  g_return_if_fail (!endpoint->identity->has_credentials);
+  fresh = identity_copy (endpoint->identity);
+  fresh->has_credentials = TRUE;
   endpoint->pid = pid;
-  endpoint->uid = uid;
-  endpoint->gid = gid;
-  g_free (endpoint->user);
-  g_free (endpoint->group);
-  endpoint->user = g_strdup (lookup_name (&broker->user_names, uid, TRUE));
+  fresh->uid = uid;
+  fresh->gid = gid;
+  g_free (fresh->user);
+  g_free (fresh->group);
+  fresh->user = g_strdup (lookup_name (&broker->user_names, uid, TRUE));
   if (gid == (gid_t) -1)
-    user_groups (endpoint);
-  endpoint->group = g_strdup (lookup_name (&broker->group_names, endpoint->gid, FALSE));
-  g_clear_pointer (&endpoint->subject, juno_policy_subject_free);
+    user_groups (fresh);
+  fresh->group = g_strdup (lookup_name (&broker->group_names, fresh->gid, FALSE));
+  endpoint_take_identity (endpoint, fresh);
   endpoint->refused = !juno_quota_charge_connection (broker, endpoint);
   if (endpoint->refused)
     juno_broker_log_peer (broker, endpoint, G_LOG_LEVEL_WARNING,
                           "Refused: uid %u (%s) already has %u connections, its quota (--max-connections-per-user)",
-                          (unsigned) uid, endpoint->user ? endpoint->user : "?", broker->max_connections_per_user);
+                          (unsigned) uid, endpoint->identity->user ? endpoint->identity->user : "?",
+                          broker->max_connections_per_user);
 }
 
 gboolean
@@ -118,24 +255,26 @@ juno_endpoint_get_admitted (JunoEndpoint *endpoint)
 gboolean
 juno_endpoint_get_peer_credentials (JunoEndpoint *endpoint, pid_t *pid, uid_t *uid, gid_t *gid)
 {
-  if (!endpoint->has_credentials)
+  if (!endpoint->identity->has_credentials)
     return FALSE;
   if (pid)
     *pid = endpoint->pid;
   if (uid)
-    *uid = endpoint->uid;
+    *uid = endpoint->identity->uid;
   if (gid)
-    *gid = endpoint->gid;
+    *gid = endpoint->identity->gid;
   return TRUE;
 }
 
 void
 juno_endpoint_set_peer_groups (JunoEndpoint *endpoint, const gid_t *groups, guint n_groups)
 {
-  g_free (endpoint->groups);
-  endpoint->groups = n_groups > 0 ? g_memdup2 (groups, n_groups * sizeof (gid_t)) : NULL;
-  endpoint->n_groups = n_groups;
-  g_clear_pointer (&endpoint->subject, juno_policy_subject_free);
+  JunoIdentity *fresh = identity_copy (endpoint->identity);
+
+  g_free (fresh->groups);
+  fresh->groups = n_groups > 0 ? g_memdup2 (groups, n_groups * sizeof (gid_t)) : NULL;
+  fresh->n_groups = n_groups;
+  endpoint_take_identity (endpoint, fresh);
 }
 
 static void
@@ -148,10 +287,12 @@ set_string (char **field, const char *value)
 void
 juno_endpoint_set_peer_units (JunoEndpoint *endpoint, const char *unit, const char *user_unit, const char *slice)
 {
-  set_string (&endpoint->unit, unit);
-  set_string (&endpoint->user_unit, user_unit);
-  set_string (&endpoint->slice, slice);
-  g_clear_pointer (&endpoint->subject, juno_policy_subject_free);
+  JunoIdentity *fresh = identity_copy (endpoint->identity);
+
+  set_string (&fresh->unit, unit);
+  set_string (&fresh->user_unit, user_unit);
+  set_string (&fresh->slice, slice);
+  endpoint_take_identity (endpoint, fresh);
 }
 
 void
@@ -164,31 +305,31 @@ juno_endpoint_set_peer_address (JunoEndpoint *endpoint, const char *address, gui
 const char *
 juno_endpoint_get_peer_user (JunoEndpoint *endpoint)
 {
-  return endpoint->user;
+  return endpoint->identity->user;
 }
 
 const char *
 juno_endpoint_get_peer_group (JunoEndpoint *endpoint)
 {
-  return endpoint->group;
+  return endpoint->identity->group;
 }
 
 const char *
 juno_endpoint_get_peer_unit (JunoEndpoint *endpoint)
 {
-  return endpoint->unit;
+  return endpoint->identity->unit;
 }
 
 const char *
 juno_endpoint_get_peer_user_unit (JunoEndpoint *endpoint)
 {
-  return endpoint->user_unit;
+  return endpoint->identity->user_unit;
 }
 
 const char *
 juno_endpoint_get_peer_slice (JunoEndpoint *endpoint)
 {
-  return endpoint->slice;
+  return endpoint->identity->slice;
 }
 
 const char *
@@ -217,15 +358,15 @@ void
 juno_identity_append_json (JunoEndpoint *ep, GString *out)
 {
   g_string_append (out, ",\"peer\":{\"transport\":");
-  juno_json_append_string (out, ep->transport);
-  if (ep->has_credentials)
-    g_string_append_printf (out, ",\"pid\":%d,\"uid\":%u,\"gid\":%u", (int) ep->pid, (unsigned) ep->uid,
-                            (unsigned) ep->gid);
-  append_key_string (out, "user", ep->user);
-  append_key_string (out, "group", ep->group);
-  append_key_string (out, "unit", ep->unit);
-  append_key_string (out, "userUnit", ep->user_unit);
-  append_key_string (out, "slice", ep->slice);
+  juno_json_append_string (out, ep->identity->transport);
+  if (ep->identity->has_credentials)
+    g_string_append_printf (out, ",\"pid\":%d,\"uid\":%u,\"gid\":%u", (int) ep->pid, (unsigned) ep->identity->uid,
+                            (unsigned) ep->identity->gid);
+  append_key_string (out, "user", ep->identity->user);
+  append_key_string (out, "group", ep->identity->group);
+  append_key_string (out, "unit", ep->identity->unit);
+  append_key_string (out, "userUnit", ep->identity->user_unit);
+  append_key_string (out, "slice", ep->identity->slice);
   if (ep->address != NULL && ep->port != 0)
     {
       append_key_string (out, "address", ep->address);
@@ -256,37 +397,37 @@ juno_broker_set_policy (JunoBroker *self, JunoPolicy *policy)
 static JunoPolicySubject *
 endpoint_subject (JunoBroker *self, JunoEndpoint *ep)
 {
-  if (ep->subject == NULL || ep->subject_generation != self->policy_generation)
+  if (ep->identity->subject == NULL || ep->identity->subject_generation != self->policy_generation)
     {
       JunoPolicyPeer peer = {
-        .has_uid = ep->has_credentials,
-        .uid = ep->uid,
-        .gid = ep->gid,
-        .groups = ep->groups,
-        .n_groups = ep->n_groups,
-        .unit = ep->unit,
-        .user_unit = ep->user_unit,
-        .transport = juno_policy_transport_from_string (ep->transport),
+        .has_uid = ep->identity->has_credentials,
+        .uid = ep->identity->uid,
+        .gid = ep->identity->gid,
+        .groups = ep->identity->groups,
+        .n_groups = ep->identity->n_groups,
+        .unit = ep->identity->unit,
+        .user_unit = ep->identity->user_unit,
+        .transport = juno_policy_transport_from_string (ep->identity->transport),
       };
 
-      g_clear_pointer (&ep->subject, juno_policy_subject_free);
-      ep->subject = juno_policy_subject_new (self->policy, &peer);
-      ep->subject_generation = self->policy_generation;
+      g_clear_pointer (&ep->identity->subject, juno_policy_subject_free);
+      ep->identity->subject = juno_policy_subject_new (self->policy, &peer);
+      ep->identity->subject_generation = self->policy_generation;
     }
-  return ep->subject;
+  return ep->identity->subject;
 }
 
 static char *
 describe_peer (JunoEndpoint *ep)
 {
-  GString *s = g_string_new (ep->transport);
+  GString *s = g_string_new (ep->identity->transport);
 
-  if (ep->has_credentials)
-    g_string_append_printf (s, " uid %u (%s) pid %d", (unsigned) ep->uid, ep->user ? ep->user : "?", (int) ep->pid);
-  if (ep->unit != NULL)
-    g_string_append_printf (s, " unit %s", ep->unit);
-  if (ep->user_unit != NULL)
-    g_string_append_printf (s, " user unit %s", ep->user_unit);
+  if (ep->identity->has_credentials)
+    g_string_append_printf (s, " uid %u (%s) pid %d", (unsigned) ep->identity->uid, ep->identity->user ? ep->identity->user : "?", (int) ep->pid);
+  if (ep->identity->unit != NULL)
+    g_string_append_printf (s, " unit %s", ep->identity->unit);
+  if (ep->identity->user_unit != NULL)
+    g_string_append_printf (s, " user unit %s", ep->identity->user_unit);
   if (ep->address != NULL)
     g_string_append_printf (s, " %s", ep->address);
   if (ep->port != 0)
@@ -308,8 +449,8 @@ log_denial (JunoBroker *self, JunoEndpoint *ep, JunoPolicyAction action, const c
   peer = describe_peer (ep);
   rule_text = rule ? g_strdup_printf ("[%s] at %s", juno_policy_rule_get_name (rule), juno_policy_rule_get_origin (rule))
                    : g_strdup ("no rule grants it");
-  uid = ep->has_credentials ? g_strdup_printf ("%u", (unsigned) ep->uid) : NULL;
-  pid = ep->has_credentials ? g_strdup_printf ("%d", (int) ep->pid) : NULL;
+  uid = ep->identity->has_credentials ? g_strdup_printf ("%u", (unsigned) ep->identity->uid) : NULL;
+  pid = ep->identity->has_credentials ? g_strdup_printf ("%d", (int) ep->pid) : NULL;
   {
     g_autofree char *message = g_strdup_printf ("Connection %s (%s): access denied: %s '%s' (%s)", ep->id_str, peer,
                                                 juno_policy_action_to_string (action), target, rule_text);
@@ -320,7 +461,7 @@ log_denial (JunoBroker *self, JunoEndpoint *ep, JunoPolicyAction action, const c
       { "MESSAGE_ID", JUNO_MESSAGE_ID_ACCESS_DENIED, -1 },
       { "GLIB_DOMAIN", G_LOG_DOMAIN, -1 },
       { JUNO_LOG_FIELD_CONNECTION_ID, ep->id_str, -1 },
-      { JUNO_LOG_FIELD_TRANSPORT, ep->transport, -1 },
+      { JUNO_LOG_FIELD_TRANSPORT, ep->identity->transport, -1 },
       { JUNO_LOG_FIELD_POLICY_RULE, rule_text, -1 },
     };
     gsize n = 7;
@@ -332,8 +473,8 @@ log_denial (JunoBroker *self, JunoEndpoint *ep, JunoPolicyAction action, const c
         fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_UID, uid, -1 };
         fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_PID, pid, -1 };
       }
-    if (ep->unit != NULL || ep->user_unit != NULL)
-      fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_UNIT, ep->unit ? ep->unit : ep->user_unit, -1 };
+    if (ep->identity->unit != NULL || ep->identity->user_unit != NULL)
+      fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_UNIT, ep->identity->unit ? ep->identity->unit : ep->identity->user_unit, -1 };
     if (ep->address != NULL)
       fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_ADDRESS, ep->address, -1 };
     g_log_structured_array (G_LOG_LEVEL_MESSAGE, fields, n);

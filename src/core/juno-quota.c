@@ -47,21 +47,21 @@ juno_quota_charge_connection (JunoBroker *self, JunoEndpoint *ep)
 
   if (self->users == NULL)
     self->users = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
-  user = g_hash_table_lookup (self->users, GUINT_TO_POINTER (ep->uid));
+  user = g_hash_table_lookup (self->users, GUINT_TO_POINTER (ep->identity->uid));
   if (user == NULL)
     {
       user = g_new0 (JunoUser, 1);
-      user->uid = ep->uid;
+      user->uid = ep->identity->uid;
       /* asked once per user, not per call: geteuid() is a system call */
-      user->exempt = ep->uid == geteuid ();
-      g_hash_table_insert (self->users, GUINT_TO_POINTER (ep->uid), user);
+      user->exempt = ep->identity->uid == geteuid ();
+      g_hash_table_insert (self->users, GUINT_TO_POINTER (ep->identity->uid), user);
     }
   /* a client (a D-Bus caller) is no connection of ours: tracked, not refused */
   if (self->max_connections_per_user > 0 && !user->exempt && ep->caller == NULL &&
       user->connections >= self->max_connections_per_user)
     {
       if (user->connections == 0)
-        g_hash_table_remove (self->users, GUINT_TO_POINTER (ep->uid));
+        g_hash_table_remove (self->users, GUINT_TO_POINTER (ep->identity->uid));
       return FALSE;
     }
   user->connections++;

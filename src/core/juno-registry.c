@@ -447,18 +447,18 @@ log_module (JunoModule *module, const char *message_id, const char *format, ...)
   if (ep != NULL)
     {
       fields[n++] = (GLogField) { JUNO_LOG_FIELD_CONNECTION_ID, ep->id_str, -1 };
-      fields[n++] = (GLogField) { JUNO_LOG_FIELD_TRANSPORT, ep->transport, -1 };
-      if (ep->has_credentials)
+      fields[n++] = (GLogField) { JUNO_LOG_FIELD_TRANSPORT, ep->identity->transport, -1 };
+      if (ep->identity->has_credentials)
         {
-          uid = g_strdup_printf ("%u", (unsigned) ep->uid);
+          uid = g_strdup_printf ("%u", (unsigned) ep->identity->uid);
           pid = g_strdup_printf ("%d", (int) ep->pid);
           fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_UID, uid, -1 };
           fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_PID, pid, -1 };
         }
-      if (ep->user != NULL)
-        fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_USER, ep->user, -1 };
-      if (ep->unit != NULL || ep->user_unit != NULL)
-        fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_UNIT, ep->unit ? ep->unit : ep->user_unit, -1 };
+      if (ep->identity->user != NULL)
+        fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_USER, ep->identity->user, -1 };
+      if (ep->identity->unit != NULL || ep->identity->user_unit != NULL)
+        fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_UNIT, ep->identity->unit ? ep->identity->unit : ep->identity->user_unit, -1 };
       if (ep->address != NULL)
         fields[n++] = (GLogField) { JUNO_LOG_FIELD_PEER_ADDRESS, ep->address, -1 };
     }
@@ -789,7 +789,7 @@ void
 juno_endpoint_set_yields_name (JunoEndpoint *endpoint, gboolean yields)
 {
   g_return_if_fail (endpoint != NULL && endpoint->module == NULL);
-  endpoint->yields_name = yields;
+  endpoint->yields_name = yields != FALSE;
 }
 
 /* Handlers */
@@ -889,9 +889,9 @@ juno_registry_handle_register (JunoBroker *self, JunoEndpoint *ep, const JunoMes
 
     if (juno_endpoint_get_peer_credentials (ep, &pid, &uid, NULL))
       peer = g_strdup_printf (", pid %d, uid %u%s%s%s%s%s", (int) pid, (unsigned) uid,
-                              ep->user ? " (" : "", ep->user ? ep->user : "", ep->user ? ")" : "",
-                              ep->unit || ep->user_unit ? ", unit " : "",
-                              ep->unit ? ep->unit : ep->user_unit ? ep->user_unit : "");
+                              ep->identity->user ? " (" : "", ep->identity->user ? ep->identity->user : "", ep->identity->user ? ")" : "",
+                              ep->identity->unit || ep->identity->user_unit ? ", unit " : "",
+                              ep->identity->unit ? ep->identity->unit : ep->identity->user_unit ? ep->identity->user_unit : "");
     else if (ep->address != NULL)
       peer = g_strdup_printf (", %s:%u", ep->address, (unsigned) ep->port);
     log_module (module, JUNO_MESSAGE_ID_MODULE_REGISTERED, "Module '%s' %s registered on connection %s (%s%s)",

@@ -20,6 +20,8 @@
 
 #define CHUNK_SIZE 16384
 #define MAX_IOV 64
+/* how long the buffers of long lines are kept for the next one */
+#define BIG_SPARES_KEEP_SEC 2
 
 typedef struct
 {
@@ -52,16 +54,103 @@ struct _JunoConnection
 
 static void on_connection_events (JunoPollHandler *handler, guint32 events);
 
-/* A chunk of at least @len bytes; standard-size ones come from the spares. */
+static void
+big_spares_free (JunoConnectionContext *ctx)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (ctx->big_spares); i++)
+    {
+      g_clear_pointer (&ctx->big_spares[i].block, g_free);
+      ctx->big_spares[i].size = 0;
+    }
+  if (ctx->big_spares_timer != NULL)
+    {
+      g_source_destroy (ctx->big_spares_timer);
+      g_clear_pointer (&ctx->big_spares_timer, g_source_unref);
+    }
+}
+
+static gboolean
+on_big_spares_timer (gpointer data)
+{
+  JunoConnectionContext *ctx = data;
+
+  if (g_get_monotonic_time () - ctx->big_spares_used < BIG_SPARES_KEEP_SEC * G_USEC_PER_SEC)
+    return G_SOURCE_CONTINUE;
+  big_spares_free (ctx);
+  return G_SOURCE_REMOVE;
+}
+
+/* A kept buffer of at least @min bytes (the smallest that fits), or NULL.
+ * Lines longer than the read buffer pass through buffers of 128 KiB and
+ * more, which malloc maps and unmaps for each: taking the pages back
+ * costs a page fault per 4 KiB on the next long line. */
+static gpointer
+big_take (JunoConnectionContext *ctx, gsize min, gsize *size)
+{
+  guint best = G_N_ELEMENTS (ctx->big_spares);
+  gpointer block;
+
+  for (guint i = 0; i < G_N_ELEMENTS (ctx->big_spares); i++)
+    if (ctx->big_spares[i].block != NULL && ctx->big_spares[i].size >= min &&
+        (best == G_N_ELEMENTS (ctx->big_spares) || ctx->big_spares[i].size < ctx->big_spares[best].size))
+      best = i;
+  if (best == G_N_ELEMENTS (ctx->big_spares))
+    return NULL;
+  block = g_steal_pointer (&ctx->big_spares[best].block);
+  *size = ctx->big_spares[best].size;
+  ctx->big_spares[best].size = 0;
+  ctx->big_spares_used = g_get_monotonic_time ();
+  return block;
+}
+
+/* Keeps @block (@size bytes) for the next long line, in place of the
+ * smallest kept one; all are freed BIG_SPARES_KEEP_SEC after their last
+ * use, so an idle broker holds none. */
+static void
+big_give (JunoConnectionContext *ctx, gpointer block, gsize size)
+{
+  guint slot = 0;
+
+  for (guint i = 1; i < G_N_ELEMENTS (ctx->big_spares); i++)
+    if (ctx->big_spares[i].size < ctx->big_spares[slot].size)
+      slot = i;
+  if (ctx->big_spares[slot].block != NULL && ctx->big_spares[slot].size >= size)
+    {
+      g_free (block);
+      return;
+    }
+  g_free (ctx->big_spares[slot].block);
+  ctx->big_spares[slot].block = block;
+  ctx->big_spares[slot].size = size;
+  ctx->big_spares_used = g_get_monotonic_time ();
+  if (ctx->big_spares_timer == NULL)
+    {
+      ctx->big_spares_timer = g_timeout_source_new_seconds (BIG_SPARES_KEEP_SEC);
+      g_source_set_callback (ctx->big_spares_timer, on_big_spares_timer, ctx, NULL);
+      g_source_set_static_name (ctx->big_spares_timer, "juno long-line buffers");
+      g_source_attach (ctx->big_spares_timer, g_main_context_get_thread_default ());
+    }
+}
+
+/* A chunk of at least @len bytes; standard-size ones come from the spares,
+ * big ones from the buffers kept for long lines. */
 static Chunk *
 chunk_new (JunoConnectionContext *ctx, gsize len)
 {
   gsize cap = MAX (CHUNK_SIZE, len);
-  Chunk *chunk;
+  Chunk *chunk = NULL;
 
   if (cap == CHUNK_SIZE && ctx->n_spare_chunks > 0)
     chunk = ctx->spare_chunks[--ctx->n_spare_chunks];
-  else
+  else if (cap > CHUNK_SIZE)
+    {
+      gsize size;
+
+      chunk = big_take (ctx, sizeof (Chunk) + cap, &size);
+      if (chunk != NULL)
+        cap = size - sizeof (Chunk);
+    }
+  if (chunk == NULL)
     chunk = g_malloc (sizeof (Chunk) + cap);
   chunk->len = chunk->off = 0;
   chunk->cap = cap;
@@ -75,6 +164,8 @@ chunk_release (JunoConnectionContext *ctx, Chunk *chunk)
 {
   if (chunk->cap == CHUNK_SIZE && ctx->n_spare_chunks < G_N_ELEMENTS (ctx->spare_chunks))
     ctx->spare_chunks[ctx->n_spare_chunks++] = chunk;
+  else if (chunk->cap > CHUNK_SIZE)
+    big_give (ctx, chunk, sizeof (Chunk) + chunk->cap);
   else
     g_free (chunk);
 }
@@ -84,6 +175,7 @@ juno_connection_context_clear (JunoConnectionContext *ctx)
 {
   while (ctx->n_spare_chunks > 0)
     g_free (ctx->spare_chunks[--ctx->n_spare_chunks]);
+  big_spares_free (ctx);
 }
 
 static void
@@ -394,17 +486,39 @@ keep_partial (JunoConnection *self, const char *data, gsize len)
   if (needed > self->partial_cap)
     {
       gsize cap = MAX (needed, MAX (self->partial_cap * 2, 256));
+      char *spare = NULL;
 
       cap = MIN (cap, ctx->max_message_size);
+      if (cap > CHUNK_SIZE)
+        {
+          gsize size;
+
+          spare = big_take (ctx, needed, &size);
+          if (spare != NULL)
+            cap = size;
+        }
       if (ctx->total_partial - self->partial_cap + cap > ctx->max_total_buffer)
         {
+          if (spare != NULL)
+            big_give (ctx, spare, cap);
           discard_partial (self);
           juno_broker_report_over_total (ctx->broker, self->endpoint);
           return;
         }
       ctx->total_partial += cap - self->partial_cap;
+      if (spare != NULL)
+        {
+          if (self->partial_len > 0)
+            memcpy (spare, self->partial, self->partial_len);
+          if (self->partial_cap > CHUNK_SIZE)
+            big_give (ctx, self->partial, self->partial_cap);
+          else
+            g_free (self->partial);
+          self->partial = spare;
+        }
+      else
+        self->partial = g_realloc (self->partial, cap);
       self->partial_cap = cap;
-      self->partial = g_realloc (self->partial, self->partial_cap);
     }
   memcpy (self->partial + self->partial_len, data, len);
   self->partial_len = needed;
@@ -439,7 +553,7 @@ process_input (JunoConnection *self, const char *p, gsize n)
           if (self->partial_cap > CHUNK_SIZE)
             {
               self->ctx->total_partial -= self->partial_cap;
-              g_clear_pointer (&self->partial, g_free);
+              big_give (self->ctx, g_steal_pointer (&self->partial), self->partial_cap);
               self->partial_cap = 0;
             }
         }

@@ -51,6 +51,13 @@ typedef struct
   GQueue closing;          /* JunoConnection via closing_link: to free */
   gpointer spare_chunks[4]; /* written-out output chunks, kept for reuse */
   guint n_spare_chunks;
+  struct
+  {
+    gpointer block;
+    gsize size;
+  } big_spares[2];         /* long lines' buffers, kept a while for the next long line */
+  gint64 big_spares_used;  /* monotonic time of the last use */
+  GSource *big_spares_timer;
   void (*closed) (JunoConnection *connection, gpointer data);
   gpointer closed_data;
 } JunoConnectionContext;

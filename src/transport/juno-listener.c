@@ -2,24 +2,22 @@
 /* juno-listener.c: listening sockets, accepting, and the set of connections
  *
  * GIO owns the listening sockets and accepts: each socket (bound here, or
- * adopted from systemd) is a non-blocking GSocket with a socket source
- * (g_socket_create_source) on the main context; when it is readable,
- * g_socket_accept() takes the waiting connections, up to ACCEPTS_PER_WAKEUP
- * at a time. Each accepted socket's descriptor is then duplicated out of
- * its GSocket (whose object goes at once) into a JunoConnection, which
- * lives in the epoll source for the rest of its life: the accept path is
- * GIO's, the per-message path stays the poller's (docs/design.md says why).
+ * adopted from systemd) is held by a GSocketListener of its own, with one
+ * asynchronous accept outstanding. One listener per socket because adding
+ * a socket to a listener with an accept in progress means cancelling that
+ * accept, and a cancelled accept drops a connection it had just taken.
+ * Each accepted socket's
+ * descriptor is then duplicated out of its GSocket (whose object goes at
+ * once) into a JunoConnection, which lives in the epoll source for the
+ * rest of its life: the accept path is GIO's, the per-message path stays
+ * the poller's (docs/design.md says why).
  *
- * A socket source and not GSocketListener's or GSocketService's
- * asynchronous accept: those run on GTask, whose class, once initialised,
- * starts GLib's worker thread, a second thread with its stack and malloc
- * arena that an idle broker without D-Bus never needs (docs/performance.md,
- * "Private memory"). And GSocketService's callback logs any accept error as
- * a warning and accepts again at once, so a process out of descriptors
- * would spin on the readable listening socket and flood the log. Here an
- * accept that fails for want of descriptors or memory pauses accepting for
- * a moment (the sources go, and come back after ACCEPT_PAUSE_MSEC), and
- * past --max-connections a new connection is closed at once and logged (at
+ * GSocketListener rather than GSocketService: the service's accept
+ * callback logs any error as a warning and accepts again at once, so a
+ * process out of descriptors would spin on the readable listening socket
+ * and flood the log. Here, as before, an accept that fails for want of
+ * descriptors or memory pauses accepting for a moment, and past
+ * --max-connections a new connection is closed at once and logged (at
  * most once a second, with a count).
  */
 #include "config.h"
@@ -38,14 +36,14 @@
 #define READ_BUFFER_SIZE (64 * 1024)
 #define ACCEPT_PAUSE_MSEC 100
 #define LISTEN_BACKLOG 4096
-#define ACCEPTS_PER_WAKEUP 64
 
 typedef struct
 {
   JunoListener *owner;
-  GSocket *socket;         /* non-blocking */
-  GSource *source;          /* readable: accept; NULL while paused */
+  GSocketListener *gio;     /* owns the socket; accepts */
+  GSocket *socket;
   char *address;            /* "unix:/path" or "tcp:host:port" */
+  gboolean accepting;       /* an accept is outstanding */
 } ListenSocket;
 
 struct _JunoListener
@@ -56,6 +54,7 @@ struct _JunoListener
   JunoListenerLimits limits;
   JunoPoller *poller;
   JunoConnectionContext ctx;
+  GCancellable *cancellable;  /* of the accepts in progress */
   GPtrArray *sockets;         /* ListenSocket, in the order they were added */
   GHashTable *connections;    /* JunoConnection (a set) */
   guint pause_id;
@@ -66,25 +65,22 @@ struct _JunoListener
 
 G_DEFINE_FINAL_TYPE (JunoListener, juno_listener, G_TYPE_OBJECT)
 
-static void accept_next (ListenSocket *ls);
+/* On each GSocketListener: its ListenSocket, NULL once that is closed (an
+ * accept's callback may come after). */
+static GQuark listen_socket_quark (void);
+G_DEFINE_QUARK (juno-listen-socket, listen_socket)
 
-static void
-stop_accepting (ListenSocket *ls)
-{
-  if (ls->source != NULL)
-    {
-      g_source_destroy (ls->source);
-      g_clear_pointer (&ls->source, g_source_unref);
-    }
-}
+static void accept_next (ListenSocket *ls);
 
 static void
 listen_socket_free (gpointer data)
 {
   ListenSocket *ls = data;
 
-  stop_accepting (ls);
-  g_socket_close (ls->socket, NULL);
+  /* an accept still to complete finds no ListenSocket and drops its socket */
+  g_object_set_qdata (G_OBJECT (ls->gio), listen_socket_quark (), NULL);
+  g_socket_listener_close (ls->gio);
+  g_object_unref (ls->gio);
   g_object_unref (ls->socket);
   g_free (ls->address);
   g_free (ls);
@@ -97,6 +93,7 @@ juno_listener_dispose (GObject *object)
 
   juno_listener_close (self);
   g_clear_pointer (&self->poller, juno_poller_free);
+  g_clear_object (&self->cancellable);
   g_clear_object (&self->broker);
 
   G_OBJECT_CLASS (juno_listener_parent_class)->dispose (object);
@@ -120,6 +117,7 @@ juno_listener_init (JunoListener *self)
 {
   self->sockets = g_ptr_array_new_with_free_func (listen_socket_free);
   self->connections = g_hash_table_new (NULL, NULL);
+  self->cancellable = g_cancellable_new ();
 }
 
 static void
@@ -201,17 +199,21 @@ describe_address (GSocket *socket)
   return g_strdup ("unknown");
 }
 
-/* Starts accepting on a bound, listening socket. */
+/* Hands a bound, listening socket to GIO's listener. */
 static gboolean
 add_listen_socket (JunoListener *self, GSocket *socket, GError **error)
 {
+  g_autoptr(GSocketListener) gio = g_socket_listener_new ();
   ListenSocket *ls;
 
-  g_socket_set_blocking (socket, FALSE);
+  if (!g_socket_listener_add_socket (gio, socket, NULL, error))
+    return FALSE;
   ls = g_new0 (ListenSocket, 1);
   ls->owner = self;
+  ls->gio = g_steal_pointer (&gio);
   ls->socket = g_object_ref (socket);
   ls->address = describe_address (socket);
+  g_object_set_qdata (G_OBJECT (ls->gio), listen_socket_quark (), ls);
   g_ptr_array_add (self->sockets, ls);
   g_message ("Listening on %s", ls->address);
   accept_next (ls);
@@ -308,7 +310,12 @@ juno_listener_close (JunoListener *self)
       juno_connection_context_run (&self->ctx);
     }
   if (self->sockets != NULL)
-    g_ptr_array_set_size (self->sockets, 0);
+    {
+      g_cancellable_cancel (self->cancellable);
+      g_ptr_array_set_size (self->sockets, 0);
+      g_object_unref (self->cancellable);
+      self->cancellable = g_cancellable_new ();
+    }
   g_clear_handle_id (&self->pause_id, g_source_remove);
 }
 
@@ -348,8 +355,6 @@ pause_accepting (JunoListener *self)
 
   if (self->pause_id != 0)
     return;
-  for (guint i = 0; i < self->sockets->len; i++)
-    stop_accepting (g_ptr_array_index (self->sockets, i));
   if (now - self->last_pause_log >= 10 * G_USEC_PER_SEC)
     {
       g_warning ("Out of file descriptors with %u connections open; pausing new connections",
@@ -423,35 +428,31 @@ is_resource_error (const GError *error)
          (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_FAILED);
 }
 
-static gboolean
-on_acceptable (GSocket *socket, GIOCondition condition, gpointer data)
+static void
+on_accepted (GObject *source, GAsyncResult *result, gpointer data)
 {
-  ListenSocket *ls = data;
-  JunoListener *self = ls->owner;
+  ListenSocket *ls = g_object_get_qdata (source, listen_socket_quark ());
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSocket) socket = g_socket_listener_accept_socket_finish (G_SOCKET_LISTENER (source), result,
+                                                                      NULL, &error);
 
-  for (int i = 0; i < ACCEPTS_PER_WAKEUP && ls->source != NULL; i++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(GSocket) accepted = g_socket_accept (socket, NULL, &error);
-
-      if (accepted != NULL)
-        take_connection (self, accepted);
-      else if (is_resource_error (error))
-        pause_accepting (self); /* removes this source */
-      else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        break;
-      else
-        g_debug ("Could not accept on %s: %s", ls->address, error->message);
-    }
-  return G_SOURCE_CONTINUE;
+  if (ls == NULL)
+    return; /* closed meanwhile */
+  ls->accepting = FALSE;
+  if (socket != NULL)
+    take_connection (ls->owner, socket);
+  else if (is_resource_error (error))
+    pause_accepting (ls->owner);
+  else if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    g_debug ("Could not accept on %s: %s", ls->address, error->message);
+  accept_next (ls);
 }
 
 static void
 accept_next (ListenSocket *ls)
 {
-  if (ls->source != NULL || ls->owner->pause_id != 0)
+  if (ls->accepting || ls->owner->pause_id != 0)
     return;
-  ls->source = g_socket_create_source (ls->socket, G_IO_IN, NULL);
-  g_source_set_callback (ls->source, G_SOURCE_FUNC (on_acceptable), ls, NULL);
-  g_source_attach (ls->source, g_main_context_get_thread_default ());
+  ls->accepting = TRUE;
+  g_socket_listener_accept_socket_async (ls->gio, ls->owner->cancellable, on_accepted, NULL);
 }

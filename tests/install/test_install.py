@@ -16,6 +16,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -28,6 +29,9 @@ LIBDIR = os.environ["JUNO_LIBDIR"]
 BINDIR = os.environ["JUNO_BINDIR"]
 POLICY_DIR = os.environ["JUNO_DBUS_POLICY_DIR"]
 POLICY = "org.juno.Broker1.conf"
+# the federation module (juno(8)), in LIBDIR/juno when built with NATS
+HAVE_NATS = os.environ["JUNO_HAVE_NATS"] == "1"
+MODULE = "juno-federation.so"
 
 PYTHON_IMPORT = """
 import gi
@@ -52,7 +56,8 @@ def run(cmd, env=None, timeout=600, **kwargs):
 def clean_env(**extra):
     """A new user's environment: none of the test build's variables."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("LD_LIBRARY_PATH", "GI_TYPELIB_PATH", "PKG_CONFIG_PATH", "LD_PRELOAD")}
+           if k not in ("LD_LIBRARY_PATH", "GI_TYPELIB_PATH", "PKG_CONFIG_PATH", "LD_PRELOAD",
+                        "JUNO_MODULE_DIR")}
     env.update(extra)
     return env
 
@@ -83,6 +88,25 @@ def pkg_config_dirs():
     return run(["pkg-config", "--variable=pc_path", "pkg-config"]).strip().split(":")
 
 
+def starts_federated(juno, env, tmp_path):
+    """@juno --nats (to a port nothing listens on) finds its module and
+    listens; it would exit at once without it."""
+    sock = tmp_path / "juno-nats.sock"
+    proc = subprocess.Popen([str(juno), "--bus=none", "--socket-location", str(sock), "--nats", "nats://127.0.0.1:1"],
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not sock.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sock.exists(), "%s --nats did not start: %s" % (
+            juno, proc.stderr.read() if proc.poll() is not None else "still starting")
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        proc.stderr.close()
+
+
 def test_destdir_install_of_this_build(tmp_path):
     destdir = tmp_path / "root"
     run(["meson", "install", "-C", BUILD_ROOT, "--no-rebuild", "--destdir", destdir])
@@ -105,6 +129,13 @@ def test_destdir_install_of_this_build(tmp_path):
     assert VERSION in out, out
     out = run([root(BINDIR) / "juno", "--version"], env=clean_env())
     assert out.strip() == "juno " + VERSION, out
+    if HAVE_NATS:
+        module_dir = root(LIBDIR) / "juno"
+        assert (module_dir / MODULE).exists(), sorted(str(p) for p in destdir.rglob("juno*.so"))
+        assert "libnats" not in run(["ldd", root(BINDIR) / "juno"])
+        # the installed juno loads the installed module (its compiled-in
+        # directory is under the prefix, not the DESTDIR: named here)
+        starts_federated(root(BINDIR) / "juno", clean_env(JUNO_MODULE_DIR=str(module_dir)), tmp_path)
 
     pcdir = root(LIBDIR) / "pkgconfig"
     out = run(["pkg-config", "--modversion", "libjuno-1.0"], env=clean_env(PKG_CONFIG_PATH=str(pcdir)))
@@ -148,6 +179,9 @@ def test_default_prefix_plan(tmp_path):
     assert "export GI_TYPELIB_PATH=%s/girepository-1.0" % libdir in out, out
     # the library is found through ldconfig's cache (the install runs it)
     assert "LD_LIBRARY_PATH" not in out, out
+    if HAVE_NATS:
+        assert plan[MODULE] == libdir + "/juno/" + MODULE, plan[MODULE]
+        assert re.search(r"federation module\s*: %s" % re.escape("%s/juno/%s" % (libdir, MODULE)), out), out
 
 
 def test_real_install_into_a_prefix(tmp_path):
@@ -170,6 +204,9 @@ def test_real_install_into_a_prefix(tmp_path):
     assert VERSION in ver, ver
     ver = run([prefix / "bin" / "juno", "--version"], env=clean_env())
     assert ver.strip() == "juno " + VERSION, ver
+    if HAVE_NATS:
+        # and --nats finds the module where it was installed
+        starts_federated(prefix / "bin" / "juno", clean_env(), tmp_path)
     # pkg-config with the prefix's directory added
     pc = run(["pkg-config", "--modversion", "libjuno-1.0"], env=clean_env(PKG_CONFIG_PATH=str(libdir / "pkgconfig")))
     assert pc.strip() == VERSION, pc

@@ -6,7 +6,6 @@ other side checks what reached the broker. The example notification service
 runs as a separate process.
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -17,32 +16,13 @@ import pytest
 
 gi.require_version("Juno", "1.0")
 gi.require_version("Json", "1.0")
-from gi.repository import GLib, Json, Juno  # noqa: E402
+from gi.repository import GLib, Juno  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clienttest import TIMEOUT, Broker, RawModule, wait_until  # noqa: E402
+from junogi import node, run_until, value  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def node(value):
-    return Json.from_string(json.dumps(value))
-
-
-def value(n):
-    return json.loads(Json.to_string(n, False))
-
-
-def run_until(predicate):
-    ctx = GLib.MainContext.default()
-    source = GLib.timeout_add(50, lambda: True)
-    deadline = GLib.get_monotonic_time() + int(TIMEOUT * 1e6)
-    try:
-        while not predicate():
-            assert GLib.get_monotonic_time() < deadline, "timed out"
-            ctx.iteration(True)
-    finally:
-        GLib.source_remove(source)
 
 
 @pytest.fixture

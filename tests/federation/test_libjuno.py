@@ -3,36 +3,16 @@
 between brokers: a libjuno module on b1 serves a raw caller on b2, and
 calls a raw module on b3."""
 
-import json
 import threading
 
 import gi
 
 gi.require_version("Juno", "1.0")
 gi.require_version("Json", "1.0")
-from gi.repository import GLib, Json, Juno  # noqa: E402
+from gi.repository import GLib, Juno  # noqa: E402
 
 from junofederation import Responder, wait_brokers  # noqa: E402
-
-
-def node(value):
-    return Json.from_string(json.dumps(value))
-
-
-def value(n):
-    return json.loads(Json.to_string(n, False))
-
-
-def run_until(predicate, timeout=10.0):
-    ctx = GLib.MainContext.default()
-    source = GLib.timeout_add(50, lambda: True)
-    deadline = GLib.get_monotonic_time() + int(timeout * 1e6)
-    try:
-        while not predicate():
-            assert GLib.get_monotonic_time() < deadline, "timed out"
-            ctx.iteration(True)
-    finally:
-        GLib.source_remove(source)
+from junogi import node, run_until, value  # noqa: E402
 
 
 def test_libjuno_across_brokers(federation):

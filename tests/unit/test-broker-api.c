@@ -2,6 +2,7 @@
 /* test-broker-api.c: the broker core through fake endpoints: the in-process API, properties and peer credentials
  * (the fixture is in broker-fixture.c) */
 #include "broker-fixture.h"
+#include "juno-broker-private.h"
 
 typedef struct
 {
@@ -174,6 +175,67 @@ test_endpoint_credentials (Fixture *f, gconstpointer data)
   g_assert_cmpuint (uid, ==, 1000);
   g_assert_cmpuint (gid, ==, 100);
   g_assert_true (juno_endpoint_get_peer_credentials (peer->ep, NULL, NULL, NULL));
+}
+
+/* Peers of the same credentials, groups and units share one identity;
+ * each keeps its own pid and address, a change to one leaves the others
+ * as they were, and the last endpoint of an identity takes it away. */
+static void
+test_endpoint_identity_shared (Fixture *f, gconstpointer data)
+{
+  FakePeer *a = peer_new (f);
+  FakePeer *b = peer_new (f);
+  FakePeer *c = peer_new (f);
+  const gid_t groups[] = { 100, 27 };
+  JunoBroker *broker = f->broker;
+  guint base = g_hash_table_size (broker->identities);
+  pid_t pid = 0;
+  gid_t gid = 0;
+
+  /* before credentials: one identity per transport */
+  g_assert_true (a->ep->identity == b->ep->identity);
+  juno_endpoint_set_peer_credentials (a->ep, 1234, 1000, 100);
+  juno_endpoint_set_peer_credentials (b->ep, 5678, 1000, 100);
+  juno_endpoint_set_peer_credentials (c->ep, 91011, 1000, 100);
+  for (guint i = 0; i < 3; i++)
+    {
+      FakePeer *p = (FakePeer *[]) { a, b, c }[i];
+
+      juno_endpoint_set_peer_groups (p->ep, groups, G_N_ELEMENTS (groups));
+      juno_endpoint_set_peer_units (p->ep, "svc.service", NULL, "system.slice");
+    }
+  juno_endpoint_set_peer_address (b->ep, "b-only", 0);
+  g_assert_true (a->ep->identity == b->ep->identity);
+  g_assert_true (b->ep->identity == c->ep->identity);
+  g_assert_cmpuint (a->ep->identity->ref_count, ==, 3);
+  g_assert_cmpuint (g_hash_table_size (broker->identities), ==, base);
+  g_assert_true (juno_endpoint_get_peer_credentials (b->ep, &pid, NULL, NULL));
+  g_assert_cmpint (pid, ==, 5678);
+  g_assert_null (juno_endpoint_get_peer_address (a->ep));
+  g_assert_cmpstr (juno_endpoint_get_peer_address (b->ep), ==, "b-only");
+
+  /* a change to one is its own */
+  juno_endpoint_set_peer_units (c->ep, "other.service", NULL, "system.slice");
+  g_assert_true (c->ep->identity != a->ep->identity);
+  g_assert_cmpuint (a->ep->identity->ref_count, ==, 2);
+  g_assert_cmpuint (g_hash_table_size (broker->identities), ==, base + 1);
+  g_assert_cmpstr (juno_endpoint_get_peer_unit (a->ep), ==, "svc.service");
+  g_assert_cmpstr (juno_endpoint_get_peer_unit (c->ep), ==, "other.service");
+  g_assert_cmpstr (juno_endpoint_get_peer_slice (c->ep), ==, "system.slice");
+  g_assert_true (juno_endpoint_get_peer_credentials (c->ep, NULL, NULL, &gid));
+  g_assert_cmpuint (gid, ==, 100);
+  g_assert_cmpuint (c->ep->identity->n_groups, ==, 2);
+
+  /* the last endpoint of an identity takes it away; the others keep theirs */
+  peer_remove (c);
+  g_assert_cmpuint (g_hash_table_size (broker->identities), ==, base);
+  peer_remove (a);
+  g_assert_cmpuint (b->ep->identity->ref_count, ==, 1);
+  g_assert_cmpstr (juno_endpoint_get_peer_unit (b->ep), ==, "svc.service");
+  g_assert_true (juno_endpoint_get_peer_credentials (b->ep, &pid, NULL, NULL));
+  g_assert_cmpint (pid, ==, 5678);
+  peer_remove (b);
+  g_assert_cmpuint (g_hash_table_size (broker->identities), ==, base - 1);
 }
 
 /* Clients: the typed API of the D-Bus control plane */
@@ -371,5 +433,6 @@ main (int argc, char *argv[])
   ADD ("/core/broker/watch-stats", test_watch_stats);
   ADD ("/core/broker/properties", test_properties);
   ADD ("/core/broker/endpoint-credentials", test_endpoint_credentials);
+  ADD ("/core/broker/endpoint-identity-shared", test_endpoint_identity_shared);
   return broker_test_run ();
 }

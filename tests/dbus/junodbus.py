@@ -113,6 +113,16 @@ class SignalRecorder:
     def __init__(self, bus, iface=None, member=None, path=None):
         self.conn = bus.conn
         self.signals = []
+        # The broker sends its signals from GDBus's worker thread: one it
+        # emitted before the caller got an answer over the socket may still
+        # be on its way. A call the broker's main loop answers goes out
+        # after every signal it emitted earlier, so once it is answered,
+        # the bus has routed them all and none of them is recorded here.
+        try:
+            self.conn.call_sync(BUS_NAME, PATH, "org.freedesktop.DBus.Properties", "Get",
+                                GLib.Variant("(ss)", (IFACE, "Version")), None, 0, 5000, None)
+        except GLib.Error:
+            pass  # no broker on the bus yet: nothing of it to wait for
         self.sub = self.conn.signal_subscribe(BUS_NAME, iface, member, path, None,
                                               Gio.DBusSignalFlags.NONE, self._on_signal)
         # AddMatch went out first on this connection: once a later call is

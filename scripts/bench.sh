@@ -5,7 +5,7 @@
 #   scripts/bench.sh [--quick] [--rounds N] [--duration S] [--warmup S]
 #                    [--payload BYTES] [--workloads LIST] [--systems LIST]
 #                    [--build-dir DIR] [--cpus LIST] [--no-install]
-#                    [--report-only]
+#                    [--juno-arg ARG]... [--report-only]
 #
 # Installs what is missing from Debian (nats-server, libnats-dev, dbus,
 # libdbus-1-dev, gnuplot-nox and juno's build deps), builds juno and
@@ -23,6 +23,8 @@
 # scale storm fair bulk fanin federation; all of them by default.
 # --cpus LIST runs every process (servers and load) under taskset -c LIST,
 # e.g. --cpus 0 to take cross-CPU wake-ups out of the latency figures.
+# --juno-arg ARG adds an option to every juno the run starts (e.g.
+# --juno-arg=--busy-poll=50); the report's machine section lists them.
 # --report-only writes the report again from the bench-raw.txt and
 # bench-machine.txt of an earlier run in the build directory, running
 # nothing (the plots too, when gnuplot is there).
@@ -40,9 +42,10 @@ dir=build-bench
 install=1
 cpus=""
 report_only=0
+juno_args=""
 
 usage () {
-  sed -n '4,7p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -59,6 +62,8 @@ while [ $# -gt 0 ]; do
     --cpus) cpus="$2"; shift ;;
     --no-install) install=0 ;;
     --report-only) report_only=1 ;;
+    --juno-arg) juno_args="$juno_args --server-arg $2"; shift ;;
+    --juno-arg=*) juno_args="$juno_args --server-arg ${1#--juno-arg=}" ;;
     -h|--help) usage ;;
     *) echo "bench.sh: unknown argument '$1'" >&2; usage ;;
   esac
@@ -123,14 +128,14 @@ pin=""
 
 command_for () {
   case "$1" in
-    juno) echo "$gen --system juno --server $juno" ;;
+    juno) echo "$gen --system juno --server $juno$juno_args" ;;
     floor) echo "$gen --system floor --server $relay" ;;
     nats)
       [ -x "$dir/tests/bench/juno-bench-nats" ] && command -v nats-server >/dev/null &&
         echo "$dir/tests/bench/juno-bench-nats --server $(command -v nats-server)" ;;
     federation)
       [ -x "$dir/tests/bench/juno-bench-federation" ] && command -v nats-server >/dev/null &&
-        echo "$dir/tests/bench/juno-bench-federation --server $juno --nats-server $(command -v nats-server)" ;;
+        echo "$dir/tests/bench/juno-bench-federation --server $juno --nats-server $(command -v nats-server)$juno_args" ;;
     dbus)
       [ -x "$dir/tests/bench/juno-bench-dbus" ] && command -v dbus-daemon >/dev/null &&
         echo "$dir/tests/bench/juno-bench-dbus --server $(command -v dbus-daemon)" ;;
@@ -150,7 +155,7 @@ command_for () {
   echo "libnats: $(pkg-config --modversion libnats 2>/dev/null || echo none)"
   echo "dbus-daemon: $(dbus-daemon --version 2>&1 | head -1)"
   echo "fd limit: $(ulimit -Hn) (hard)"
-  echo "rounds: $rounds; options: ${common[*]}${cpus:+; cpus: $cpus}"
+  echo "rounds: $rounds; options: ${common[*]}${cpus:+; cpus: $cpus}${juno_args:+; juno:${juno_args// --server-arg / }}"
 } > "$machine"
 cat "$machine" >&2
 : > "$raw"

@@ -642,6 +642,11 @@ juno_daemon_new (const JunoDaemonOptions *options, GError **error)
   self->listener = juno_listener_new (self->broker, &limits, error);
   if (self->listener == NULL)
     return NULL;
+  if (options->busy_poll > 0)
+    {
+      juno_poller_set_busy_poll (juno_listener_get_poller (self->listener), (guint) options->busy_poll);
+      g_info ("Polling for up to %d µs before sleeping after a busy turn", options->busy_poll);
+    }
   g_info ("Serving at most %u connections at once", limits.max_connections);
   g_info ("Buffers of all connections: at most %" G_GSIZE_FORMAT " bytes of output and as much of partial lines",
           limits.max_total_buffer);

@@ -33,6 +33,7 @@ typedef struct
   gint64 max_total_buffer;  /* 0: a sixteenth of physical memory */
   int max_names;
   int max_name_length;
+  int busy_poll;            /* µs of polling before sleeping after a busy turn; 0: none */
   char *bus;                /* "session", "system", "none"; NULL: session if reachable */
   char *policy;             /* "user", "system"; NULL: system with --bus=system, else user */
   char **policy_dirs;       /* NULL: the directories of juno.policy(5) */

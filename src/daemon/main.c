@@ -17,6 +17,7 @@
 #include "juno-common.h"
 #include "juno-config.h"
 #include "juno-daemon.h"
+#include "juno-poller.h"
 
 #define EXIT_USAGE 2
 
@@ -136,6 +137,8 @@ check_options (JunoDaemonOptions *options, GError **error)
     bad = _("--max-output-per-user must be 0 (no limit) or at least 4096 bytes");
   else if (options->max_names < 0)
     bad = _("--max-names must be a number of names");
+  else if (options->busy_poll < 0 || options->busy_poll > JUNO_POLLER_BUSY_POLL_MAX)
+    bad = _("--busy-poll must be a number of microseconds from 0 to 1000");
   else if (options->max_name_length < 1)
     bad = _("--max-name-length must be at least 1 byte");
   else if (options->socket_path != NULL && options->socket_path[0] == '\0')
@@ -250,6 +253,10 @@ main (int argc, char **argv)
       { "max-name-length", 0, 0, G_OPTION_ARG_INT, &options.max_name_length,
         N_("Longest function name or hook address a module may declare or listen for, in bytes (default 256)"),
         N_("BYTES") },
+      { "busy-poll", 0, 0, G_OPTION_ARG_INT, &options.busy_poll,
+        N_("After a turn with messages, poll for up to USEC microseconds before sleeping: lower latency "
+           "and more throughput for the CPU time spent polling; never on one CPU (default 0, at most 1000)"),
+        N_("USEC") },
       { "bus", 0, 0, G_OPTION_ARG_STRING, &options.bus,
         N_("D-Bus control plane on the session bus, the system bus, or none (default: session if reachable)"),
         N_("session|system|none") },

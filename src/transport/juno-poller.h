@@ -51,6 +51,13 @@ void juno_poller_free (JunoPoller *poller);
 gboolean juno_poller_add (JunoPoller *poller, JunoPollHandler *handler, guint32 events, GError **error);
 void juno_poller_modify (JunoPoller *poller, JunoPollHandler *handler, guint32 events);
 void juno_poller_remove (JunoPoller *poller, JunoPollHandler *handler);
+/* After a main-loop turn that had events, poll for up to @usec
+ * microseconds without sleeping before sleeping in epoll_wait (0, the
+ * default: sleep at once). Lower latency for CPU time spent polling; never
+ * done while the process may run on one CPU only. Works where the poller
+ * is its context's poll function (the first poller of a context). */
+#define JUNO_POLLER_BUSY_POLL_MAX 1000
+void juno_poller_set_busy_poll (JunoPoller *poller, guint usec);
 /* TRUE while a batch is being dispatched (handlers and "after" run). */
 gboolean juno_poller_is_dispatching (JunoPoller *poller);
 

@@ -33,7 +33,7 @@ usage (const char *prog, const BenchSystem *const *systems)
            "       [--duration S] [--warmup S] [--payload BYTES] [--quick]\n"
            "       [--inflight LIST] [--listeners LIST] [--modules LIST] [--scale LIST]\n"
            "       [--storm LIST]\n"
-           "       [--callers N] [--max-modules N] [--no-bus]\n"
+           "       [--callers N] [--max-modules N] [--no-bus] [--server-arg ARG]...\n"
            "systems:",
            prog);
   for (int i = 0; systems[i]; i++)
@@ -100,6 +100,7 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
     { "callers", required_argument, NULL, 'f' },
     { "max-modules", required_argument, NULL, 'M' },
     { "no-bus", no_argument, NULL, 'B' },
+    { "server-arg", required_argument, NULL, 'A' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -144,6 +145,14 @@ bench_main (int argc, char **argv, const BenchSystem *const *systems)
         case 'f': ctx.fanin_callers = atoi (optarg); break;
         case 'M': ctx.max_modules = atol (optarg); break;
         case 'B': ctx.no_bus = true; break;
+        case 'A':
+          if (ctx.n_server_args == BENCH_MAX_SERVER_ARGS)
+            {
+              fprintf (stderr, "%s: at most %d --server-arg\n", argv[0], BENCH_MAX_SERVER_ARGS);
+              return 2;
+            }
+          ctx.server_args[ctx.n_server_args++] = optarg;
+          break;
         default:
           usage (argv[0], systems);
           return opt == 'h' ? 0 : 2;

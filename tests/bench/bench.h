@@ -102,6 +102,9 @@ struct BenchCtx
   const BenchSystem *sys;
   BenchShared *sh;
   const char *server_path;    /* juno, nats-server, dbus-daemon or relay */
+#define BENCH_MAX_SERVER_ARGS 8
+  const char *server_args[BENCH_MAX_SERVER_ARGS]; /* juno: more options (--server-arg) */
+  int n_server_args;
   const char *workload;
   double duration;            /* seconds measured per figure */
   double warmup;              /* seconds before each measurement */

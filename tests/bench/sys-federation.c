@@ -105,9 +105,13 @@ start_brokers (BenchCtx *ctx, char *why, size_t why_len)
   for (int i = 0; i < N_BROKERS; i++)
     {
       char name[32], log_name[32];
-      char *argv[] = { (char *) ctx->server_path, "-s", broker_sock[i], "--bus=none",
-                       "--nats", ctx->address, "--federation", "bench",
-                       "--broker-name", name, NULL };
+      char *argv[10 + BENCH_MAX_SERVER_ARGS + 1] = { (char *) ctx->server_path, "-s", broker_sock[i], "--bus=none",
+                                                    "--nats", ctx->address, "--federation", "bench",
+                                                    "--broker-name", name };
+
+      for (int j = 0; j < ctx->n_server_args; j++)
+        argv[10 + j] = (char *) ctx->server_args[j];
+      argv[10 + ctx->n_server_args] = NULL;
 
       snprintf (name, sizeof name, "bench-%d", i + 1);
       snprintf (log_name, sizeof log_name, "juno-%d.log", i + 1);

@@ -101,10 +101,13 @@ static bool
 nobus_memory (BenchCtx *ctx, BenchMemory *m)
 {
   char sock[300];
-  char *argv[] = { (char *) ctx->server_path, "-s", sock, "--bus=none", NULL };
+  char *argv[4 + BENCH_MAX_SERVER_ARGS + 1] = { (char *) ctx->server_path, "-s", sock, "--bus=none" };
   bool ok;
   pid_t pid;
 
+  for (int i = 0; i < ctx->n_server_args; i++)
+    argv[4 + i] = (char *) ctx->server_args[i];
+  argv[4 + ctx->n_server_args] = NULL;
   snprintf (sock, sizeof sock, "%s/nobus.sock", ctx->dir);
   pid = bench_spawn (ctx, argv, "juno-nobus.log", NULL);
   if (pid <= 0)
@@ -306,7 +309,7 @@ juno_start (BenchCtx *ctx)
     /* juno's defaults, as its users run it: a 30 s call timeout, and as
      * many connections as the descriptor limit (raised by the generator)
      * allows */
-    char *argv[8] = { (char *) ctx->server_path, "-s", ctx->address, NULL };
+    char *argv[8 + BENCH_MAX_SERVER_ARGS] = { (char *) ctx->server_path, "-s", ctx->address, NULL };
     char port_arg[32];
     int argc = 3;
 
@@ -323,6 +326,9 @@ juno_start (BenchCtx *ctx)
      * default limit of 1 MiB. */
     if (ctx->big)
       argv[argc++] = "--max-message-size=8388608";
+    /* --server-arg: options of the run (bench.sh --juno-arg) */
+    for (int i = 0; i < ctx->n_server_args; i++)
+      argv[argc++] = (char *) ctx->server_args[i];
     argv[argc] = NULL;
     ctx->server_pid = bench_spawn (ctx, argv, "juno.log", envp);
   }

@@ -412,3 +412,34 @@ def test_idle_broker_sleeps(bus, broker, proxy):
     # after start: a thread that ended is no periodic wake-up
     woke = {tid: after[tid] - before[tid] for tid in after if after[tid] != before.get(tid, 0)}
     assert woke == {}, "wake-ups while idle, by thread: %r" % woke
+
+
+def cpu_ticks(pid):
+    """User and system CPU time of every thread of @pid, in clock ticks."""
+    fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def test_busy_polling_broker_sleeps_when_idle(bus, broker_factory, proxy):
+    """--busy-poll polls after busy turns only: after a burst of calls the
+    broker answers as before, then sleeps, and 3 s idle cost it neither a
+    wake-up nor the CPU time of polling."""
+    broker = broker_factory(bus, args=["--busy-poll=1000"])
+    callee = broker.module("echo")
+    callee.declare("echo")
+    caller = broker.module("caller")
+    for i in range(200):
+        rid = caller.send_call("echo.echo", {"i": i})
+        forwarded = callee.expect_call("echo", {"i": i})
+        callee.respond(forwarded["requestId"], {"i": i})
+        reply = caller.recv()
+        assert reply == {"requestId": rid, "type": 4, "data": {"i": i}}, reply
+    proxy.call("GetStats")
+    time.sleep(1.0)  # the last publication of the counters goes out
+    before, ticks = context_switches(broker.proc.pid), cpu_ticks(broker.proc.pid)
+    time.sleep(3.0)
+    after, spent = context_switches(broker.proc.pid), cpu_ticks(broker.proc.pid) - ticks
+    woke = {tid: after[tid] - before[tid] for tid in after if after[tid] != before.get(tid, 0)}
+    assert woke == {}, "wake-ups while idle, by thread: %r" % woke
+    # a broker that kept polling would have spent 300 ticks (at 100 Hz)
+    assert spent <= 2, "%d clock ticks of CPU time in 3 s idle" % spent

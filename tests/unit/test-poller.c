@@ -7,11 +7,13 @@
  * "after", "pending" without events, a handler that iterates the main
  * context (no nested dispatch, no busy loop, the descriptor back after),
  * one that removes, closes and frees other handlers of the same batch, one
- * that frees itself, and freeing the poller from a handler (refused).
+ * that frees itself, freeing the poller from a handler (refused), and
+ * busy polling (events and timeouts served, and sleep after the budget).
  */
 #include <gio/gio.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "juno-poller.h"
@@ -398,6 +400,102 @@ test_free_during_dispatch_refused (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->afters, ==, 1);
 }
 
+/* Busy polling: events that come while the poller polls, and while it
+ * sleeps after the budget, are dispatched; GLib's own timeouts still fire
+ * on time. */
+typedef struct
+{
+  int fd;
+  gulong delay_us;
+} DelayedPoke;
+
+static gpointer
+poke_later (gpointer data)
+{
+  DelayedPoke *d = data;
+
+  g_usleep (d->delay_us);
+  g_assert_cmpint (write (d->fd, "x", 1), ==, 1);
+  return NULL;
+}
+
+static gboolean
+on_timeout (gpointer data)
+{
+  (*(guint *) data)++;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_busy_poll_dispatches (Fixture *f, gconstpointer data)
+{
+  gulong delays[] = { 100, 20 * 1000 }; /* within the budget, after it */
+  guint fired = 0;
+  GSource *timeout;
+
+  juno_poller_set_busy_poll (f->poller, JUNO_POLLER_BUSY_POLL_MAX);
+  for (guint i = 0; i < G_N_ELEMENTS (delays); i++)
+    {
+      DelayedPoke d = { f->pairs[1]->peer_fd, delays[i] };
+      GThread *thread;
+
+      /* a turn with an event, then one that waits for the next */
+      poke (f->pairs[0]);
+      g_assert_true (g_main_context_iteration (f->context, FALSE));
+      thread = g_thread_new ("poke", poke_later, &d);
+      while (f->calls[1] == i)
+        g_main_context_iteration (f->context, TRUE);
+      g_thread_join (thread);
+      g_assert_cmpuint (f->calls[1], ==, i + 1);
+    }
+
+  /* a busy turn, then a GLib timeout shorter than the budget: it fires */
+  poke (f->pairs[0]);
+  g_assert_true (g_main_context_iteration (f->context, FALSE));
+  juno_poller_set_busy_poll (f->poller, JUNO_POLLER_BUSY_POLL_MAX);
+  timeout = g_timeout_source_new (1);
+  g_source_set_callback (timeout, on_timeout, &fired, NULL);
+  g_source_attach (timeout, f->context);
+  while (fired == 0)
+    g_main_context_iteration (f->context, TRUE);
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  g_assert_cmpuint (fired, ==, 1);
+}
+
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+
+  g_assert_cmpint (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts), ==, 0);
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+/* After a busy turn the poller polls for its budget, then sleeps: 100 ms
+ * with nothing to do cost far less than 100 ms of CPU time. */
+static void
+test_busy_poll_then_sleeps (Fixture *f, gconstpointer data)
+{
+  guint fired = 0;
+  GSource *timeout = g_timeout_source_new (100);
+  gint64 cpu;
+
+  juno_poller_set_busy_poll (f->poller, JUNO_POLLER_BUSY_POLL_MAX);
+  g_source_set_callback (timeout, on_timeout, &fired, NULL);
+  g_source_attach (timeout, f->context);
+  poke (f->pairs[0]);
+  g_assert_true (g_main_context_iteration (f->context, FALSE));
+  cpu = thread_cpu_us ();
+  while (fired == 0)
+    g_main_context_iteration (f->context, TRUE);
+  cpu = thread_cpu_us () - cpu;
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  g_test_message ("CPU time over 100 ms idle after a busy turn: %" G_GINT64_FORMAT " µs", cpu);
+  g_assert_cmpint (cpu, <, 50 * 1000);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -411,6 +509,8 @@ main (int argc, char **argv)
   ADD ("handler-removes-others", test_handler_removes_others);
   ADD ("handler-removes-self", test_handler_removes_self);
   ADD ("free-during-dispatch-refused", test_free_during_dispatch_refused);
+  ADD ("busy-poll-dispatches", test_busy_poll_dispatches);
+  ADD ("busy-poll-then-sleeps", test_busy_poll_then_sleeps);
 #undef ADD
 
   return g_test_run ();

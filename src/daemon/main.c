@@ -255,7 +255,7 @@ main (int argc, char **argv)
         N_("BYTES") },
       { "busy-poll", 0, 0, G_OPTION_ARG_INT, &options.busy_poll,
         N_("After a turn with messages, poll for up to USEC microseconds before sleeping: lower latency "
-           "and more throughput for the CPU time spent polling; never on one CPU (default 0, at most 1000)"),
+           "for the CPU time spent polling; never on one CPU (default 0, at most 1000)"),
         N_("USEC") },
       { "bus", 0, 0, G_OPTION_ARG_STRING, &options.bus,
         N_("D-Bus control plane on the session bus, the system bus, or none (default: session if reachable)"),

@@ -59,8 +59,8 @@
  *
  * Busy polling (juno_poller_set_busy_poll, off unless asked). Going to
  * sleep in epoll_wait and being woken costs a wake-up; on a virtual
- * machine that is the largest part of a call's latency and of what limits
- * throughput when the peers wait for each other. With a budget set, the
+ * machine that is the largest part of a call's latency when the peers
+ * wait for each other one message at a time. With a budget set, the
  * poll function that follows a turn which had events first asks epoll
  * without sleeping, again and again, for up to the budget (never past
  * GLib's own timeout), and sleeps only if nothing came. So a busy broker

@@ -318,6 +318,14 @@ bench_caller_done (BenchCtx *ctx, const BenchHist *hist, uint64_t completed)
   atomic_fetch_add (&ctx->sh->completed, completed);
 }
 
+void
+bench_end_server_argv (const BenchCtx *ctx, char **argv, int argc)
+{
+  for (int i = 0; i < ctx->n_server_args; i++)
+    argv[argc++] = (char *) ctx->server_args[i];
+  argv[argc] = NULL;
+}
+
 pid_t
 bench_spawn (BenchCtx *ctx, char *const argv[], const char *log_name, char *const envp_extra[])
 {

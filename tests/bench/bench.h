@@ -157,6 +157,9 @@ const char *bench_target (BenchCtx *ctx);
 void bench_caller_done (BenchCtx *ctx, const BenchHist *hist, uint64_t completed);
 bool bench_stopped (BenchCtx *ctx, int group);
 pid_t bench_spawn (BenchCtx *ctx, char *const argv[], const char *log_name, char *const envp_extra[]);
+/* Appends the run's --server-arg options to @argv at @argc and ends it
+ * with NULL; @argv has room for BENCH_MAX_SERVER_ARGS + 1 more. */
+void bench_end_server_argv (const BenchCtx *ctx, char **argv, int argc);
 bool bench_wait_connect_unix (const char *path, pid_t pid, double timeout);
 bool bench_wait_connect_tcp (int port, pid_t pid, double timeout);
 int bench_free_port (void);

@@ -109,9 +109,7 @@ start_brokers (BenchCtx *ctx, char *why, size_t why_len)
                                                     "--nats", ctx->address, "--federation", "bench",
                                                     "--broker-name", name };
 
-      for (int j = 0; j < ctx->n_server_args; j++)
-        argv[10 + j] = (char *) ctx->server_args[j];
-      argv[10 + ctx->n_server_args] = NULL;
+      bench_end_server_argv (ctx, argv, 10);
 
       snprintf (name, sizeof name, "bench-%d", i + 1);
       snprintf (log_name, sizeof log_name, "juno-%d.log", i + 1);

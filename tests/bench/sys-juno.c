@@ -105,9 +105,7 @@ nobus_memory (BenchCtx *ctx, BenchMemory *m)
   bool ok;
   pid_t pid;
 
-  for (int i = 0; i < ctx->n_server_args; i++)
-    argv[4 + i] = (char *) ctx->server_args[i];
-  argv[4 + ctx->n_server_args] = NULL;
+  bench_end_server_argv (ctx, argv, 4);
   snprintf (sock, sizeof sock, "%s/nobus.sock", ctx->dir);
   pid = bench_spawn (ctx, argv, "juno-nobus.log", NULL);
   if (pid <= 0)
@@ -327,9 +325,7 @@ juno_start (BenchCtx *ctx)
     if (ctx->big)
       argv[argc++] = "--max-message-size=8388608";
     /* --server-arg: options of the run (bench.sh --juno-arg) */
-    for (int i = 0; i < ctx->n_server_args; i++)
-      argv[argc++] = (char *) ctx->server_args[i];
-    argv[argc] = NULL;
+    bench_end_server_argv (ctx, argv, argc);
     ctx->server_pid = bench_spawn (ctx, argv, "juno.log", envp);
   }
   ok = ctx->server_pid > 0 && wait_notify (nfd, ctx->server_pid, ctx->address, 15);

@@ -426,12 +426,26 @@ on_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Iterates the context, blocking, until a timeout of @ms fires once. */
+static void
+run_until_timeout (Fixture *f, guint ms)
+{
+  GSource *timeout = g_timeout_source_new (ms);
+  guint fired = 0;
+
+  g_source_set_callback (timeout, on_timeout, &fired, NULL);
+  g_source_attach (timeout, f->context);
+  while (fired == 0)
+    g_main_context_iteration (f->context, TRUE);
+  g_source_destroy (timeout);
+  g_source_unref (timeout);
+  g_assert_cmpuint (fired, ==, 1);
+}
+
 static void
 test_busy_poll_dispatches (Fixture *f, gconstpointer data)
 {
   gulong delays[] = { 100, 20 * 1000 }; /* within the budget, after it */
-  guint fired = 0;
-  GSource *timeout;
 
   juno_poller_set_busy_poll (f->poller, JUNO_POLLER_BUSY_POLL_MAX);
   for (guint i = 0; i < G_N_ELEMENTS (delays); i++)
@@ -449,18 +463,10 @@ test_busy_poll_dispatches (Fixture *f, gconstpointer data)
       g_assert_cmpuint (f->calls[1], ==, i + 1);
     }
 
-  /* a busy turn, then a GLib timeout shorter than the budget: it fires */
+  /* a busy turn, then a GLib timeout while the poller polls: it fires */
   poke (f->pairs[0]);
   g_assert_true (g_main_context_iteration (f->context, FALSE));
-  juno_poller_set_busy_poll (f->poller, JUNO_POLLER_BUSY_POLL_MAX);
-  timeout = g_timeout_source_new (1);
-  g_source_set_callback (timeout, on_timeout, &fired, NULL);
-  g_source_attach (timeout, f->context);
-  while (fired == 0)
-    g_main_context_iteration (f->context, TRUE);
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
-  g_assert_cmpuint (fired, ==, 1);
+  run_until_timeout (f, 1);
 }
 
 static gint64
@@ -477,21 +483,14 @@ thread_cpu_us (void)
 static void
 test_busy_poll_then_sleeps (Fixture *f, gconstpointer data)
 {
-  guint fired = 0;
-  GSource *timeout = g_timeout_source_new (100);
   gint64 cpu;
 
   juno_poller_set_busy_poll (f->poller, JUNO_POLLER_BUSY_POLL_MAX);
-  g_source_set_callback (timeout, on_timeout, &fired, NULL);
-  g_source_attach (timeout, f->context);
   poke (f->pairs[0]);
   g_assert_true (g_main_context_iteration (f->context, FALSE));
   cpu = thread_cpu_us ();
-  while (fired == 0)
-    g_main_context_iteration (f->context, TRUE);
+  run_until_timeout (f, 100);
   cpu = thread_cpu_us () - cpu;
-  g_source_destroy (timeout);
-  g_source_unref (timeout);
   g_test_message ("CPU time over 100 ms idle after a busy turn: %" G_GINT64_FORMAT " µs", cpu);
   g_assert_cmpint (cpu, <, 50 * 1000);
 }
